@@ -1,0 +1,43 @@
+# credrotate — run `make help` for the targets.
+
+SHELL := /bin/bash
+GO ?= go
+PKGS := ./...
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build bin/credrotate
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/credrotate ./cmd/credrotate
+
+.PHONY: test
+test: ## Run the test suite (what CI runs)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+.PHONY: vuln
+vuln: ## govulncheck (needs its online database; not part of CI)
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@v1.9.0 $(PKGS)
+
+.PHONY: generate
+generate: ## Regenerate generated code (the SOAP client)
+	$(GO) generate $(PKGS)
+
+.PHONY: bench
+bench: build ## Run the benchmarks and write docs/benchmarks.md
+	$(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS)
+
+.PHONY: demo
+demo: build ## Run the whole job on embedded defaults
+	bin/credrotate demo

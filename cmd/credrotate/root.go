@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// app is what every command shares: the streams, the global flags and the
+// logger and configuration built from them.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	configPath string
+	logLevel   string
+	logFormat  string
+}
+
+// run is the whole program, testable with buffers: it parses args, runs the
+// command and returns an error whose exit code exitCode knows.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) || err == errSilentFailure {
+			return err
+		}
+		// Anything cobra reports itself (unknown flag, wrong argument count)
+		// is a usage error.
+		if cmd != nil && !cmd.SilenceUsage {
+			return usageError(err)
+		}
+		return err
+	}
+	return nil
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "credrotate",
+		Short: "Renew expiring API client secrets and propose them as sealed GitOps pull requests",
+		Long: `credrotate renews third-party API client secrets (Equifax first) before they
+expire, proves the new secret works, seals it into a Bitnami SealedSecret for
+every environment overlay, commits it and opens (or auto-merges) a GitHub pull
+request, so that Argo CD or Flux rolls it out. A later run sees the rollout and
+revokes the old secret.
+
+Exit codes: 0 success or nothing to do, 1 a rotation failed (an alert was
+raised), 2 a usage or configuration error (nothing was touched).`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// Flag and argument errors are usage errors: mark them.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return nil },
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configPath, "config", "", "configuration file (default: credrotate.yaml in the working directory, if present)")
+	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	pf.StringVar(&a.logFormat, "log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), text or json")
+
+	root.AddCommand(
+		newRenewCmd(a),
+		newStatusCmd(a),
+		newAdoptCmd(a),
+		newSealCmd(a),
+		newEmulatorCmd(a),
+		newLocalhubCmd(a),
+		newDemoCmd(a),
+		newConfigCmd(a),
+		newVersionCmd(a),
+	)
+	for _, c := range root.Commands() {
+		c.Args = wrapArgs(c.Args)
+	}
+	return root
+}
+
+// wrapArgs turns argument-count errors into usage errors.
+func wrapArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	if check == nil {
+		check = cobra.NoArgs
+	}
+	return func(cmd *cobra.Command, args []string) error {
+		return usageError(check(cmd, args))
+	}
+}

@@ -1,0 +1,49 @@
+package main
+
+// Commands whose capability is not built yet. Each one says so and exits 2;
+// the file that implements a command removes its stub from here.
+
+import "github.com/spf13/cobra"
+
+func stubCmd(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short + " (not available yet)",
+		RunE:  func(*cobra.Command, []string) error { return notAvailable(use) },
+		// Accept any flags so the message is the one a person sees.
+		DisableFlagParsing: true,
+		Args:               cobra.ArbitraryArgs,
+	}
+}
+
+func newRenewCmd(*app) *cobra.Command {
+	return stubCmd("renew", "Renew secrets inside their renewal window and propose them in a pull request")
+}
+
+func newStatusCmd(*app) *cobra.Command {
+	return stubCmd("status", "Show every provider key x environment: secret id, expiry, days left, PR")
+}
+
+func newAdoptCmd(*app) *cobra.Command {
+	return stubCmd("adopt", "Seal an existing secret (stdin) into all overlays, through a pull request")
+}
+
+func newSealCmd(*app) *cobra.Command {
+	return stubCmd("seal", "Seal a secret (stdin) into a local checkout, without committing")
+}
+
+func newEmulatorCmd(*app) *cobra.Command {
+	return stubCmd("emulator", "Run the Equifax security API emulator (REST and SOAP)")
+}
+
+func newLocalhubCmd(*app) *cobra.Command {
+	return stubCmd("localhub", "Serve a local GitHub-API-compatible server over a bare repository")
+}
+
+func newDemoCmd(*app) *cobra.Command {
+	return stubCmd("demo", "Run the whole pipeline on embedded defaults")
+}
+
+func newConfigCmd(*app) *cobra.Command {
+	return stubCmd("config", "Check a configuration file")
+}

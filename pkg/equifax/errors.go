@@ -1,0 +1,127 @@
+package equifax
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors, matched with errors.Is against an *Error.
+var (
+	// ErrUnauthorized: wrong client id or secret, a revoked or expired
+	// secret, or an access token that is expired, missing or invalid.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden: the token lacks the management scope or names another client.
+	ErrForbidden = errors.New("forbidden")
+	// ErrNotFound: unknown client or secret.
+	ErrNotFound = errors.New("not found")
+	// ErrTooManySecrets: two valid secrets already (409.01).
+	ErrTooManySecrets = errors.New("too many valid secrets")
+	// ErrNotEligible: not yet eligible for renewal (409.02); see Error.EligibleAt.
+	ErrNotEligible = errors.New("not eligible for renewal yet")
+	// ErrLastSecret: revoking would leave no valid secret (409.03).
+	ErrLastSecret = errors.New("would revoke the last valid secret")
+	// ErrIdempotencyConflict: an Idempotency-Key reused with another body (422.01).
+	ErrIdempotencyConflict = errors.New("idempotency key reused with a different request")
+	// ErrRateLimited: 429; see Error.RetryAfter.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrTransient: 5xx, a timeout or a dropped connection; safe to retry.
+	ErrTransient = errors.New("transient failure")
+	// ErrBadRequest: the request was malformed (400).
+	ErrBadRequest = errors.New("bad request")
+	// ErrMalformedResponse: the answer could not be decoded.
+	ErrMalformedResponse = errors.New("malformed response")
+)
+
+// Error is the typed error every Provider returns for an answer from Equifax
+// (or for no answer). Kind is one of the sentinels above; Code keeps Equifax's
+// own code ("409.02", "invalid_client") for the logs.
+type Error struct {
+	Op            string        // "token", "describe", "renew", "revoke"
+	Kind          error         // one of the sentinels
+	Code          string        // efxErrorCode or RFC 6749 error
+	HTTPStatus    int           // 0 when there was no answer
+	Description   string        // the server's description, never a secret
+	RetryAfter    time.Duration // for ErrRateLimited and some ErrTransient
+	EligibleAt    time.Time     // for ErrNotEligible
+	TransactionID string        // efx-transaction-id, when the server sent one
+	Err           error         // the underlying cause, if any
+}
+
+// Error renders the error for a person; it never includes a secret.
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("equifax %s: %v", e.Op, e.Kind)
+	if e.Code != "" {
+		msg += " (" + e.Code + ")"
+	}
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	if !e.EligibleAt.IsZero() {
+		msg += "; eligible at " + e.EligibleAt.UTC().Format(time.RFC3339)
+	}
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf("; retry after %s", e.RetryAfter)
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	if e.TransactionID != "" {
+		msg += " [efx-transaction-id " + e.TransactionID + "]"
+	}
+	return msg
+}
+
+// Is matches the sentinel kind.
+func (e *Error) Is(target error) bool { return target == e.Kind }
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Retryable reports whether err is worth retrying: rate limits and transient
+// failures. Renew must be retried only with the same Idempotency-Key.
+func Retryable(err error) bool {
+	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrTransient)
+}
+
+// KindForCode maps an Equifax error code (efxErrorCode, SOAP ErrorCode or an
+// RFC 6749 error) and HTTP status to a sentinel, so REST and SOAP agree.
+func KindForCode(code string, status int) error {
+	switch code {
+	case "invalid_client", "401.01", "401.02", "401.03":
+		return ErrUnauthorized
+	case "invalid_request", "invalid_scope", "unsupported_grant_type", "400.01":
+		return ErrBadRequest
+	case "403.01":
+		return ErrForbidden
+	case "404.01":
+		return ErrNotFound
+	case "409.01":
+		return ErrTooManySecrets
+	case "409.02":
+		return ErrNotEligible
+	case "409.03":
+		return ErrLastSecret
+	case "422.01":
+		return ErrIdempotencyConflict
+	case "429.01":
+		return ErrRateLimited
+	case "500.01", "503.01", "504.01":
+		return ErrTransient
+	}
+	switch {
+	case status == 429:
+		return ErrRateLimited
+	case status >= 500:
+		return ErrTransient
+	case status == 401:
+		return ErrUnauthorized
+	case status == 403:
+		return ErrForbidden
+	case status == 404:
+		return ErrNotFound
+	case status == 400:
+		return ErrBadRequest
+	}
+	return ErrMalformedResponse
+}
