@@ -32,10 +32,6 @@ func newSealCmd(*app) *cobra.Command {
 	return stubCmd("seal", "Seal a secret (stdin) into a local checkout, without committing")
 }
 
-func newEmulatorCmd(*app) *cobra.Command {
-	return stubCmd("emulator", "Run the Equifax security API emulator (REST and SOAP)")
-}
-
 func newLocalhubCmd(*app) *cobra.Command {
 	return stubCmd("localhub", "Serve a local GitHub-API-compatible server over a bare repository")
 }

@@ -261,7 +261,7 @@ func (e *Emulator) ResetCalls() {
 // (random when ""), expiring at expiresAt (zero: now + SecretLifetime). It
 // returns the secret's metadata. Seeding a client that exists is an error.
 func (e *Emulator) SeedClient(clientID, secret string, expiresAt time.Time) (equifax.SecretInfo, error) {
-	if err := validClientID(clientID); err != nil {
+	if err := ValidClientID(clientID); err != nil {
 		return equifax.SecretInfo{}, err
 	}
 	if len(secret) > maxSecretLen {

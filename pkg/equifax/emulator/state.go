@@ -24,7 +24,9 @@ const (
 	maxHistory = 20
 )
 
-func validClientID(id string) error {
+// ValidClientID reports whether id can name a client: 1-128 letters,
+// digits, '.', '_', '~' or '-'.
+func ValidClientID(id string) error {
 	if id == "" || len(id) > maxClientIDLen {
 		return fmt.Errorf("client id must be 1-%d characters", maxClientIDLen)
 	}
