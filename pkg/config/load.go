@@ -1,0 +1,337 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+)
+
+// DefaultFile is read when no file is named and it exists.
+const DefaultFile = "credrotate.yaml"
+
+// EnvPrefix is the prefix of environment variables that override the file:
+// CREDROTATE_EQUIFAX_ENABLECLIENTSECRETRENEWAL=false sets
+// equifax.enableClientSecretRenewal.
+const EnvPrefix = "CREDROTATE"
+
+// defaults is every default value, in one place. Keys are the file's keys.
+var defaults = map[string]any{
+	"git.baseBranch":                    "main",
+	"git.branchPrefix":                  "credrotate/",
+	"git.author.name":                   "credrotate",
+	"git.author.email":                  "credrotate@users.noreply.github.com",
+	"git.tokenEnv":                      "GITHUB_TOKEN",
+	"git.url":                           "",
+	"git.sshKeyFile":                    "",
+	"git.signingKeyFile":                "",
+	"github.apiURL":                     "https://api.github.com/",
+	"github.owner":                      "",
+	"github.repo":                       "",
+	"github.tokenEnv":                   "GITHUB_TOKEN",
+	"github.app.id":                     0,
+	"github.app.installationID":         0,
+	"github.app.privateKeyFile":         "",
+	"github.labels":                     []string{"credentials", "automated"},
+	"github.reviewers":                  []string{},
+	"github.teamReviewers":              []string{},
+	"github.autoMerge.enabled":          true,
+	"github.autoMerge.method":           "squash",
+	"github.autoMerge.strategy":         "native",
+	"github.alertLabels":                []string{"credrotate-alert"},
+	"pullRequest.grouping":              "perRun",
+	"notify.webhookURLEnv":              "",
+	"equifax.enableClientSecretRenewal": true,
+	"equifax.transport":                 "rest",
+	"equifax.baseURL":                   "https://api.equifax.com",
+	"equifax.tokenURL":                  "https://api.equifax.com/v2/oauth/token",
+	"equifax.soapURL":                   "https://api.equifax.com/business/security/soap/v1",
+	"equifax.managementScope":           "https://api.equifax.com/business/security/v1",
+	"equifax.renewBefore":               "336h",
+	"equifax.gracePeriod":               "168h",
+	"equifax.revokeAfter":               "24h",
+	"equifax.concurrency":               8,
+	"equifax.timeout":                   "30s",
+}
+
+// LoadOptions says where configuration comes from.
+type LoadOptions struct {
+	// Path is the file to read; "" reads DefaultFile when it exists.
+	Path string
+	// Environ is the environment, as os.Environ returns it; nil means os.Environ().
+	Environ []string
+	// Overrides set keys after the file and the environment (command-line flags).
+	Overrides map[string]any
+	// Dir is the working directory for the default file; "" is the process's.
+	Dir string
+}
+
+// rawConfig mirrors Config with durations as text, so that a duration that
+// does not parse is one more problem instead of the end of decoding.
+type rawConfig struct {
+	Git          Git           `mapstructure:"git"`
+	GitHub       GitHub        `mapstructure:"github"`
+	PullRequest  PullRequest   `mapstructure:"pullRequest"`
+	Notify       Notify        `mapstructure:"notify"`
+	Equifax      rawEquifax    `mapstructure:"equifax"`
+	Providers    []Provider    `mapstructure:"providers"`
+	Environments []Environment `mapstructure:"environments"`
+}
+
+type rawEquifax struct {
+	EnableClientSecretRenewal bool   `mapstructure:"enableClientSecretRenewal"`
+	Transport                 string `mapstructure:"transport"`
+	BaseURL                   string `mapstructure:"baseURL"`
+	TokenURL                  string `mapstructure:"tokenURL"`
+	SOAPURL                   string `mapstructure:"soapURL"`
+	ManagementScope           string `mapstructure:"managementScope"`
+	RenewBefore               string `mapstructure:"renewBefore"`
+	GracePeriod               string `mapstructure:"gracePeriod"`
+	RevokeAfter               string `mapstructure:"revokeAfter"`
+	Concurrency               int    `mapstructure:"concurrency"`
+	Timeout                   string `mapstructure:"timeout"`
+}
+
+// Load reads, merges and validates the configuration. Problems come back
+// together as a *ValidationError; a file that cannot be read or parsed is a
+// plain error.
+func Load(opts LoadOptions) (*Config, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	for k, val := range defaults {
+		v.SetDefault(k, val)
+	}
+	environ := opts.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	// Environment variables are matched against the known keys here rather
+	// than by viper's AutomaticEnv, so that a misspelt one is a problem too
+	// and Load is testable with a given environment.
+	var problems []Problem
+	envKeys := map[string]string{}
+	fromEnv := map[string]string{}
+	for k := range defaults {
+		envKeys[EnvPrefix+"_"+strings.ToUpper(strings.ReplaceAll(k, ".", "_"))] = k
+	}
+	for _, kv := range environ {
+		name, val, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, EnvPrefix+"_") {
+			continue
+		}
+		key, ok := envKeys[name]
+		if !ok {
+			problems = append(problems, Problem{Key: name, Message: "is not a configuration variable", Fix: "remove it, or use one of CREDROTATE_<SECTION>_<KEY> for a scalar key, e.g. CREDROTATE_EQUIFAX_ENABLECLIENTSECRETRENEWAL"})
+			continue
+		}
+		fromEnv[key] = val
+	}
+
+	cfgPath := opts.Path
+	if cfgPath == "" {
+		p := filepath.Join(opts.Dir, DefaultFile)
+		if _, err := os.Stat(p); err == nil {
+			cfgPath = p
+		}
+	}
+	if cfgPath != "" {
+		b, err := os.ReadFile(cfgPath)
+		if err != nil {
+			return nil, fmt.Errorf("reading configuration: %w", err)
+		}
+		if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
+			return nil, fmt.Errorf("parsing configuration file %s: %w (check the YAML syntax)", cfgPath, err)
+		}
+	}
+	// Environment variables and overrides are set over the file and defaults.
+	for k, val := range fromEnv {
+		v.Set(k, val)
+	}
+	for k, val := range opts.Overrides {
+		v.Set(k, val)
+	}
+
+	var raw rawConfig
+	var md mapstructure.Metadata
+	err := v.Unmarshal(&raw, func(dc *mapstructure.DecoderConfig) {
+		dc.Metadata = &md
+		dc.WeaklyTypedInput = true
+		dc.DecodeHook = nil
+	})
+	if err != nil {
+		problems = append(problems, decodeProblems(err)...)
+	}
+	for _, k := range unknownKeys(v.AllSettings()) {
+		problems = append(problems, Problem{Key: k, Message: "is not a known configuration key", Fix: "remove it or fix its spelling (see the configuration reference in the README)"})
+	}
+
+	cfg := &Config{
+		Git: raw.Git, GitHub: raw.GitHub, PullRequest: raw.PullRequest, Notify: raw.Notify,
+		Providers: raw.Providers, Environments: raw.Environments, File: cfgPath,
+	}
+	cfg.Equifax = Equifax{
+		EnableClientSecretRenewal: raw.Equifax.EnableClientSecretRenewal,
+		Transport:                 raw.Equifax.Transport,
+		BaseURL:                   raw.Equifax.BaseURL,
+		TokenURL:                  raw.Equifax.TokenURL,
+		SOAPURL:                   raw.Equifax.SOAPURL,
+		ManagementScope:           raw.Equifax.ManagementScope,
+		Concurrency:               raw.Equifax.Concurrency,
+	}
+	for _, d := range []struct {
+		key string
+		raw string
+		dst *time.Duration
+	}{
+		{"equifax.renewBefore", raw.Equifax.RenewBefore, &cfg.Equifax.RenewBefore},
+		{"equifax.gracePeriod", raw.Equifax.GracePeriod, &cfg.Equifax.GracePeriod},
+		{"equifax.revokeAfter", raw.Equifax.RevokeAfter, &cfg.Equifax.RevokeAfter},
+		{"equifax.timeout", raw.Equifax.Timeout, &cfg.Equifax.Timeout},
+	} {
+		parsed, err := parseDuration(d.raw)
+		if err != nil {
+			problems = append(problems, Problem{Key: d.key, Value: d.raw, Message: "is not a duration", Fix: `write it like "336h", "30m" or "14d"`})
+			continue
+		}
+		*d.dst = parsed
+	}
+	for i := range cfg.Environments {
+		if cfg.Environments[i].Scope == "" {
+			cfg.Environments[i].Scope = ScopeStrict
+		}
+	}
+	if cfgPath != "" {
+		cfg.resolvePaths(filepath.Dir(cfgPath))
+	}
+	problems = append(problems, cfg.validate()...)
+	if len(problems) > 0 {
+		return cfg, &ValidationError{File: cfgPath, Problems: problems}
+	}
+	return cfg, nil
+}
+
+// parseDuration accepts Go durations plus whole days ("14d").
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, ok := strings.CutSuffix(s, "d"); ok && n != "" && !strings.ContainsAny(n, "hmsuµn") {
+		var days int
+		if _, err := fmt.Sscanf(n, "%d", &days); err == nil && fmt.Sprint(days) == n {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+		return 0, errors.New("bad day count")
+	}
+	return time.ParseDuration(s)
+}
+
+// resolvePaths makes relative file paths relative to the config file's folder.
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.Git.SSHKeyFile)
+	abs(&c.Git.SigningKeyFile)
+	abs(&c.GitHub.App.PrivateKeyFile)
+	for i := range c.Providers {
+		abs(&c.Providers[i].CurrentSecret.File)
+		if k := c.Providers[i].CurrentSecret.Kubernetes; k != nil {
+			abs(&k.Kubeconfig)
+		}
+	}
+	for i := range c.Environments {
+		abs(&c.Environments[i].Cert.File)
+	}
+	if strings.HasPrefix(c.Git.URL, "file://") {
+		p := strings.TrimPrefix(c.Git.URL, "file://")
+		if !filepath.IsAbs(p) {
+			c.Git.URL = "file://" + filepath.Join(dir, p)
+		}
+	}
+}
+
+// decodeProblems turns mapstructure's joined errors into problems.
+func decodeProblems(err error) []Problem {
+	var out []Problem
+	var de *mapstructure.DecodeError
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		if errors.As(e, &de) {
+			out = append(out, Problem{Key: de.Name(), Message: "has the wrong type: " + de.Unwrap().Error(), Fix: "check the value's type against the configuration reference"})
+			return
+		}
+		out = append(out, Problem{Key: "(file)", Message: e.Error(), Fix: "check the value's type against the configuration reference"})
+	}
+	walk(err)
+	return out
+}
+
+// known is the set of keys a file may hold, derived from the types.
+var known = func() map[string]bool {
+	m := map[string]bool{}
+	var add func(prefix string, t reflect.Type)
+	add = func(prefix string, t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || t.PkgPath() == "time" {
+			return
+		}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name := f.Tag.Get("mapstructure")
+			if name == "" {
+				name, _, _ = strings.Cut(f.Tag.Get("json"), ",")
+			}
+			if name == "" || name == "-" {
+				continue
+			}
+			k := strings.ToLower(strings.TrimPrefix(prefix+"."+name, "."))
+			m[k] = true
+			add(k, f.Type)
+		}
+	}
+	add("", reflect.TypeOf(rawConfig{}))
+	return m
+}()
+
+// unknownKeys lists keys, lists' items included, that no type declares.
+func unknownKeys(settings map[string]any) []string {
+	var out []string
+	var walk func(prefix, display string, v any)
+	walk = func(prefix, display string, v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				p := strings.ToLower(strings.TrimPrefix(prefix+"."+k, "."))
+				d := strings.TrimPrefix(display+"."+k, ".")
+				if !known[p] {
+					out = append(out, d)
+					continue
+				}
+				walk(p, d, x)
+			}
+		case []any:
+			for i, x := range t {
+				walk(prefix, fmt.Sprintf("%s[%d]", display, i), x)
+			}
+		}
+	}
+	walk("", "", settings)
+	sort.Strings(out)
+	return out
+}
