@@ -64,7 +64,9 @@ type GitHubApp struct {
 }
 
 // Enabled reports whether App authentication is configured.
-func (a GitHubApp) Enabled() bool { return a.ID != 0 || a.InstallationID != 0 || a.PrivateKeyFile != "" }
+func (a GitHubApp) Enabled() bool {
+	return a.ID != 0 || a.InstallationID != 0 || a.PrivateKeyFile != ""
+}
 
 // AutoMerge configures how a rotation pull request lands.
 type AutoMerge struct {
