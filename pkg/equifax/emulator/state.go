@@ -517,11 +517,15 @@ func (e *Emulator) revoke(bearer, clientID, secretID string) (equifax.SecretInfo
 	return s.info(now), nil
 }
 
-// pruneLocked drops expired tokens and idempotency entries.
+// tokenMemory is how long an expired token is still recognised (and
+// answered with 401.01 rather than 401.03).
+const tokenMemory = 24 * time.Hour
+
+// pruneLocked drops long-expired tokens and stale idempotency entries.
 func (e *Emulator) pruneLocked() {
 	now := e.nowLocked()
 	for k, t := range e.tokens {
-		if !now.Before(t.expiresAt) {
+		if !now.Before(t.expiresAt.Add(tokenMemory)) {
 			delete(e.tokens, k)
 		}
 	}
