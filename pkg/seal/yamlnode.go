@@ -1,0 +1,161 @@
+package seal
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Helpers over yaml.v3 node trees. Working on nodes rather than structs is
+// what keeps comments, unknown fields and key order of a file a person
+// edited.
+
+func strNode(v string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
+}
+
+func mapNode() *yaml.Node {
+	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+}
+
+// mapGet returns the value of key in mapping m, or nil.
+func mapGet(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// mapGetString returns the scalar value of key, or "".
+func mapGetString(m *yaml.Node, key string) string {
+	v := mapGet(m, key)
+	if v == nil || v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		return ""
+	}
+	return v.Value
+}
+
+// mapSet replaces the value of key in place (keeping the key's comments) or
+// appends the pair.
+func mapSet(m *yaml.Node, key string, val *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			old := m.Content[i+1]
+			if old.Kind == yaml.ScalarNode && val.Kind == yaml.ScalarNode {
+				val.HeadComment, val.LineComment, val.FootComment = old.HeadComment, old.LineComment, old.FootComment
+			}
+			m.Content[i+1] = val
+			return
+		}
+	}
+	m.Content = append(m.Content, strNode(key), val)
+}
+
+// mapSetString sets key to a string scalar.
+func mapSetString(m *yaml.Node, key, v string) { mapSet(m, key, strNode(v)) }
+
+// mapDelete removes key from m.
+func mapDelete(m *yaml.Node, key string) {
+	if m == nil {
+		return
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			return
+		}
+	}
+}
+
+// ensureMap returns the mapping under key, creating it (or replacing an
+// empty or null value) when needed.
+func ensureMap(m *yaml.Node, key string) (*yaml.Node, error) {
+	v := mapGet(m, key)
+	switch {
+	case v == nil:
+		n := mapNode()
+		m.Content = append(m.Content, strNode(key), n)
+		return n, nil
+	case v.Kind == yaml.MappingNode:
+		return v, nil
+	case v.Kind == yaml.ScalarNode && (v.Tag == "!!null" || v.Value == ""):
+		n := mapNode()
+		mapSet(m, key, n)
+		return n, nil
+	default:
+		return nil, fmt.Errorf("%s is not a mapping", key)
+	}
+}
+
+// stringMap reads a mapping of scalars (annotations, labels) into a map,
+// ignoring anything that is not a scalar pair.
+func stringMap(m *yaml.Node) map[string]string {
+	out := map[string]string{}
+	if m == nil || m.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Kind == yaml.ScalarNode && v.Kind == yaml.ScalarNode {
+			out[k.Value] = v.Value
+		}
+	}
+	return out
+}
+
+// mapKeys lists the scalar keys of a mapping in file order.
+func mapKeys(m *yaml.Node) []string {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	keys := make([]string, 0, len(m.Content)/2)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		keys = append(keys, m.Content[i].Value)
+	}
+	return keys
+}
+
+// decodeDocuments parses every YAML document of data. Empty documents (a
+// file of comments, a stray "---") come back as nil entries' absence.
+func decodeDocuments(data []byte) ([]*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n.Kind == yaml.DocumentNode && len(n.Content) == 1 && n.Content[0].Kind == yaml.ScalarNode && n.Content[0].Tag == "!!null" && n.Content[0].Value == "" {
+			continue
+		}
+		docs = append(docs, &n)
+	}
+}
+
+// encodeDocument renders one document with two-space indentation and
+// sequences flush with their key, as kubectl and kustomize write them.
+func encodeDocument(doc *yaml.Node) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	enc.CompactSeqIndent()
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
