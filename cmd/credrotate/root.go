@@ -17,6 +17,9 @@ type app struct {
 	configPath string
 	logLevel   string
 	logFormat  string
+
+	// started is set once a command's own code runs.
+	started bool
 }
 
 // run is the whole program, testable with buffers: it parses args, runs the
@@ -28,15 +31,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	cmd, err := root.ExecuteContextC(ctx)
+	err := root.ExecuteContext(ctx)
 	if err != nil {
 		var ee *exitError
-		if errors.As(err, &ee) || err == errSilentFailure {
+		if errors.As(err, &ee) {
 			return err
 		}
-		// Anything cobra reports itself (unknown flag, wrong argument count)
+		// Anything cobra reports before a command runs (an unknown command)
 		// is a usage error.
-		if cmd != nil && !cmd.SilenceUsage {
+		if !a.started {
 			return usageError(err)
 		}
 		return err
@@ -58,8 +61,12 @@ Exit codes: 0 success or nothing to do, 1 a rotation failed (an alert was
 raised), 2 a usage or configuration error (nothing was touched).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		// Flag and argument errors are usage errors: mark them.
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return nil },
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			a.started = true
+			// Check the global flags before any command does work.
+			_, err := a.newLogger("")
+			return err
+		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	pf := root.PersistentFlags()

@@ -32,14 +32,6 @@ func newSealCmd(*app) *cobra.Command {
 	return stubCmd("seal", "Seal a secret (stdin) into a local checkout, without committing")
 }
 
-func newLocalhubCmd(*app) *cobra.Command {
-	return stubCmd("localhub", "Serve a local GitHub-API-compatible server over a bare repository")
-}
-
 func newDemoCmd(*app) *cobra.Command {
 	return stubCmd("demo", "Run the whole pipeline on embedded defaults")
-}
-
-func newConfigCmd(*app) *cobra.Command {
-	return stubCmd("config", "Check a configuration file")
 }

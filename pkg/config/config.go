@@ -23,6 +23,10 @@ type Config struct {
 
 	// File is the configuration file that was read, if any.
 	File string `json:"-"`
+
+	// unparsed holds keys whose values did not parse; Load reported them
+	// already, so validate does not report them twice.
+	unparsed map[string]bool
 }
 
 // Git says where the GitOps repository is and how to write to it.

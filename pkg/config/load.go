@@ -199,6 +199,10 @@ func Load(opts LoadOptions) (*Config, error) {
 		parsed, err := parseDuration(d.raw)
 		if err != nil {
 			problems = append(problems, Problem{Key: d.key, Value: d.raw, Message: "is not a duration", Fix: `write it like "336h", "30m" or "14d"`})
+			if cfg.unparsed == nil {
+				cfg.unparsed = map[string]bool{}
+			}
+			cfg.unparsed[d.key] = true
 			continue
 		}
 		*d.dst = parsed

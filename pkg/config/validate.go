@@ -69,14 +69,20 @@ var (
 	branchName    = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
 )
 
-type problems []Problem
+type problems struct {
+	list []Problem
+	skip map[string]bool
+}
 
 func (ps *problems) add(key, value, msg, fix string) {
-	*ps = append(*ps, Problem{Key: key, Value: value, Message: msg, Fix: fix})
+	if ps.skip[key] {
+		return
+	}
+	ps.list = append(ps.list, Problem{Key: key, Value: value, Message: msg, Fix: fix})
 }
 
 func (c *Config) validate() []Problem {
-	var ps problems
+	ps := problems{skip: c.unparsed}
 	c.validateGit(&ps)
 	c.validateGitHub(&ps)
 	c.validateEquifax(&ps)
@@ -90,7 +96,7 @@ func (c *Config) validate() []Problem {
 	}
 	c.validateProviders(&ps)
 	c.validateEnvironments(&ps)
-	return ps
+	return ps.list
 }
 
 func (c *Config) validateGit(ps *problems) {

@@ -35,6 +35,14 @@ func TestSecretRedactsEverywhere(t *testing.T) {
 	outputs["json"] = string(j)
 	txt, _ := s.MarshalText()
 	outputs["text"] = string(txt)
+	// Each redaction directly, so that removing any one of them fails here
+	// even where another would have covered for it.
+	outputs["String"] = s.String()
+	outputs["GoString"] = s.GoString()
+	js, _ := s.MarshalJSON()
+	outputs["MarshalJSON"] = string(js)
+	ym, _ := s.MarshalYAML()
+	outputs["MarshalYAML"] = fmt.Sprint(ym)
 	for name, out := range outputs {
 		if strings.Contains(out, canary) {
 			t.Errorf("%s leaks the secret: %s", name, out)

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/credrotate/credrotate/pkg/forge/localhub"
+)
+
+// localhubFlags are the flags of `credrotate localhub`.
+type localhubFlags struct {
+	listen, repoDir, owner, repoName string
+	token, tokenEnv                  string
+	init                             bool
+	checks                           string
+	latency                          time.Duration
+}
+
+func newLocalhubCmd(a *app) *cobra.Command {
+	var f localhubFlags
+	cmd := &cobra.Command{
+		Use:   "localhub",
+		Short: "Serve a local GitHub-API-compatible server over a bare repository",
+		Long: `Serve a local GitHub in the foreground over one bare git repository: the part
+of GitHub's REST API (/ and /api/v3/) and GraphQL API (/graphql) that
+credrotate uses, and the repository itself over git smart HTTP. Pull requests
+join real branches; merging really moves the base branch; auto-merge waits for
+the simulated required checks (--checks). Issues, comments, labels and
+reviewers live in memory until the server stops. One line per call goes to
+stderr; credentials never do. SIGINT or SIGTERM stops it.
+
+With --token (or --token-env), API calls and git pushes need that token
+(git: as the password of any user, as with GitHub's x-access-token).`,
+		Example: `  credrotate localhub --listen 127.0.0.1:8788 --repo /tmp/gitops.git --init
+  git clone http://127.0.0.1:8788/acme/gitops.git`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.repoDir == "" {
+				return usageErrorf("--repo is required: the path of a bare git repository (add --init to create it)")
+			}
+			if f.latency < 0 {
+				return usageErrorf("--latency must not be negative")
+			}
+			checks := localhub.CheckMode(f.checks)
+			switch checks {
+			case localhub.ChecksSuccess, localhub.ChecksPending, localhub.ChecksFailure:
+			default:
+				return usageErrorf("--checks %q is not a check state: use success, pending or failure", f.checks)
+			}
+			token := f.token
+			if f.tokenEnv != "" {
+				if token != "" {
+					return usageErrorf("--token and --token-env exclude each other")
+				}
+				v, ok := os.LookupEnv(f.tokenEnv)
+				if !ok || v == "" {
+					return usageErrorf("--token-env %s: the environment variable is not set", f.tokenEnv)
+				}
+				token = v
+			}
+			return runLocalhub(cmd.Context(), a, f, checks, token)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8788", "address to listen on")
+	fl.StringVar(&f.repoDir, "repo", "", "path of the bare git repository to serve (required)")
+	fl.StringVar(&f.owner, "owner", "acme", "repository owner")
+	fl.StringVar(&f.repoName, "repo-name", "gitops", "repository name")
+	fl.StringVar(&f.token, "token", "", "token required on API calls and git pushes (default: accept any)")
+	fl.StringVar(&f.tokenEnv, "token-env", "", "read the required token from this environment variable")
+	fl.BoolVar(&f.init, "init", false, "create the bare repository if it does not exist")
+	fl.StringVar(&f.checks, "checks", "success", "state of the simulated required checks: success, pending or failure")
+	fl.DurationVar(&f.latency, "latency", 0, "latency added to every API and git call, such as 50ms")
+	return cmd
+}
+
+// hubLog writes one timestamped line per call, serialised across requests.
+type hubLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *hubLog) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
+}
+
+func runLocalhub(ctx context.Context, a *app, f localhubFlags, checks localhub.CheckMode, token string) error {
+	if _, err := os.Stat(f.repoDir); errors.Is(err, os.ErrNotExist) && !f.init {
+		return usageErrorf("--repo %s does not exist: create it with git init --bare, or add --init", f.repoDir)
+	}
+	logw := &hubLog{w: a.stderr}
+	hub, err := localhub.New(localhub.Options{
+		RepoDir: f.repoDir, Init: f.init, Owner: f.owner, Repo: f.repoName, Token: token,
+		Checks: checks, Latency: f.latency, Logf: logw.printf,
+	})
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", f.listen, err)
+	}
+	base := "http://" + displayAddr(ln.Addr())
+	out := &strings.Builder{}
+	fmt.Fprintf(out, "localhub serving %s/%s from %s on %s\n", hub.Owner(), hub.Repo(), hub.RepoDir(), base)
+	fmt.Fprintf(out, "  API URL:     %s/  (also %s/api/v3/)\n", base, base)
+	fmt.Fprintf(out, "  GraphQL URL: %s/graphql\n", base)
+	fmt.Fprintf(out, "  git URL:     %s\n", hub.GitURL(base))
+	fmt.Fprintf(out, "  web URL:     %s/%s/%s\n", base, hub.Owner(), hub.Repo())
+	if token != "" {
+		fmt.Fprintf(out, "  auth:        token required (API: Authorization header; git push: as password)\n")
+	} else {
+		fmt.Fprintf(out, "  auth:        any credential accepted\n")
+	}
+	fmt.Fprintf(out, "  checks:      %s\n", checks)
+	if _, err := io.WriteString(a.stdout, out.String()); err != nil {
+		_ = ln.Close()
+		return err
+	}
+
+	srv := &http.Server{Handler: hub, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving on %s: %w", f.listen, err)
+	case <-ctx.Done():
+	}
+	logw.printf("localhub: stopping")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("stopping localhub: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving on %s: %w", f.listen, err)
+	}
+	return nil
+}
