@@ -24,7 +24,7 @@ var fixedNow = func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, ti
 
 func baseFiles() map[string]string {
 	return map[string]string{
-		"README.md":                                   "gitops\n",
+		"README.md": "gitops\n",
 		"overlays/prod/credentials/kustomization.yaml": "resources: []\n",
 		"overlays/staging/credentials/old.yaml":        "old\n",
 	}
