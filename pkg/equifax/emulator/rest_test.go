@@ -15,16 +15,6 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 )
 
-func tokenRequest(t *testing.T, srvURL, body string, mutate func(*http.Request)) (int, http.Header, []byte) {
-	t.Helper()
-	req := newReq(t, http.MethodPost, srvURL+TokenPath, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if mutate != nil {
-		mutate(req)
-	}
-	return do(t, req)
-}
-
 func TestRESTTokenEndpoint(t *testing.T) {
 	e, srv := newServer(t, Options{})
 	seed(t, e, "demo", "s3cret")

@@ -66,64 +66,92 @@ type password struct {
 }
 
 type soapBody struct {
-	IssueToken         *issueTokenReq   `xml:"urn:efx-emulator:security:v1 IssueToken"`
-	GetCredentialInfo  *getCredInfoReq  `xml:"urn:efx-emulator:security:v1 GetCredentialInfo"`
-	RenewClientSecret  *renewSecretReq  `xml:"urn:efx-emulator:security:v1 RenewClientSecret"`
-	RevokeClientSecret *revokeSecretReq `xml:"urn:efx-emulator:security:v1 RevokeClientSecret"`
-	Other              []anyElem        `xml:",any"`
+	ops []opElem
 }
 
 type anyElem struct {
 	XMLName xml.Name
 }
 
-type issueTokenReq struct {
-	GrantType *string   `xml:"urn:efx-emulator:security:v1 GrantType"`
-	Scope     *string   `xml:"urn:efx-emulator:security:v1 Scope"`
-	Other     []anyElem `xml:",any"`
+// opElem is the operation element of a request body, with its fields.
+type opElem struct {
+	XMLName xml.Name
+	Fields  []fieldElem `xml:",any"`
+	Text    string      `xml:",chardata"`
 }
 
-type getCredInfoReq struct {
-	ClientID *string   `xml:"urn:efx-emulator:security:v1 ClientId"`
-	Other    []anyElem `xml:",any"`
+// fieldElem is one field of an operation: a simple value.
+type fieldElem struct {
+	XMLName  xml.Name
+	Value    string    `xml:",chardata"`
+	Children []anyElem `xml:",any"`
 }
 
-type renewSecretReq struct {
-	ClientID           *string   `xml:"urn:efx-emulator:security:v1 ClientId"`
-	GracePeriodSeconds *string   `xml:"urn:efx-emulator:security:v1 GracePeriodSeconds"`
-	IdempotencyKey     *string   `xml:"urn:efx-emulator:security:v1 IdempotencyKey"`
-	Force              *string   `xml:"urn:efx-emulator:security:v1 Force"`
-	Other              []anyElem `xml:",any"`
-}
-
-type revokeSecretReq struct {
-	ClientID *string   `xml:"urn:efx-emulator:security:v1 ClientId"`
-	SecretID *string   `xml:"urn:efx-emulator:security:v1 SecretId"`
-	Other    []anyElem `xml:",any"`
+// UnmarshalXML collects every element of the Body, so that a second
+// operation is seen rather than overwriting the first.
+func (b *soapBody) UnmarshalXML(d *xml.Decoder, _ xml.StartElement) error {
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			var op opElem
+			if err := d.DecodeElement(&op, &t); err != nil {
+				return err
+			}
+			b.ops = append(b.ops, op)
+		case xml.EndElement:
+			return nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return errors.New("text in the SOAP Body")
+			}
+		}
+	}
 }
 
 // operation returns the one operation element in the body.
-func (b *soapBody) operation() (string, error) {
-	var names []string
-	if b.IssueToken != nil {
-		names = append(names, "IssueToken")
+func (b *soapBody) operation() (*opElem, error) {
+	if len(b.ops) != 1 {
+		return nil, errors.New("the SOAP body must hold exactly one operation element")
 	}
-	if b.GetCredentialInfo != nil {
-		names = append(names, "GetCredentialInfo")
+	op := &b.ops[0]
+	if op.XMLName.Space != ServiceNS {
+		return nil, fmt.Errorf("the operation element <%s> is not in namespace %s", op.XMLName.Local, ServiceNS)
 	}
-	if b.RenewClientSecret != nil {
-		names = append(names, "RenewClientSecret")
+	if _, ok := soapOps[op.XMLName.Local]; !ok {
+		return nil, fmt.Errorf("unknown operation element <%s>", op.XMLName.Local)
 	}
-	if b.RevokeClientSecret != nil {
-		names = append(names, "RevokeClientSecret")
+	return op, nil
+}
+
+// fields returns the operation's fields by name: each in the service
+// namespace, one of allowed, given once, holding text only.
+func (op *opElem) fields(allowed ...string) (map[string]string, *apiError) {
+	if strings.TrimSpace(op.Text) != "" {
+		return nil, badRequest("text directly inside <%s>", op.XMLName.Local)
 	}
-	if len(b.Other) > 0 {
-		return "", fmt.Errorf("unknown operation element <%s>", b.Other[0].XMLName.Local)
+	out := map[string]string{}
+	for _, f := range op.Fields {
+		name := f.XMLName.Local
+		known := false
+		for _, a := range allowed {
+			known = known || a == name
+		}
+		if f.XMLName.Space != ServiceNS || !known {
+			return nil, badRequest("unexpected element <%s> in <%s>", name, op.XMLName.Local)
+		}
+		if _, dup := out[name]; dup {
+			return nil, badRequest("element <%s> is repeated", name)
+		}
+		if len(f.Children) > 0 {
+			return nil, badRequest("element <%s> must hold text only", name)
+		}
+		out[name] = strings.TrimSpace(f.Value)
 	}
-	if len(names) != 1 {
-		return "", errors.New("the SOAP body must hold exactly one operation element")
-	}
-	return names[0], nil
+	return out, nil
 }
 
 // errSOAPVersion marks an envelope of another SOAP version.
@@ -323,38 +351,24 @@ func (e *Emulator) soapCall(r *http.Request, action string) *reply {
 		}
 		return rp
 	}
-	name, err := env.Body.operation()
+	op, err := env.Body.operation()
 	if err != nil {
 		return soapError(badRequest("%s", err.Error()))
 	}
-	if name != action {
+	if name := op.XMLName.Local; name != action {
 		return soapError(badRequest("the SOAPAction names %s but the body holds %s", action, name))
 	}
 	bearer := bearerToken(r)
-	switch name {
+	switch action {
 	case "IssueToken":
-		return e.soapIssueToken(env)
+		return e.soapIssueToken(env, op)
 	case "GetCredentialInfo":
-		return e.soapDescribe(env.Body.GetCredentialInfo, bearer)
+		return e.soapDescribe(op, bearer)
 	case "RenewClientSecret":
-		return e.soapRenew(r, env.Body.RenewClientSecret, bearer)
+		return e.soapRenew(r, op, bearer)
 	default:
-		return e.soapRevoke(env.Body.RevokeClientSecret, bearer)
+		return e.soapRevoke(op, bearer)
 	}
-}
-
-func unknownChild(other []anyElem) *apiError {
-	if len(other) == 0 {
-		return nil
-	}
-	return badRequest("unexpected element <%s>", other[0].XMLName.Local)
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return strings.TrimSpace(*s)
 }
 
 type issueTokenResp struct {
@@ -366,9 +380,9 @@ type issueTokenResp struct {
 	Scope       string   `xml:"Scope"`
 }
 
-func (e *Emulator) soapIssueToken(env *soapEnvelope) *reply {
-	req := env.Body.IssueToken
-	if ae := unknownChild(req.Other); ae != nil {
+func (e *Emulator) soapIssueToken(env *soapEnvelope, op *opElem) *reply {
+	req, ae := op.fields("GrantType", "Scope")
+	if ae != nil {
 		return soapError(ae)
 	}
 	var ut *usernameToken
@@ -382,7 +396,7 @@ func (e *Emulator) soapIssueToken(env *soapEnvelope) *reply {
 		return soapError(oauthError(http.StatusUnauthorized, "invalid_client", "only PasswordText UsernameTokens are accepted"))
 	}
 	id := strings.TrimSpace(*ut.Username)
-	g, ae := e.issueToken(id, ut.Password.Value, deref(req.GrantType), deref(req.Scope))
+	g, ae := e.issueToken(id, ut.Password.Value, req["GrantType"], req["Scope"])
 	if ae != nil {
 		rp := soapError(ae)
 		rp.client = id
@@ -430,14 +444,12 @@ type getCredInfoResp struct {
 	Secret            []secretInfoXML `xml:"Secret"`
 }
 
-func (e *Emulator) soapDescribe(req *getCredInfoReq, bearer string) *reply {
-	clientID := deref(req.ClientID)
-	if ae := e.authorize(bearer, clientID); ae != nil {
-		return withClient(soapError(ae), clientID)
+func (e *Emulator) soapDescribe(op *opElem, bearer string) *reply {
+	req, ae := op.fields("ClientId")
+	if ae != nil {
+		return soapError(ae)
 	}
-	if ae := unknownChild(req.Other); ae != nil {
-		return withClient(soapError(ae), clientID)
-	}
+	clientID := req["ClientId"]
 	info, ae := e.describe(bearer, clientID)
 	if ae != nil {
 		return withClient(soapError(ae), clientID)
@@ -462,22 +474,19 @@ type renewSecretResp struct {
 	PreviousSecret *secretInfoXML `xml:"PreviousSecret,omitempty"`
 }
 
-// parseSOAPRenew turns a RenewClientSecret element into renew parameters;
+// parseSOAPRenew turns RenewClientSecret fields into renew parameters;
 // headerKey is the HTTP Idempotency-Key header, accepted as well.
-func parseSOAPRenew(req *renewSecretReq, headerKey string) (renewParams, *apiError) {
+func parseSOAPRenew(req map[string]string, headerKey string) (renewParams, *apiError) {
 	var p renewParams
-	if ae := unknownChild(req.Other); ae != nil {
-		return p, ae
-	}
-	if req.GracePeriodSeconds != nil {
-		g, err := strconv.ParseInt(deref(req.GracePeriodSeconds), 10, 64)
+	if v, ok := req["GracePeriodSeconds"]; ok {
+		g, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || g < 0 || g > int64((1<<62)/time.Second) {
 			return p, badRequest("GracePeriodSeconds must be a non-negative number of seconds")
 		}
 		p.grace, p.graceSet = time.Duration(g)*time.Second, true
 	}
-	if req.Force != nil {
-		switch deref(req.Force) {
+	if v, ok := req["Force"]; ok {
+		switch v {
 		case "true", "1":
 			p.force = true
 		case "false", "0":
@@ -485,7 +494,7 @@ func parseSOAPRenew(req *renewSecretReq, headerKey string) (renewParams, *apiErr
 			return p, badRequest("Force must be an xs:boolean")
 		}
 	}
-	p.idempotencyKey = deref(req.IdempotencyKey)
+	p.idempotencyKey = req["IdempotencyKey"]
 	if headerKey != "" {
 		if p.idempotencyKey != "" && p.idempotencyKey != headerKey {
 			return p, badRequest("the IdempotencyKey element and the Idempotency-Key header differ")
@@ -495,8 +504,12 @@ func parseSOAPRenew(req *renewSecretReq, headerKey string) (renewParams, *apiErr
 	return p, nil
 }
 
-func (e *Emulator) soapRenew(r *http.Request, req *renewSecretReq, bearer string) *reply {
-	clientID := deref(req.ClientID)
+func (e *Emulator) soapRenew(r *http.Request, op *opElem, bearer string) *reply {
+	req, ae := op.fields("ClientId", "GracePeriodSeconds", "IdempotencyKey", "Force")
+	if ae != nil {
+		return soapError(ae)
+	}
+	clientID := req["ClientId"]
 	if ae := e.authorize(bearer, clientID); ae != nil {
 		return withClient(soapError(ae), clientID)
 	}
@@ -523,15 +536,15 @@ type revokeSecretResp struct {
 	Secret  secretInfoXML `xml:"Secret"`
 }
 
-func (e *Emulator) soapRevoke(req *revokeSecretReq, bearer string) *reply {
-	clientID := deref(req.ClientID)
+func (e *Emulator) soapRevoke(op *opElem, bearer string) *reply {
+	req, ae := op.fields("ClientId", "SecretId")
+	if ae != nil {
+		return soapError(ae)
+	}
+	clientID, secretID := req["ClientId"], req["SecretId"]
 	if ae := e.authorize(bearer, clientID); ae != nil {
 		return withClient(soapError(ae), clientID)
 	}
-	if ae := unknownChild(req.Other); ae != nil {
-		return withClient(soapError(ae), clientID)
-	}
-	secretID := deref(req.SecretID)
 	if secretID == "" {
 		return withClient(soapError(badRequest("SecretId is required")), clientID)
 	}
