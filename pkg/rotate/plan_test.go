@@ -1,0 +1,81 @@
+package rotate
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credrotate/credrotate/pkg/equifax"
+)
+
+var t0 = time.Date(2026, 11, 25, 5, 0, 0, 0, time.UTC)
+
+func secret(id string, st equifax.Status, created, expires time.Time) equifax.SecretInfo {
+	return equifax.SecretInfo{SecretID: id, Status: st, CreatedAt: created, ExpiresAt: expires}
+}
+
+func deployed(id, fp string, rotated time.Time) []Deployed {
+	var ds []Deployed
+	for _, env := range []string{"prod", "staging", "uat"} {
+		ds = append(ds, Deployed{Env: env, SecretID: id, Fingerprint: fp, RotatedAt: rotated})
+	}
+	return ds
+}
+
+func TestPlanKey(t *testing.T) {
+	day := 24 * time.Hour
+	old := secret("s-old", equifax.StatusActive, t0.Add(-170*day), t0.Add(10*day))
+	fresh := secret("s-old", equifax.StatusActive, t0.Add(-10*day), t0.Add(170*day))
+	retiring := secret("s-old", equifax.StatusRetiring, t0.Add(-170*day), t0.Add(10*day))
+	newActive := secret("s-new", equifax.StatusActive, t0.Add(-time.Hour), t0.Add(180*day))
+	revoked := secret("s-old", equifax.StatusRevoked, t0.Add(-170*day), t0.Add(10*day))
+	opts := PlanOptions{CronMode: true, RenewBefore: 14 * day, RevokeAfter: day, Now: t0}
+	manual := opts
+	manual.CronMode = false
+
+	for _, tc := range []struct {
+		name       string
+		obs        KeyObservation
+		opts       PlanOptions
+		wantState  State
+		wantAction Action
+		wantReason string
+	}{
+		{"inside window", KeyObservation{Deployed: deployed("s-old", "fp-old", t0.Add(-170*day)), Client: client(old)}, opts, StateCurrent, ActionRenew, "inside the 336h0m0s renewal window"},
+		{"outside window cron", KeyObservation{Deployed: deployed("s-old", "fp-old", t0), Client: client(fresh)}, opts, StateCurrent, ActionNoop, "renewal window opens"},
+		{"outside window manual", KeyObservation{Deployed: deployed("s-old", "fp-old", t0), Client: client(fresh)}, manual, StateCurrent, ActionRenew, "requested by hand"},
+		{"no manifest yet", KeyObservation{Client: client(old)}, opts, StateNew, ActionRenew, "renewal window"},
+		{"no manifest no active", KeyObservation{Client: client(revoked)}, opts, StateNew, ActionBlocked, "no ACTIVE secret"},
+		{"minted", KeyObservation{Deployed: deployed("s-old", "fp-old", t0.Add(-170*day)), Client: client(retiring, newActive)}, opts, StateMinted, ActionRecover, "replaying the renew"},
+		{"minted and old revoked", KeyObservation{Deployed: deployed("s-old", "fp-old", t0.Add(-170*day)), Client: client(revoked, newActive)}, opts, StateMinted, ActionRecover, "REVOKED"},
+		{"proposed", KeyObservation{Deployed: deployed("s-old", "fp-old", t0.Add(-170*day)), Client: client(retiring, newActive), Open: &OpenRotation{Number: 7, NewSecretID: "s-new"}}, opts, StateProposed, ActionResume, "pull request #7"},
+		{"proposed but its secret is gone", KeyObservation{Deployed: deployed("s-old", "fp-old", t0.Add(-170*day)), Client: client(old), Open: &OpenRotation{Number: 7, NewSecretID: "s-gone"}}, opts, StateCurrent, ActionRenew, "renewal window"},
+		{"merged, rollout observed", KeyObservation{Deployed: deployed("s-new", "fp-new", t0.Add(-time.Hour)), Client: client(retiring, newActive), CurrentFingerprint: "fp-new"}, opts, StateMerged, ActionFinish, "rollout of s-new is observed"},
+		{"merged, waiting", KeyObservation{Deployed: deployed("s-new", "fp-new", t0.Add(-time.Hour)), Client: client(retiring, newActive), CurrentFingerprint: "fp-old"}, opts, StateMerged, ActionNoop, "waiting for the rollout"},
+		{"merged, rollout never seen", KeyObservation{Deployed: deployed("s-new", "fp-new", t0.Add(-2*day)), Client: client(retiring, newActive), CurrentFingerprint: "fp-old"}, opts, StateMerged, ActionBlocked, "is not revoked"},
+		{"deployed secret revoked", KeyObservation{Deployed: deployed("s-old", "fp-old", t0), Client: client(revoked)}, opts, StateBroken, ActionBlocked, "credrotate adopt"},
+		{"environments disagree", KeyObservation{Deployed: append(deployed("s-old", "fp", t0)[:2], Deployed{Env: "uat", SecretID: "s-x"}), Client: client(old)}, opts, StateBroken, ActionBlocked, "different secret ids"},
+		{"retiring alone", KeyObservation{Deployed: deployed("s-old", "fp-old", t0), Client: client(retiring)}, opts, StateCurrent, ActionRenew, "RETIRING"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.obs.Key, tc.obs.ClientID = "equifax.k", "client-k"
+			got := MakePlan([]KeyObservation{tc.obs}, tc.opts).Keys[0]
+			if got.State != tc.wantState || got.Action != tc.wantAction || !strings.Contains(got.Reason, tc.wantReason) {
+				t.Fatalf("got %s/%s %q, want %s/%s containing %q", got.State, got.Action, got.Reason, tc.wantState, tc.wantAction, tc.wantReason)
+			}
+		})
+	}
+}
+
+func TestPlanIsPure(t *testing.T) {
+	obs := []KeyObservation{{Key: "a", Deployed: deployed("s-old", "fp", t0), Client: client(secret("s-old", equifax.StatusActive, t0, t0.Add(time.Hour)))}}
+	opts := PlanOptions{CronMode: true, RenewBefore: 24 * time.Hour, Now: t0}
+	a, b := MakePlan(obs, opts), MakePlan(obs, opts)
+	if a.Keys[0] != b.Keys[0] || !a.Changes() || a.Count(ActionRenew) != 1 {
+		t.Fatalf("plans differ or are wrong: %+v %+v", a, b)
+	}
+}
+
+func client(ss ...equifax.SecretInfo) equifax.ClientInfo {
+	return equifax.ClientInfo{ClientID: "client-k", Secrets: ss}
+}
