@@ -17,15 +17,12 @@ package rest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -98,20 +95,12 @@ type Client struct {
 	http     *http.Client
 	timeout  time.Duration
 	policy   wire.Policy
-	delta    time.Duration
 	maxBody  int64
 	log      *logrus.Entry
-
-	mu     sync.Mutex
-	tokens map[string]*tokenEntry
+	tokens   *wire.TokenCache
 }
 
 var _ equifax.Provider = (*Client)(nil)
-
-type tokenEntry struct {
-	mu  sync.Mutex
-	tok *oauth2.Token
-}
 
 // New returns a Client for opts.
 func New(opts Options) (*Client, error) {
@@ -143,10 +132,9 @@ func New(opts Options) (*Client, error) {
 			MaxBackoff:     opts.MaxBackoff,
 			MaxRetryAfter:  opts.MaxRetryAfter,
 		},
-		delta:   opts.TokenExpiryDelta,
 		maxBody: opts.MaxBodyBytes,
 		log:     opts.Logger,
-		tokens:  map[string]*tokenEntry{},
+		tokens:  &wire.TokenCache{Delta: opts.TokenExpiryDelta},
 	}
 	if c.scope == "" {
 		c.scope = DefaultManagementScope
@@ -154,8 +142,8 @@ func New(opts Options) (*Client, error) {
 	if c.timeout <= 0 {
 		c.timeout = wire.DefaultTimeout
 	}
-	if c.delta <= 0 {
-		c.delta = DefaultTokenExpiryDelta
+	if c.tokens.Delta <= 0 {
+		c.tokens.Delta = DefaultTokenExpiryDelta
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = wire.DefaultMaxBodyBytes
@@ -177,10 +165,7 @@ func (c *Client) Token(ctx context.Context, creds equifax.Credentials, scope str
 	if err != nil {
 		return equifax.Token{}, err
 	}
-	e := c.entry(creds, scope)
-	e.mu.Lock()
-	e.tok = t
-	e.mu.Unlock()
+	c.tokens.Put(creds, scope, t)
 	return toToken(t, scope), nil
 }
 
@@ -284,7 +269,9 @@ type call struct {
 func (c *Client) manage(ctx context.Context, op string, creds equifax.Credentials, fields logrus.Fields, cl call) error {
 	log := wire.NewLog(c.log, "rest", op, creds.ClientID, fields)
 	for refreshed := false; ; refreshed = true {
-		tok, err := c.cachedToken(ctx, creds)
+		tok, err := c.tokens.Get(ctx, creds, c.scope, func(ctx context.Context) (*oauth2.Token, error) {
+			return c.fetchToken(ctx, creds, c.scope)
+		})
 		if err != nil {
 			return err
 		}
@@ -297,20 +284,13 @@ func (c *Client) manage(ctx context.Context, op string, creds equifax.Credential
 			log.Attempt(a, attempt, time.Since(start), err)
 			return err
 		}, log.Retry)
-		if err != nil && !refreshed && tokenRejected(err) {
-			c.dropToken(creds, tok)
+		if err != nil && !refreshed && wire.TokenRejected(err) {
+			c.tokens.Drop(creds, c.scope, tok)
 			log.Info("access token rejected; fetching a new one", nil)
 			continue
 		}
 		return err
 	}
-}
-
-// tokenRejected reports whether err says the access token (not the client
-// secret) is no longer good.
-func tokenRejected(err error) bool {
-	var e *equifax.Error
-	return errors.As(err, &e) && (e.Code == "401.01" || e.Code == "401.03")
 }
 
 func (c *Client) send(ctx context.Context, a *wire.Attempt, op, token string, cl call) error {
@@ -354,74 +334,6 @@ func (c *Client) send(ctx context.Context, a *wire.Attempt, op, token string, cl
 	}
 	return nil
 }
-
-func cacheKey(creds equifax.Credentials, scope string) string {
-	h := sha256.New()
-	h.Write([]byte(creds.ClientID))
-	h.Write([]byte{0})
-	h.Write([]byte(creds.ClientSecret.Reveal()))
-	h.Write([]byte{0})
-	h.Write([]byte(scope))
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func (c *Client) entry(creds equifax.Credentials, scope string) *tokenEntry {
-	key := cacheKey(creds, scope)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.tokens[key]
-	if !ok {
-		c.pruneLocked()
-		e = &tokenEntry{}
-		c.tokens[key] = e
-	}
-	return e
-}
-
-// pruneLocked forgets tokens that have expired, so that the cache does not
-// grow with every secret a long-running process has seen.
-func (c *Client) pruneLocked() {
-	now := time.Now()
-	for k, e := range c.tokens {
-		if e.mu.TryLock() {
-			if e.tok != nil && !e.tok.Expiry.IsZero() && e.tok.Expiry.Before(now) {
-				delete(c.tokens, k)
-			}
-			e.mu.Unlock()
-		}
-	}
-}
-
-// cachedToken returns the cached management token of creds, fetching a new
-// one when there is none or it expires within the expiry delta. One fetch
-// runs at a time per client and secret.
-func (c *Client) cachedToken(ctx context.Context, creds equifax.Credentials) (*oauth2.Token, error) {
-	e := c.entry(creds, c.scope)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	src := tokenSourceFunc(func() (*oauth2.Token, error) { return c.fetchToken(ctx, creds, c.scope) })
-	t, err := oauth2.ReuseTokenSourceWithExpiry(e.tok, src, c.delta).Token()
-	if err != nil {
-		e.tok = nil
-		return nil, err
-	}
-	e.tok = t
-	return t, nil
-}
-
-// dropToken forgets tok if it is still the cached one.
-func (c *Client) dropToken(creds equifax.Credentials, tok *oauth2.Token) {
-	e := c.entry(creds, c.scope)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.tok != nil && e.tok.AccessToken == tok.AccessToken {
-		e.tok = nil
-	}
-}
-
-type tokenSourceFunc func() (*oauth2.Token, error)
-
-func (f tokenSourceFunc) Token() (*oauth2.Token, error) { return f() }
 
 // fetchToken asks the token endpoint for a token, under the retry policy.
 func (c *Client) fetchToken(ctx context.Context, creds equifax.Credentials, scope string) (*oauth2.Token, error) {
