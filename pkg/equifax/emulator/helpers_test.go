@@ -133,19 +133,7 @@ func (c restT) call(method, path, bearer string, hdr map[string]string, body str
 	b, _ := io.ReadAll(resp.Body)
 	r := result{status: resp.StatusCode, header: resp.Header, body: b}
 	if resp.StatusCode >= 400 {
-		var eb struct {
-			Error                  string         `json:"error"`
-			EfxErrorCode           string         `json:"efxErrorCode"`
-			AdditionalErrorDetails map[string]any `json:"additionalErrorDetails"`
-		}
-		_ = json.Unmarshal(b, &eb)
-		r.code = eb.EfxErrorCode + eb.Error
-		if v, ok := eb.AdditionalErrorDetails["eligibleAt"].(string); ok {
-			r.eligibleAt = v
-		}
-		if v, ok := eb.AdditionalErrorDetails["retryAfterSeconds"].(float64); ok {
-			r.retryAfter = strconv.FormatInt(int64(v), 10)
-		}
+		r.code, r.eligibleAt, r.retryAfter = restErrorFields(b)
 	}
 	return r
 }
@@ -169,13 +157,29 @@ func (c restT) token(id, secret, scope string) result {
 		Error       string `json:"error"`
 	}
 	_ = json.Unmarshal(b, &tb)
-	r.token, r.expiresIn, r.scope, r.code = tb.AccessToken, tb.ExpiresIn, tb.Scope, tb.Error
-	if r.code == "" && resp.StatusCode >= 400 {
-		var eb efxError
-		_ = json.Unmarshal(b, &eb)
-		r.code = eb.EfxErrorCode
+	r.token, r.expiresIn, r.scope = tb.AccessToken, tb.ExpiresIn, tb.Scope
+	if resp.StatusCode >= 400 {
+		r.code, r.eligibleAt, r.retryAfter = restErrorFields(b)
 	}
 	return r
+}
+
+// restErrorFields reads an RFC 6749 or efx error body.
+func restErrorFields(b []byte) (code, eligibleAt, retryAfter string) {
+	var eb struct {
+		Error                  string         `json:"error"`
+		EfxErrorCode           string         `json:"efxErrorCode"`
+		AdditionalErrorDetails map[string]any `json:"additionalErrorDetails"`
+	}
+	_ = json.Unmarshal(b, &eb)
+	code = eb.EfxErrorCode + eb.Error
+	if v, ok := eb.AdditionalErrorDetails["eligibleAt"].(string); ok {
+		eligibleAt = v
+	}
+	if v, ok := eb.AdditionalErrorDetails["retryAfterSeconds"].(float64); ok {
+		retryAfter = strconv.FormatInt(int64(v), 10)
+	}
+	return code, eligibleAt, retryAfter
 }
 
 func secretsPath(clientID string) string { return ClientsPath + url.PathEscape(clientID) + "/secrets" }
