@@ -15,8 +15,8 @@ import (
 // Names are slash-separated and relative to the repository root.
 type FS interface {
 	ReadFile(name string) ([]byte, error)
-	WriteFile(name string, data []byte) error
-	MkdirAll(name string) error
+	WriteFile(name string, data []byte, perm fs.FileMode) error
+	MkdirAll(name string, perm fs.FileMode) error
 	ReadDir(name string) ([]fs.DirEntry, error)
 	Stat(name string) (fs.FileInfo, error)
 	Remove(name string) error
@@ -58,9 +58,9 @@ func (w *Workspace) ReadFile(name string) ([]byte, error) {
 	return util.ReadFile(w.fs, n)
 }
 
-// WriteFile writes a file of the working tree (mode 0644), creating its
-// parent folders.
-func (w *Workspace) WriteFile(name string, data []byte) error {
+// WriteFile writes a file of the working tree, creating its parent folders.
+// git keeps only the executable bit of perm.
+func (w *Workspace) WriteFile(name string, data []byte, perm fs.FileMode) error {
 	n, err := checkName(name)
 	if err != nil {
 		return err
@@ -70,16 +70,22 @@ func (w *Workspace) WriteFile(name string, data []byte) error {
 			return err
 		}
 	}
-	return util.WriteFile(w.fs, n, data, 0o644)
+	if perm == 0 {
+		perm = 0o644
+	}
+	return util.WriteFile(w.fs, n, data, perm)
 }
 
 // MkdirAll creates a folder and its parents.
-func (w *Workspace) MkdirAll(name string) error {
+func (w *Workspace) MkdirAll(name string, perm fs.FileMode) error {
 	n, err := checkName(name)
 	if err != nil {
 		return err
 	}
-	return w.fs.MkdirAll(n, 0o755)
+	if perm == 0 {
+		perm = 0o755
+	}
+	return w.fs.MkdirAll(n, perm)
 }
 
 // ReadDir lists a folder, sorted by name.

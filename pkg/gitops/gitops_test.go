@@ -50,7 +50,7 @@ func mustClone(t *testing.T, opts Options) *Workspace {
 func writeApply(files map[string]string) func(context.Context, FS) error {
 	return func(_ context.Context, f FS) error {
 		for name, data := range files {
-			if err := f.WriteFile(name, []byte(data)); err != nil {
+			if err := f.WriteFile(name, []byte(data), 0o644); err != nil {
 				return err
 			}
 		}
@@ -121,7 +121,7 @@ func TestFSRejectsPathsOutsideRepo(t *testing.T) {
 	r := newRemote(t, baseFiles())
 	w := mustClone(t, cloneOpts(r))
 	for _, name := range []string{"../escape", "/etc/passwd", ".git/config", "a/../../b"} {
-		if err := w.WriteFile(name, []byte("x")); !errors.Is(err, ErrOutsideRepo) {
+		if err := w.WriteFile(name, []byte("x"), 0o644); !errors.Is(err, ErrOutsideRepo) {
 			t.Errorf("WriteFile(%q) = %v, want ErrOutsideRepo", name, err)
 		}
 	}
@@ -215,7 +215,7 @@ func TestPublishCreatesBranch(t *testing.T) {
 		Branch:  "credrotate/run-1",
 		Message: msg,
 		Apply: func(ctx context.Context, f FS) error {
-			if err := f.WriteFile("overlays/prod/credentials/equifax.a.yaml", []byte("sealed-prod\n")); err != nil {
+			if err := f.WriteFile("overlays/prod/credentials/equifax.a.yaml", []byte("sealed-prod\n"), 0o644); err != nil {
 				return err
 			}
 			return f.Remove("overlays/staging/credentials/old.yaml")
@@ -315,7 +315,7 @@ func TestPublishRetriesWhenBaseMoves(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return f.WriteFile("overlays/prod/credentials/k.yaml", append([]byte("built on: "), data...))
+			return f.WriteFile("overlays/prod/credentials/k.yaml", append([]byte("built on: "), data...), 0o644)
 		},
 	})
 	if err != nil {
@@ -370,7 +370,7 @@ func TestPublishGivesUp(t *testing.T) {
 		Apply: func(ctx context.Context, f FS) error {
 			n++
 			r.commit("main", fmt.Sprintf("busy %d", n), map[string]string{"busy.txt": fmt.Sprint(n)})
-			return f.WriteFile("k.yaml", []byte("x"))
+			return f.WriteFile("k.yaml", []byte("x"), 0o644)
 		}})
 	if !errors.Is(err, ErrPublishConflict) {
 		t.Fatalf("err = %v, want ErrPublishConflict", err)

@@ -338,8 +338,8 @@ type recordingFS struct {
 	touched map[string]bool
 }
 
-func (r *recordingFS) WriteFile(name string, data []byte) error {
-	if err := r.Workspace.WriteFile(name, data); err != nil {
+func (r *recordingFS) WriteFile(name string, data []byte, perm fs.FileMode) error {
+	if err := r.Workspace.WriteFile(name, data, perm); err != nil {
 		return err
 	}
 	r.touched[cleanName(name)] = true
