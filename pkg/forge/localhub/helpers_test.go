@@ -2,6 +2,7 @@ package localhub_test
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"encoding/json"
 	"io"
@@ -139,3 +140,5 @@ func (h *hub) apiCall(t *testing.T, method, path, token string, body any, out an
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func asErr[T error](err error, target *T) bool { return errors.As(err, target) }

@@ -141,9 +141,13 @@ type Counts struct {
 	API map[string]int
 	// APITotal is the sum of API.
 	APITotal int
-	// GitFetches counts upload-pack requests (clone, fetch).
+	// GraphQL counts the top-level fields of GraphQL operations, such as
+	// "mutation enablePullRequestAutoMerge" or "query repository".
+	GraphQL map[string]int
+	// GitFetches counts upload-pack advertisements: one per clone or fetch.
 	GitFetches int
-	// GitPushes counts receive-pack requests (push).
+	// GitPushes counts receive-pack requests: one per push that sent
+	// something.
 	GitPushes int
 	// BytesPushed is the size of all receive-pack request bodies.
 	BytesPushed int64
@@ -273,6 +277,10 @@ func (s *Server) Calls() Counts {
 	c.API = make(map[string]int, len(s.counts.API))
 	for k, v := range s.counts.API {
 		c.API[k] = v
+	}
+	c.GraphQL = make(map[string]int, len(s.counts.GraphQL))
+	for k, v := range s.counts.GraphQL {
+		c.GraphQL[k] = v
 	}
 	return c
 }
