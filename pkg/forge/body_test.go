@@ -1,0 +1,143 @@
+package forge
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleState() RotationState {
+	exp := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
+	return RotationState{
+		Version: StateVersion,
+		TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
+		Command: "credrotate renew --cron-mode",
+		Keys: []KeyState{
+			{ProviderKey: "equifax.z", ClientID: "0oaZ", NewSecretID: "sec-new-z", OldSecretID: "sec-old-z",
+				Fingerprint: "sha256:0123456789abcdef", ExpiresAt: exp,
+				Environments: []EnvFile{{Env: "prod", Path: "overlays/prod/credentials/equifax.z.yaml"}}},
+			{ProviderKey: "equifax.a", ClientID: "0oaA", NewSecretID: "sec-new-a",
+				Fingerprint: "sha256:fedcba9876543210", ExpiresAt: exp,
+				Environments: []EnvFile{
+					{Env: "prod", Path: "overlays/prod/credentials/equifax.a.yaml"},
+					{Env: "staging", Path: "overlays/staging/credentials/equifax.a.yaml"},
+				}},
+		},
+	}
+}
+
+func TestRenderBodyRoundTrip(t *testing.T) {
+	s := sampleState()
+	body := RenderBody(s)
+	for _, want := range []string{
+		"| `equifax.a` | staging | `sec-new-a` | `sha256:fedcba9876543210` | 2027-02-01T00:00:00Z | `overlays/staging/credentials/equifax.a.yaml` |",
+		"| `equifax.z` | prod | `sec-new-z` |",
+		"**Trace ID:** `4bf92f3577b34da6a3ce929d0e0e4736`",
+		"**Command:** `credrotate renew --cron-mode`",
+		"`equifax.z`: `sec-old-z`",
+		"<!-- credrotate:state {",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("body lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Index(body, "equifax.a") > strings.Index(body, "equifax.z") {
+		t.Error("keys are not sorted")
+	}
+	got, found, err := ParseState(body)
+	if err != nil || !found {
+		t.Fatalf("ParseState = %v, %v", found, err)
+	}
+	want := s
+	want.Keys = []KeyState{s.Keys[1], s.Keys[0]}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestParseStateToleratesEdits(t *testing.T) {
+	body := RenderBody(sampleState())
+	i := strings.Index(body, "<!--")
+	edited := "Reviewed by @ops, LGTM.\r\n\r\n" + strings.ReplaceAll(body[:i], "\n", "\r\n") + "\r\n> a quote\r\n" + body[i:] + "\r\n\r\nmore notes after"
+	got, found, err := ParseState(edited)
+	if err != nil || !found || got.TraceID != sampleState().TraceID {
+		t.Fatalf("ParseState(edited) = %+v, %v, %v", got, found, err)
+	}
+}
+
+func TestParseState(t *testing.T) {
+	valid := RenderBody(sampleState())
+	markerAt := strings.Index(valid, "<!--")
+	for _, tc := range []struct {
+		name      string
+		body      string
+		wantFound bool
+		wantErr   bool
+	}{
+		{"no marker", "just a PR", false, false},
+		{"empty", "", false, false},
+		{"valid", valid, true, false},
+		{"two markers", valid + valid[markerAt:], true, true},
+		{"unterminated", "<!-- credrotate:state {\"version\":1", true, true},
+		{"not json", "<!-- credrotate:state nope -->", true, true},
+		{"unknown field", `<!-- credrotate:state {"version":1,"traceId":"t","keys":[],"secret":"x"} -->`, true, true},
+		{"trailing data", `<!-- credrotate:state {"version":1,"traceId":"t","keys":[]} {} -->`, true, true},
+		{"future version", `<!-- credrotate:state {"version":2,"traceId":"t","keys":[]} -->`, true, true},
+		{"no provider key", `<!-- credrotate:state {"version":1,"traceId":"t","keys":[{"newSecretId":"s","expiresAt":"2027-01-01T00:00:00Z"}]} -->`, true, true},
+		{"no secret id", `<!-- credrotate:state {"version":1,"traceId":"t","keys":[{"providerKey":"k","expiresAt":"2027-01-01T00:00:00Z"}]} -->`, true, true},
+		{"duplicate key", `<!-- credrotate:state {"version":1,"traceId":"t","keys":[{"providerKey":"k","newSecretId":"s","expiresAt":"2027-01-01T00:00:00Z"},{"providerKey":"k","newSecretId":"s","expiresAt":"2027-01-01T00:00:00Z"}]} -->`, true, true},
+		{"bad fingerprint", `<!-- credrotate:state {"version":1,"traceId":"t","keys":[{"providerKey":"k","newSecretId":"s","fingerprint":"hunter2","expiresAt":"2027-01-01T00:00:00Z"}]} -->`, true, true},
+		{"too large", "<!-- credrotate:state " + strings.Repeat(" ", 10) + "{" + strings.Repeat("x", MaxStateSize) + "} -->", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, found, err := ParseState(tc.body)
+			if found != tc.wantFound || (err != nil) != tc.wantErr {
+				t.Fatalf("found=%v err=%v, want found=%v err=%v", found, err, tc.wantFound, tc.wantErr)
+			}
+			if err != nil && !errors.Is(err, ErrStateMarker) {
+				t.Fatalf("err = %v, want ErrStateMarker", err)
+			}
+		})
+	}
+}
+
+func TestRenderBodyEscapes(t *testing.T) {
+	s := RotationState{TraceID: "t`|x", Command: "credrotate renew --provider-key 'a|b'", Keys: []KeyState{{
+		ProviderKey: "k", NewSecretID: "id --> <script>", ExpiresAt: time.Unix(0, 0).UTC(),
+		Environments: []EnvFile{{Env: "pr|od\n", Path: "p"}},
+	}}}
+	body := RenderBody(s)
+	if strings.Count(body, "-->") != 1 || strings.Count(body, "<") != 3 {
+		t.Fatalf("a value closed the marker early:\n%s", body)
+	}
+	if visible := body[:strings.Index(body, "<!--")]; strings.Contains(visible, "pr|od") || strings.Contains(visible, "t`|x") {
+		t.Fatalf("table cell not escaped:\n%s", body)
+	}
+	got, found, err := ParseState(body)
+	if err != nil || !found || got.Keys[0].NewSecretID != "id --> <script>" || got.TraceID != "t`|x" {
+		t.Fatalf("ParseState = %+v, %v, %v", got, found, err)
+	}
+}
+
+func FuzzParseState(f *testing.F) {
+	f.Add(RenderBody(sampleState()))
+	f.Add("<!-- credrotate:state {} -->")
+	f.Add("<!-- credrotate:state {\"version\":1,\"keys\":[{\"providerKey\":\"k\",\"newSecretId\":\"s\",\"expiresAt\":\"2027-01-01T00:00:00Z\"}]} -->")
+	f.Add("<!-- credrotate:state ")
+	f.Fuzz(func(t *testing.T, body string) {
+		s, found, err := ParseState(body)
+		if err != nil || !found {
+			return
+		}
+		// whatever parses renders to a body that parses to the same state
+		again, found2, err := ParseState(RenderBody(s))
+		if err != nil || !found2 {
+			t.Fatalf("re-render of a parsed state does not parse: %v", err)
+		}
+		if len(again.Keys) != len(s.Keys) || again.TraceID != s.TraceID {
+			t.Fatalf("round trip changed the state: %+v vs %+v", again, s)
+		}
+	})
+}
