@@ -1,0 +1,68 @@
+package rotate
+
+import (
+	"context"
+	"io/fs"
+
+	"github.com/credrotate/credrotate/pkg/credential"
+	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/forge"
+	"github.com/credrotate/credrotate/pkg/notify"
+	"github.com/credrotate/credrotate/pkg/seal"
+)
+
+// Provider is what a run needs from Equifax.
+type Provider interface {
+	Token(ctx context.Context, creds equifax.Credentials, scope string) (equifax.Token, error)
+	Describe(ctx context.Context, creds equifax.Credentials) (equifax.ClientInfo, error)
+	Renew(ctx context.Context, creds equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error)
+	Revoke(ctx context.Context, creds equifax.Credentials, secretID string) error
+}
+
+// Repo is the GitOps repository: the base branch as cloned, and the one
+// write path.
+type Repo interface {
+	seal.ReadFS
+	Stat(name string) (fs.FileInfo, error)
+	// Publish builds a commit on the base branch with apply, and pushes it to
+	// branch. apply may run more than once (when the base moves).
+	Publish(ctx context.Context, req PublishRequest) (PublishResult, error)
+}
+
+// PublishRequest is one commit to propose.
+type PublishRequest struct {
+	Branch  string
+	Keys    []string
+	Envs    []string
+	TraceID string
+	Apply   func(ctx context.Context, fsys seal.FS) error
+}
+
+// PublishResult says what Publish did.
+type PublishResult struct {
+	Changed   bool
+	CommitSHA string
+	Attempts  int
+}
+
+// Forge is what a run needs from GitHub.
+type Forge interface {
+	ListOpenPRs(ctx context.Context, branchPrefix string) ([]forge.PR, error)
+	EnsurePR(ctx context.Context, spec forge.PRSpec) (forge.PR, bool, error)
+	EnableAutoMerge(ctx context.Context, pr forge.PR, method string) error
+	MergeIfGreen(ctx context.Context, pr forge.PR, method string) (bool, error)
+	ClosePR(ctx context.Context, pr forge.PR, comment string) error
+	RaiseAlert(ctx context.Context, a forge.Alert) (forge.Issue, error)
+	ResolveAlert(ctx context.Context, key, comment string) error
+}
+
+// Notifier sends the run's notice (a webhook); optional.
+type Notifier interface {
+	Notify(ctx context.Context, e notify.Event) error
+}
+
+// SecretReader reads the secret a workload uses now.
+type SecretReader interface {
+	Read(ctx context.Context) (credential.Secret, error)
+	Describe() string
+}
