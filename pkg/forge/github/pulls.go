@@ -1,0 +1,431 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/credrotate/credrotate/pkg/forge"
+)
+
+// EnableAutoMergeMutation is the GraphQL document EnableAutoMerge sends.
+const EnableAutoMergeMutation = `mutation EnableAutoMerge($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!, $expectedHeadOid: GitObjectID) {
+  enablePullRequestAutoMerge(input: {pullRequestId: $pullRequestId, mergeMethod: $mergeMethod, expectedHeadOid: $expectedHeadOid}) {
+    pullRequest {
+      number
+      autoMergeRequest {
+        enabledAt
+        mergeMethod
+      }
+    }
+  }
+}`
+
+// GraphQLDocuments are every GraphQL document the client sends, by name, so
+// that tests can validate them against GitHub's schema.
+func GraphQLDocuments() map[string]string {
+	return map[string]string{"EnableAutoMerge": EnableAutoMergeMutation}
+}
+
+func toPR(p *gh.PullRequest) forge.PR {
+	out := forge.PR{
+		Number:         p.GetNumber(),
+		URL:            p.GetHTMLURL(),
+		NodeID:         p.GetNodeID(),
+		Branch:         p.GetHead().GetRef(),
+		Base:           p.GetBase().GetRef(),
+		HeadSHA:        p.GetHead().GetSHA(),
+		Title:          p.GetTitle(),
+		Body:           p.GetBody(),
+		State:          p.GetState(),
+		Merged:         p.GetMerged() || !p.GetMergedAt().IsZero(),
+		MergeCommitSHA: p.GetMergeCommitSHA(),
+		MergedAt:       p.GetMergedAt().Time,
+		AutoMerge:      p.AutoMerge != nil,
+	}
+	if !out.Merged {
+		out.MergeCommitSHA = ""
+	}
+	for _, l := range p.Labels {
+		out.Labels = append(out.Labels, l.GetName())
+	}
+	for _, u := range p.RequestedReviewers {
+		out.Reviewers = append(out.Reviewers, u.GetLogin())
+	}
+	for _, t := range p.RequestedTeams {
+		out.TeamReviewers = append(out.TeamReviewers, t.GetSlug())
+	}
+	return out
+}
+
+// ours reports whether p's head is a branch of this repository (not a fork
+// that happens to use the same branch name).
+func (c *Client) ours(p *gh.PullRequest) bool {
+	full := p.GetHead().GetRepo().GetFullName()
+	return full == "" || strings.EqualFold(full, c.owner+"/"+c.repo)
+}
+
+// ListOpenPRs lists the open pull requests whose head branch, in this
+// repository, starts with branchPrefix.
+func (c *Client) ListOpenPRs(ctx context.Context, branchPrefix string) ([]forge.PR, error) {
+	var out []forge.PR
+	opts := &gh.PullRequestListOptions{State: "open", Sort: "created", Direction: "asc", ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		prs, resp, err := c.gh.PullRequests.List(ctx, c.owner, c.repo, opts)
+		if err != nil {
+			return nil, c.err("listing open pull requests", err)
+		}
+		for _, p := range prs {
+			if c.ours(p) && strings.HasPrefix(p.GetHead().GetRef(), branchPrefix) {
+				out = append(out, toPR(p))
+			}
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// FindOpenPR returns the open pull request from branch, or nil.
+func (c *Client) FindOpenPR(ctx context.Context, branch string) (*forge.PR, error) {
+	p, err := c.findOpen(ctx, branch)
+	if err != nil || p == nil {
+		return nil, err
+	}
+	pr := toPR(p)
+	return &pr, nil
+}
+
+func (c *Client) findOpen(ctx context.Context, branch string) (*gh.PullRequest, error) {
+	prs, _, err := c.gh.PullRequests.List(ctx, c.owner, c.repo, &gh.PullRequestListOptions{
+		State: "open", Head: c.owner + ":" + branch, ListOptions: gh.ListOptions{PerPage: 100}})
+	if err != nil {
+		return nil, c.err("finding the open pull request for "+branch, err)
+	}
+	for _, p := range prs {
+		if p.GetHead().GetRef() == branch && c.ours(p) {
+			return p, nil
+		}
+	}
+	return nil, nil
+}
+
+// GetPR reads a pull request.
+func (c *Client) GetPR(ctx context.Context, number int) (forge.PR, error) {
+	p, _, err := c.gh.PullRequests.Get(ctx, c.owner, c.repo, number)
+	if err != nil {
+		return forge.PR{}, c.err(fmt.Sprintf("reading pull request #%d", number), err)
+	}
+	return toPR(p), nil
+}
+
+// EnsurePR makes sure one open pull request from spec.Branch exists with
+// spec's title, body and base, carrying spec's labels and reviewers. It
+// updates the open one rather than opening a second; created is true when it
+// opened one. Labels are only added (never removed); reviewers are requested
+// once: not again after they reviewed, and never the author. A reviewer
+// GitHub refuses (not a collaborator) is logged, not fatal.
+func (c *Client) EnsurePR(ctx context.Context, spec forge.PRSpec) (forge.PR, bool, error) {
+	if spec.Branch == "" || spec.Base == "" || spec.Title == "" {
+		return forge.PR{}, false, errors.New("ensuring pull request: branch, base and title are required")
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+
+	p, err := c.findOpen(ctx, spec.Branch)
+	if err != nil {
+		return forge.PR{}, false, err
+	}
+	created := false
+	if p == nil {
+		p, _, err = c.gh.PullRequests.Create(ctx, c.owner, c.repo, &gh.NewPullRequest{
+			Title: gh.String(spec.Title), Head: gh.String(spec.Branch), Base: gh.String(spec.Base), Body: gh.String(spec.Body),
+		})
+		switch {
+		case err == nil:
+			created = true
+		case statusOf(err) == http.StatusUnprocessableEntity && strings.Contains(messageOf(err), "already exists"):
+			// opened meanwhile (or our create was retried): use that one
+			if p, err = c.findOpen(ctx, spec.Branch); err != nil {
+				return forge.PR{}, false, err
+			}
+			if p == nil {
+				return forge.PR{}, false, fmt.Errorf("creating pull request for %s: GitHub says one exists but none is open", spec.Branch)
+			}
+		default:
+			return forge.PR{}, false, c.err("creating pull request for "+spec.Branch, err)
+		}
+	}
+	if !created && (p.GetTitle() != spec.Title || p.GetBody() != spec.Body || p.GetBase().GetRef() != spec.Base) {
+		edit := &gh.PullRequest{Title: gh.String(spec.Title), Body: gh.String(spec.Body)}
+		if p.GetBase().GetRef() != spec.Base {
+			edit.Base = &gh.PullRequestBranch{Ref: gh.String(spec.Base)}
+		}
+		if p, _, err = c.gh.PullRequests.Edit(ctx, c.owner, c.repo, p.GetNumber(), edit); err != nil {
+			return forge.PR{}, false, c.err(fmt.Sprintf("updating pull request #%d", p.GetNumber()), err)
+		}
+	}
+	n := p.GetNumber()
+
+	have := map[string]bool{}
+	for _, l := range p.Labels {
+		have[strings.ToLower(l.GetName())] = true
+	}
+	var add []string
+	for _, l := range spec.Labels {
+		if l != "" && !have[strings.ToLower(l)] {
+			have[strings.ToLower(l)] = true
+			add = append(add, l)
+		}
+	}
+	if len(add) > 0 {
+		labels, _, err := c.gh.Issues.AddLabelsToIssue(ctx, c.owner, c.repo, n, add)
+		if err != nil {
+			return forge.PR{}, false, c.err(fmt.Sprintf("labelling pull request #%d", n), err)
+		}
+		p.Labels = labels
+	}
+
+	if err := c.requestReviewers(ctx, p, spec, created); err != nil {
+		return forge.PR{}, false, err
+	}
+	if p, _, err = c.gh.PullRequests.Get(ctx, c.owner, c.repo, n); err != nil {
+		return forge.PR{}, false, c.err(fmt.Sprintf("reading pull request #%d", n), err)
+	}
+	return toPR(p), created, nil
+}
+
+func (c *Client) requestReviewers(ctx context.Context, p *gh.PullRequest, spec forge.PRSpec, created bool) error {
+	if len(spec.Reviewers) == 0 && len(spec.TeamReviewers) == 0 {
+		return nil
+	}
+	asked := map[string]bool{strings.ToLower(p.GetUser().GetLogin()): true}
+	for _, u := range p.RequestedReviewers {
+		asked[strings.ToLower(u.GetLogin())] = true
+	}
+	teams := map[string]bool{}
+	for _, t := range p.RequestedTeams {
+		teams[strings.ToLower(t.GetSlug())] = true
+	}
+	if !created {
+		reviews, _, err := c.gh.PullRequests.ListReviews(ctx, c.owner, c.repo, p.GetNumber(), &gh.ListOptions{PerPage: 100})
+		if err != nil {
+			return c.err(fmt.Sprintf("listing reviews of pull request #%d", p.GetNumber()), err)
+		}
+		for _, r := range reviews {
+			asked[strings.ToLower(r.GetUser().GetLogin())] = true
+		}
+	}
+	var req gh.ReviewersRequest
+	for _, u := range spec.Reviewers {
+		if u != "" && !asked[strings.ToLower(u)] {
+			asked[strings.ToLower(u)] = true
+			req.Reviewers = append(req.Reviewers, u)
+		}
+	}
+	for _, t := range spec.TeamReviewers {
+		slug := t
+		if _, s, ok := strings.Cut(t, "/"); ok {
+			slug = s
+		}
+		if slug != "" && !teams[strings.ToLower(slug)] {
+			teams[strings.ToLower(slug)] = true
+			req.TeamReviewers = append(req.TeamReviewers, slug)
+		}
+	}
+	if len(req.Reviewers) == 0 && len(req.TeamReviewers) == 0 {
+		return nil
+	}
+	_, _, err := c.gh.PullRequests.RequestReviewers(ctx, c.owner, c.repo, p.GetNumber(), req)
+	if err != nil {
+		if statusOf(err) == http.StatusUnprocessableEntity {
+			c.logf("github: requesting reviewers %v teams %v on pull request #%d refused: %s (check github.reviewers: they must be collaborators)",
+				req.Reviewers, req.TeamReviewers, p.GetNumber(), messageOf(err))
+			return nil
+		}
+		return c.err(fmt.Sprintf("requesting reviewers on pull request #%d", p.GetNumber()), err)
+	}
+	return nil
+}
+
+// mergeMethod maps a configured method to REST's and GraphQL's spelling.
+func mergeMethod(method string) (rest, graphql string, err error) {
+	switch strings.ToLower(method) {
+	case "", "squash":
+		return "squash", "SQUASH", nil
+	case "merge":
+		return "merge", "MERGE", nil
+	case "rebase":
+		return "rebase", "REBASE", nil
+	}
+	return "", "", fmt.Errorf("merge method %q: use merge, squash or rebase", method)
+}
+
+// EnableAutoMerge turns on GitHub's auto-merge for pr with method (merge,
+// squash or rebase), pinned to pr.HeadSHA when known. GitHub then merges
+// once the branch protection's required checks pass. When GitHub refuses
+// because the pull request is already mergeable ("clean status"), it is
+// merged directly through MergeIfGreen.
+func (c *Client) EnableAutoMerge(ctx context.Context, pr forge.PR, method string) error {
+	_, gqlMethod, err := mergeMethod(method)
+	if err != nil {
+		return err
+	}
+	if pr.NodeID == "" {
+		if pr, err = c.GetPR(ctx, pr.Number); err != nil {
+			return err
+		}
+	}
+	vars := map[string]any{"pullRequestId": pr.NodeID, "mergeMethod": gqlMethod}
+	if pr.HeadSHA != "" {
+		vars["expectedHeadOid"] = pr.HeadSHA
+	}
+	c.writeMu.Lock()
+	err = c.graphQL(ctx, EnableAutoMergeMutation, vars, nil)
+	c.writeMu.Unlock()
+	if err == nil {
+		return nil
+	}
+	var ge *GraphQLErrors
+	if errors.As(err, &ge) {
+		switch {
+		case ge.has("", "clean status"):
+			merged, err := c.MergeIfGreen(ctx, pr, method)
+			if err != nil {
+				return err
+			}
+			if !merged {
+				c.logf("github: pull request #%d is mergeable but its checks are not green yet; auto-merge could not be enabled", pr.Number)
+			}
+			return nil
+		case ge.has("", "auto merge is not allowed") || ge.has("", "auto-merge is not allowed"):
+			return fmt.Errorf("enabling auto-merge on pull request #%d: %w: turn on \"Allow auto-merge\" in the repository settings, or set github.autoMerge.strategy: direct", pr.Number, err)
+		case ge.has("", "already merged"):
+			return nil
+		case ge.has("", "head sha didn't match") || ge.has("", "expected head"):
+			return fmt.Errorf("enabling auto-merge on pull request #%d: %w: %v", pr.Number, forge.ErrHeadMoved, err)
+		case ge.has("FORBIDDEN", ""):
+			return &PermissionError{Op: fmt.Sprintf("enabling auto-merge on pull request #%d", pr.Number), Permission: "pull_requests=write", Message: err.Error()}
+		}
+		return fmt.Errorf("enabling auto-merge on pull request #%d: %w", pr.Number, err)
+	}
+	return c.err(fmt.Sprintf("enabling auto-merge on pull request #%d", pr.Number), err)
+}
+
+// MergeIfGreen merges pr (strategy direct) when every commit status and
+// check run on its head is successful, pinned to pr.HeadSHA: if the head
+// moved, GitHub refuses and the error matches forge.ErrHeadMoved. Pending
+// checks return (false, nil); a failed check forge.ErrChecksFailed. An
+// already merged pull request returns (true, nil).
+func (c *Client) MergeIfGreen(ctx context.Context, pr forge.PR, method string) (bool, error) {
+	restMethod, _, err := mergeMethod(method)
+	if err != nil {
+		return false, err
+	}
+	cur, err := c.GetPR(ctx, pr.Number)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case cur.Merged:
+		return true, nil
+	case !cur.Open():
+		return false, fmt.Errorf("merging pull request #%d: %w: it is closed", pr.Number, forge.ErrNotMergeable)
+	case pr.HeadSHA != "" && cur.HeadSHA != pr.HeadSHA:
+		return false, fmt.Errorf("merging pull request #%d: %w: expected %s, found %s", pr.Number, forge.ErrHeadMoved, pr.HeadSHA, cur.HeadSHA)
+	}
+	head := cur.HeadSHA
+	green, err := c.checksGreen(ctx, pr.Number, head)
+	if err != nil || !green {
+		return false, err
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	res, _, err := c.gh.PullRequests.Merge(ctx, c.owner, c.repo, pr.Number, "", &gh.PullRequestOptions{SHA: head, MergeMethod: restMethod})
+	if err != nil {
+		switch statusOf(err) {
+		case http.StatusConflict:
+			return false, fmt.Errorf("merging pull request #%d: %w: %s", pr.Number, forge.ErrHeadMoved, messageOf(err))
+		case http.StatusMethodNotAllowed:
+			return false, fmt.Errorf("merging pull request #%d: %w: %s", pr.Number, forge.ErrNotMergeable, messageOf(err))
+		}
+		return false, c.err(fmt.Sprintf("merging pull request #%d", pr.Number), err)
+	}
+	return res.GetMerged(), nil
+}
+
+// checksGreen reads the combined status and the check runs of sha.
+func (c *Client) checksGreen(ctx context.Context, number int, sha string) (bool, error) {
+	st, _, err := c.gh.Repositories.GetCombinedStatus(ctx, c.owner, c.repo, sha, &gh.ListOptions{PerPage: 100})
+	if err != nil {
+		return false, c.err(fmt.Sprintf("reading commit status of pull request #%d", number), err)
+	}
+	pending := false
+	// With no statuses at all GitHub reports "pending"; only real statuses count.
+	if st.GetTotalCount() > 0 || len(st.Statuses) > 0 {
+		switch st.GetState() {
+		case "success":
+		case "pending":
+			pending = true
+		default:
+			return false, fmt.Errorf("pull request #%d: %w: commit status is %s", number, forge.ErrChecksFailed, st.GetState())
+		}
+	}
+	opts := &gh.ListCheckRunsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		runs, resp, err := c.gh.Checks.ListCheckRunsForRef(ctx, c.owner, c.repo, sha, opts)
+		if err != nil {
+			return false, c.err(fmt.Sprintf("reading check runs of pull request #%d", number), err)
+		}
+		for _, r := range runs.CheckRuns {
+			if r.GetStatus() != "completed" {
+				pending = true
+				continue
+			}
+			if !slices.Contains([]string{"success", "neutral", "skipped"}, r.GetConclusion()) {
+				return false, fmt.Errorf("pull request #%d: %w: check %q concluded %s", number, forge.ErrChecksFailed, r.GetName(), r.GetConclusion())
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return !pending, nil
+}
+
+// ClosePR closes a superseded pull request: a comment (with a link to the
+// pull request that replaces it), close, and delete its branch.
+func (c *Client) ClosePR(ctx context.Context, pr forge.PR, comment string) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if strings.TrimSpace(comment) != "" {
+		if _, _, err := c.gh.Issues.CreateComment(ctx, c.owner, c.repo, pr.Number, &gh.IssueComment{Body: gh.String(comment)}); err != nil {
+			return c.err(fmt.Sprintf("commenting on pull request #%d", pr.Number), err)
+		}
+	}
+	p, _, err := c.gh.PullRequests.Edit(ctx, c.owner, c.repo, pr.Number, &gh.PullRequest{State: gh.String("closed")})
+	if err != nil {
+		return c.err(fmt.Sprintf("closing pull request #%d", pr.Number), err)
+	}
+	branch := p.GetHead().GetRef()
+	if branch == "" {
+		branch = pr.Branch
+	}
+	if branch == "" || !c.ours(p) {
+		return nil
+	}
+	if _, err := c.gh.Git.DeleteRef(ctx, c.owner, c.repo, "heads/"+branch); err != nil {
+		if s := statusOf(err); s == http.StatusUnprocessableEntity || s == http.StatusNotFound {
+			return nil // already gone
+		}
+		return c.err(fmt.Sprintf("deleting branch %s of pull request #%d", branch, pr.Number), err)
+	}
+	return nil
+}
