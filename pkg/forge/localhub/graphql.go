@@ -131,7 +131,7 @@ func (m *orderedMap) MarshalJSON() ([]byte, error) {
 
 func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 	s.countAPI("POST /graphql")
-	if !s.takeRate(w, "graphql") {
+	if !s.takeRate(w, "graphql") || s.takeFault(w) {
 		return
 	}
 	if _, present := credential(r); !present && s.opts.Token != "" {

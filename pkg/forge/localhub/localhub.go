@@ -174,6 +174,7 @@ type Server struct {
 	tokens   map[string]installToken
 	rate     map[string]*rateWindow
 	counts   Counts
+	faults   []Fault
 	created  time.Time
 	pushedAt time.Time
 }
@@ -426,7 +427,13 @@ func (s *Server) routes() {
 func (s *Server) api(pattern string, h func(w http.ResponseWriter, r *http.Request, c *call)) {
 	s.apiMux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.countAPI(pattern)
-		if !s.takeRate(w, "core") {
+		if pattern == "GET /rate_limit" {
+			// Asking for the rate limit does not spend it, as on GitHub.
+			s.setRateHeaders(w, "core", false)
+		} else if !s.takeRate(w, "core") {
+			return
+		}
+		if s.takeFault(w) {
 			return
 		}
 		c, ok := s.authenticate(w, r)
