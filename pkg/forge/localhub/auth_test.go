@@ -21,8 +21,8 @@ func TestTokenAuth(t *testing.T) {
 	h := newHub(t, localhub.Options{Token: testToken})
 	cases := []struct {
 		name, token, path string
-		want               int
-		wantMsg            string
+		want              int
+		wantMsg           string
 	}{
 		{"no token", "", "/repos/acme/gitops", http.StatusUnauthorized, "Requires authentication"},
 		{"bad token", "wrong", "/repos/acme/gitops", http.StatusUnauthorized, "Bad credentials"},
