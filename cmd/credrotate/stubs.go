@@ -16,18 +16,6 @@ func stubCmd(use, short string) *cobra.Command {
 	}
 }
 
-func newRenewCmd(*app) *cobra.Command {
-	return stubCmd("renew", "Renew secrets inside their renewal window and propose them in a pull request")
-}
-
-func newStatusCmd(*app) *cobra.Command {
-	return stubCmd("status", "Show every provider key x environment: secret id, expiry, days left, PR")
-}
-
-func newAdoptCmd(*app) *cobra.Command {
-	return stubCmd("adopt", "Seal an existing secret (stdin) into all overlays, through a pull request")
-}
-
 func newSealCmd(*app) *cobra.Command {
 	return stubCmd("seal", "Seal a secret (stdin) into a local checkout, without committing")
 }

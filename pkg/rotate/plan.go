@@ -248,6 +248,11 @@ func planKey(o KeyObservation, opts PlanOptions) KeyPlan {
 		return kp
 	}
 	due := cur.ExpiresAt.Add(-opts.RenewBefore)
+	if el := o.Client.RenewalEligibleAt; !el.IsZero() && opts.Now.Before(el) && (!opts.CronMode || !opts.Now.Before(due)) {
+		kp.Action = ActionNoop
+		kp.Reason = fmt.Sprintf("expires %s; Equifax allows the next renewal from %s", cur.ExpiresAt.UTC().Format(time.RFC3339), el.UTC().Format(time.RFC3339))
+		return kp
+	}
 	switch {
 	case !opts.Now.Before(due):
 		kp.Action = ActionRenew

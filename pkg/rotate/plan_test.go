@@ -55,6 +55,7 @@ func TestPlanKey(t *testing.T) {
 		{"merged, rollout never seen", KeyObservation{Deployed: deployed("s-new", "fp-new", t0.Add(-2*day)), Client: client(retiring, newActive), CurrentFingerprint: "fp-old"}, opts, StateMerged, ActionBlocked, "is not revoked"},
 		{"deployed secret revoked", KeyObservation{Deployed: deployed("s-old", "fp-old", t0), Client: client(revoked)}, opts, StateBroken, ActionBlocked, "credrotate adopt"},
 		{"environments disagree", KeyObservation{Deployed: append(deployed("s-old", "fp", t0)[:2], Deployed{Env: "uat", SecretID: "s-x"}), Client: client(old)}, opts, StateBroken, ActionBlocked, "different secret ids"},
+		{"not eligible yet", KeyObservation{Deployed: deployed("s-old", "fp-old", t0), Client: equifax.ClientInfo{RenewalEligibleAt: t0.Add(20 * day), Secrets: []equifax.SecretInfo{fresh}}}, manual, StateCurrent, ActionNoop, "allows the next renewal from"},
 		{"retiring alone", KeyObservation{Deployed: deployed("s-old", "fp-old", t0), Client: client(retiring)}, opts, StateCurrent, ActionRenew, "RETIRING"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func newStatusCmd(a *app) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show every provider key x environment: secret id, expiry, days left, state, PR",
+		Long: `status reads the GitOps repository's base branch, the open credrotate pull
+requests and Equifax's metadata, and shows every provider key in every
+environment: the secret id deployed, its fingerprint, expiry and days left, the
+state of its rotation, what the next scheduled run would do, and the open pull
+request. It changes nothing.`,
+		Example: `  credrotate status
+  credrotate status -o json | jq '.[] | select(.daysLeft < 14)'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.status(cmd.Context(), output)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+func (a *app) status(ctx context.Context, output string) error {
+	if output != "table" && output != "json" {
+		return usageErrorf("-o %q is not a format: use table or json", output)
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	traceID := newTraceID()
+	log, err := a.newLogger(traceID)
+	if err != nil {
+		return err
+	}
+	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:])}
+	runner, err := w.newRunner(ctx)
+	if err != nil {
+		return fmt.Errorf("status: %w%s", err, nextAction(err))
+	}
+	obs, err := runner.Preflight(ctx)
+	if err != nil {
+		return fmt.Errorf("status: %w%s", err, nextAction(err))
+	}
+	rows := runner.Status(obs)
+	if output == "json" {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROVIDER KEY\tENV\tSECRET ID\tFINGERPRINT\tEXPIRES\tDAYS LEFT\tSTATE\tNEXT\tPULL REQUEST")
+	for _, r := range rows {
+		exp := "-"
+		if !r.ExpiresAt.IsZero() {
+			exp = r.ExpiresAt.UTC().Format("2006-01-02")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Key, r.Env, orDash(r.SecretID), orDash(r.Fingerprint), exp, r.DaysLeft, r.State, r.Next, orDash(r.PR))
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/credrotate/credrotate/pkg/config"
+	"github.com/credrotate/credrotate/pkg/credential/source"
+	"github.com/credrotate/credrotate/pkg/equifax/rest"
+	"github.com/credrotate/credrotate/pkg/forge/github"
+	"github.com/credrotate/credrotate/pkg/gitops"
+	"github.com/credrotate/credrotate/pkg/notify"
+	"github.com/credrotate/credrotate/pkg/rotate"
+	"github.com/credrotate/credrotate/pkg/seal"
+)
+
+// wiring is what a run is built from: the configuration turned into the
+// implementations the orchestrator's interfaces ask for.
+type wiring struct {
+	cfg     *config.Config
+	log     *logrus.Entry
+	traceID string
+	command string
+	// failpoint, when set, kills the process after the named step. It is
+	// read from CREDROTATE_FAILPOINT and exists for the crash tests.
+	failpoint string
+}
+
+// newRunner builds the orchestrator: it clones the repository and
+// connects to GitHub, so it is part of preflight.
+func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
+	cfg := w.cfg
+	httpClient := &http.Client{Timeout: 2 * cfg.Equifax.Timeout}
+
+	keys := make([]rotate.KeySpec, 0, len(cfg.Providers))
+	providers := map[string]rotate.Provider{}
+	for _, p := range cfg.Providers {
+		tr := p.TransportOr(cfg.Equifax.Transport)
+		prov, ok := providers[tr]
+		if !ok {
+			var err error
+			prov, err = w.provider(tr, httpClient)
+			if err != nil {
+				return nil, err
+			}
+			providers[tr] = prov
+		}
+		cur, err := currentSource(p.CurrentSecret)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, rotate.KeySpec{
+			Key: p.Key, ClientID: p.ClientID, Provider: prov, Current: cur,
+			Secret: seal.SecretRef{Name: p.Secret.Name, Namespace: p.Secret.Namespace, DataKey: p.Secret.DataKey},
+		})
+	}
+	envs := make([]rotate.EnvSpec, 0, len(cfg.Environments))
+	for _, e := range cfg.Environments {
+		envs = append(envs, rotate.EnvSpec{
+			Name: e.Name, Path: e.Path, Cert: seal.CertSource{File: e.Cert.File, URL: e.Cert.URL},
+			CertFingerprint: e.CertFingerprint, Scope: seal.Scope(e.Scope), Namespace: e.Namespace,
+		})
+	}
+
+	fg, err := w.forge(ctx)
+	if err != nil {
+		return nil, &rotate.StepError{Step: "preflight github", Err: err, Next: "check github.* in the configuration and the token's permissions"}
+	}
+	ws, err := gitops.Clone(ctx, gitops.Options{
+		URL: cfg.Git.URL, BaseBranch: cfg.Git.BaseBranch, Token: os.Getenv(cfg.Git.TokenEnv),
+		SSHKeyFile: cfg.Git.SSHKeyFile, SigningKeyFile: cfg.Git.SigningKeyFile,
+		Author: gitops.Signature{Name: cfg.Git.Author.Name, Email: cfg.Git.Author.Email},
+	})
+	if err != nil {
+		return nil, &rotate.StepError{Step: "preflight clone", Err: err, Next: "check git.url and the push token (git.tokenEnv) or SSH key"}
+	}
+	r := &rotate.Runner{
+		Log: w.log, TraceID: w.traceID, Keys: keys, Envs: envs,
+		Repo: repoAdapter{ws}, Forge: fg,
+		Settings: rotate.Settings{
+			BaseBranch: cfg.Git.BaseBranch, BranchPrefix: cfg.Git.BranchPrefix, PerKey: cfg.PullRequest.Grouping == "perKey",
+			Labels: cfg.GitHub.Labels, Reviewers: cfg.GitHub.Reviewers, TeamReviewers: cfg.GitHub.TeamReviewers,
+			AutoMerge: cfg.GitHub.AutoMerge.Enabled, MergeMethod: cfg.GitHub.AutoMerge.Method, MergeStrategy: cfg.GitHub.AutoMerge.Strategy,
+			AlertLabels: cfg.GitHub.AlertLabels, ManagementScope: cfg.Equifax.ManagementScope,
+			RenewBefore: cfg.Equifax.RenewBefore, GracePeriod: cfg.Equifax.GracePeriod, RevokeAfter: cfg.Equifax.RevokeAfter,
+			Concurrency: cfg.Equifax.Concurrency, MockSafe: !cfg.Equifax.EnableClientSecretRenewal, Command: w.command,
+		},
+	}
+	if env := cfg.Notify.WebhookURLEnv; env != "" {
+		if u := os.Getenv(env); u != "" {
+			r.Notifier = notify.Webhook{URL: u}
+		}
+	}
+	if w.failpoint != "" {
+		r.AfterStep = func(step string) {
+			if step == w.failpoint {
+				w.log.WithField("step", step).Warn("failpoint reached: stopping the process")
+				killSelf()
+			}
+		}
+	}
+	return r, nil
+}
+
+// provider builds the Equifax client for a transport, wrapped in the
+// mock-safe provider when renewal is switched off.
+func (w *wiring) provider(transport string, hc *http.Client) (rotate.Provider, error) {
+	cfg := w.cfg.Equifax
+	var prov rotate.Provider
+	switch transport {
+	case "rest":
+		c, err := rest.New(rest.Options{
+			BaseURL: cfg.BaseURL, TokenURL: cfg.TokenURL, ManagementScope: cfg.ManagementScope,
+			HTTPClient: hc, Timeout: cfg.Timeout, Logger: w.log.WithField("transport", "rest"),
+		})
+		if err != nil {
+			return nil, usageErrorf("equifax: %v", err)
+		}
+		prov = c
+	case "soap":
+		p, err := newSOAPProvider(cfg, hc, w.log)
+		if err != nil {
+			return nil, err
+		}
+		prov = p
+	default:
+		return nil, usageErrorf("equifax.transport %q is not rest or soap", transport)
+	}
+	if !cfg.EnableClientSecretRenewal {
+		prov = newMockSafe(prov, w.log)
+	}
+	return prov, nil
+}
+
+// currentSource turns a currentSecret configuration into a reader.
+func currentSource(s config.SecretSource) (rotate.SecretReader, error) {
+	switch {
+	case s.File != "":
+		return source.File(s.File), nil
+	case s.Env != "":
+		return source.Env(s.Env), nil
+	case s.Kubernetes != nil:
+		return newKubeSource(*s.Kubernetes)
+	}
+	return nil, usageErrorf("a currentSecret has no source")
+}
+
+// forge connects to GitHub (or localhub) with a token or as an App.
+func (w *wiring) forge(ctx context.Context) (*github.Client, error) {
+	gh := w.cfg.GitHub
+	opts := github.Options{APIURL: gh.APIURL, Owner: gh.Owner, Repo: gh.Repo}
+	if gh.App.Enabled() {
+		key, err := os.ReadFile(gh.App.PrivateKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the GitHub App private key: %w", err)
+		}
+		opts.App = &github.AppAuth{ID: gh.App.ID, InstallationID: gh.App.InstallationID, PrivateKeyPEM: key}
+	} else {
+		opts.Token = os.Getenv(gh.TokenEnv)
+		if opts.Token == "" {
+			return nil, fmt.Errorf("environment variable %s (github.tokenEnv) is empty: export a token with contents, pull-requests and issues write access", gh.TokenEnv)
+		}
+	}
+	c, err := github.New(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.CheckAccess(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// repoAdapter gives the orchestrator the workspace it needs.
+type repoAdapter struct{ *gitops.Workspace }
+
+func (r repoAdapter) Publish(ctx context.Context, req rotate.PublishRequest) (rotate.PublishResult, error) {
+	res, err := r.Workspace.Publish(ctx, gitops.PublishRequest{
+		Branch:  req.Branch,
+		Message: gitops.CommitMessage(req.Keys, req.Envs, req.TraceID),
+		Apply: func(ctx context.Context, fsys gitops.FS) error {
+			return req.Apply(ctx, fsys)
+		},
+	})
+	return rotate.PublishResult{Changed: res.Changed, CommitSHA: res.CommitSHA, Attempts: res.Attempts}, err
+}
+
+// commandLine is the run's command as the pull request shows it.
+func commandLine(args []string) string {
+	return strings.TrimSpace("credrotate " + strings.Join(args, " "))
+}

@@ -1,0 +1,122 @@
+package demo
+
+import (
+	"context"
+	"crypto/rsa"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"strings"
+
+	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
+	sscrypto "github.com/bitnami-labs/sealed-secrets/pkg/crypto"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
+
+	"github.com/credrotate/credrotate/pkg/credential"
+)
+
+// MainFile reads a file from the repository's main branch.
+func (w *World) MainFile(ctx context.Context, name string) ([]byte, error) {
+	out, err := exec.CommandContext(ctx, "git", "--git-dir", w.Hub.RepoDir(), "show", "main:"+name).Output()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s on main: %w", name, err)
+	}
+	return out, nil
+}
+
+// Unseal decrypts the SealedSecret of key in env on main with env's private
+// key — as that cluster's controller would — and returns the data key's value.
+func (w *World) Unseal(ctx context.Context, env string, key credential.ProviderKey) (credential.Secret, error) {
+	return w.unsealWith(ctx, env, key, w.Private[env])
+}
+
+func (w *World) unsealWith(ctx context.Context, env string, key credential.ProviderKey, priv *rsa.PrivateKey) (credential.Secret, error) {
+	name := path.Join("overlays", env, "credentials", string(key)+".yaml")
+	b, err := w.MainFile(ctx, name)
+	if err != nil {
+		return credential.Secret{}, err
+	}
+	var ss ssv1alpha1.SealedSecret
+	if err := yaml.Unmarshal(b, &ss); err != nil {
+		return credential.Secret{}, fmt.Errorf("%s: %w", name, err)
+	}
+	fp, err := sscrypto.PublicKeyFingerprint(&priv.PublicKey)
+	if err != nil {
+		return credential.Secret{}, err
+	}
+	sec, err := ss.Unseal(scheme.Codecs, map[string]*rsa.PrivateKey{fp: priv})
+	if err != nil {
+		return credential.Secret{}, fmt.Errorf("%s does not decrypt with the %s key: %w", name, env, err)
+	}
+	v, ok := sec.Data["client_secret"]
+	if !ok {
+		return credential.Secret{}, fmt.Errorf("%s has no client_secret", name)
+	}
+	return credential.NewSecret(string(v)), nil
+}
+
+// Rollout plays Argo CD or Flux and the sealed-secrets controller: for every
+// key, the prod manifest on main is decrypted and written to the key's
+// current-secret file, as a mounted Secret would change. It returns the keys
+// whose deployed secret changed.
+func (w *World) Rollout(ctx context.Context) ([]credential.ProviderKey, error) {
+	var changed []credential.ProviderKey
+	for _, k := range w.Keys {
+		s, err := w.Unseal(ctx, "prod", k.Key)
+		if err != nil {
+			return changed, err
+		}
+		old, _ := os.ReadFile(w.CurrentFile(k.Key))
+		if strings.TrimSpace(string(old)) == s.Reveal() {
+			continue
+		}
+		if err := writeCurrent(w.Dir, k.Key, s.Reveal()); err != nil {
+			return changed, err
+		}
+		changed = append(changed, k.Key)
+	}
+	return changed, nil
+}
+
+// Proof is one manifest checked by Prove.
+type Proof struct {
+	Key         credential.ProviderKey
+	Env         string
+	Fingerprint string
+}
+
+// Prove checks the result on main: every manifest decrypts with its own
+// environment's key, with no other environment's key, to a secret the
+// emulator accepts now, and every environment holds the same secret.
+func (w *World) Prove(ctx context.Context) ([]Proof, error) {
+	var proofs []Proof
+	for _, k := range w.Keys {
+		var first credential.Secret
+		for _, env := range Environments {
+			s, err := w.Unseal(ctx, env, k.Key)
+			if err != nil {
+				return proofs, err
+			}
+			for _, other := range Environments {
+				if other == env {
+					continue
+				}
+				if _, err := w.unsealWith(ctx, env, k.Key, w.Private[other]); err == nil {
+					return proofs, fmt.Errorf("the %s manifest of %s also decrypts with the %s key", env, k.Key, other)
+				}
+			}
+			if !w.Emulator.Accepts(k.ClientID, s.Reveal()) {
+				return proofs, fmt.Errorf("the %s manifest of %s holds a secret Equifax does not accept", env, k.Key)
+			}
+			if first.IsZero() {
+				first = s
+			} else if !first.Equal(s) {
+				return proofs, fmt.Errorf("%s holds different secrets in different environments", k.Key)
+			}
+			proofs = append(proofs, Proof{Key: k.Key, Env: env, Fingerprint: s.Fingerprint()})
+		}
+	}
+	return proofs, nil
+}
