@@ -9,6 +9,34 @@
 // The emulator never stores a client secret in the clear: it keeps a SHA-256
 // of each one. The only plaintext it holds is the answer to an idempotent
 // renew, kept for 24 hours so that a retry can replay it.
+//
+// Endpoints:
+//
+//	POST   /v2/oauth/token                                        token (client credentials)
+//	GET    /business/security/v1/clients/{clientId}/secrets       describe
+//	POST   /business/security/v1/clients/{clientId}/secrets       renew (Idempotency-Key required)
+//	DELETE /business/security/v1/clients/{clientId}/secrets/{id}  revoke
+//	POST   /business/security/soap/v1                             SOAP 1.1 (SOAPAction urn:efx-emulator:security:v1/<Operation>)
+//	GET    /business/security/soap/v1?wsdl                        the WSDL, addressed to the emulator itself
+//
+// Controls, JSON in and out, loopback peers only:
+//
+//	POST   /__emulator/clients      {"clientId","secret","expiresAt"?}  -> 201 SecretInfo
+//	GET    /__emulator/clock                                            -> {"now"}
+//	POST   /__emulator/clock        {"advance":"24h"} or {"set":"RFC 3339"} -> {"now"}
+//	POST   /__emulator/faults       {"op","kind","count","retryAfterSeconds","stall":"90s"} -> 204
+//	DELETE /__emulator/faults                                           -> 204 (clears them)
+//	POST   /__emulator/latency      {"latency":"50ms"}                  -> 204
+//	GET    /__emulator/calls                                            -> {"token":n,"describe":n,"renew":n,"revoke":n}
+//	POST   /__emulator/calls/reset                                      -> 204
+//	GET    /__emulator/state                                            -> [ClientInfo...] by client id, metadata only
+//
+// Choices the contract leaves open: a gracePeriodSeconds of 0 means the
+// default; a SOAP renew may omit IdempotencyKey (or send the HTTP
+// Idempotency-Key header instead); a fault, even on the token endpoint,
+// answers with an efx error body; a token naming an unknown client gets
+// 403.01, as for any other client; a revoked newer secret leaves the older
+// one RETIRING with its grace deadline, and the next renew replaces it.
 package emulator
 
 import (

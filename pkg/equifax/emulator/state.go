@@ -232,6 +232,9 @@ func (e *Emulator) issueToken(clientID, secretValue, grantType, scope string) (t
 		return tokenGrant{}, oauthError(http.StatusUnauthorized, "invalid_client", "client authentication failed")
 	}
 	now := e.nowLocked()
+	if len(e.tokens) >= tokenPruneAt {
+		e.pruneLocked()
+	}
 	at := newAccessToken()
 	e.tokens[sha256.Sum256([]byte(at))] = &token{
 		clientID:  clientID,
@@ -352,7 +355,7 @@ func (e *Emulator) eligibleAtLocked(c *client, now time.Time) time.Time {
 		}
 	}
 	if at.IsZero() {
-		at = now
+		at = now.Truncate(time.Second)
 	}
 	return at
 }
@@ -459,7 +462,7 @@ func (e *Emulator) renew(bearer, clientID string, p renewParams) (res renewResul
 		// force: make room by revoking the RETIRING one(s).
 		for _, s := range valid {
 			if s != previous {
-				s.revokedAt = now
+				s.revokedAt = now.Truncate(time.Second)
 			}
 		}
 	}
@@ -513,9 +516,13 @@ func (e *Emulator) revoke(bearer, clientID, secretID string) (equifax.SecretInfo
 	if s.valid(now) && len(c.validSecrets(now)) <= 1 {
 		return equifax.SecretInfo{}, errLastSecret
 	}
-	s.revokedAt = now
+	s.revokedAt = now.Truncate(time.Second)
 	return s.info(now), nil
 }
+
+// tokenPruneAt is the number of remembered tokens past which issuing one
+// first forgets the long-expired ones.
+const tokenPruneAt = 4096
 
 // tokenMemory is how long an expired token is still recognised (and
 // answered with 401.01 rather than 401.03).
