@@ -233,7 +233,7 @@ func (c *Client) Revoke(ctx context.Context, creds equifax.Credentials, secretID
 	return c.manage(ctx, opRevoke, creds, logrus.Fields{"secret_id": secretID}, call{
 		method: http.MethodDelete,
 		url:    c.secretsURL(creds.ClientID) + "/" + url.PathEscape(secretID),
-		want:   []int{http.StatusNoContent, http.StatusOK},
+		want:   []int{http.StatusNoContent},
 	})
 }
 
