@@ -19,7 +19,3 @@ func stubCmd(use, short string) *cobra.Command {
 func newSealCmd(*app) *cobra.Command {
 	return stubCmd("seal", "Seal a secret (stdin) into a local checkout, without committing")
 }
-
-func newDemoCmd(*app) *cobra.Command {
-	return stubCmd("demo", "Run the whole pipeline on embedded defaults")
-}

@@ -62,6 +62,12 @@ var defaults = map[string]any{
 	"equifax.timeout":                   "30s",
 }
 
+// notConfig are CREDROTATE_* variables that are not configuration keys.
+var notConfig = map[string]bool{
+	// CREDROTATE_FAILPOINT stops a run at a named step; the crash tests use it.
+	"CREDROTATE_FAILPOINT": true,
+}
+
 // LoadOptions says where configuration comes from.
 type LoadOptions struct {
 	// Path is the file to read; "" reads DefaultFile when it exists.
@@ -128,6 +134,9 @@ func Load(opts LoadOptions) (*Config, error) {
 			continue
 		}
 		key, ok := envKeys[name]
+		if !ok && notConfig[name] {
+			continue
+		}
 		if !ok {
 			problems = append(problems, Problem{Key: name, Message: "is not a configuration variable", Fix: "remove it, or use one of CREDROTATE_<SECTION>_<KEY> for a scalar key, e.g. CREDROTATE_EQUIFAX_ENABLECLIENTSECRETRENEWAL"})
 			continue

@@ -38,7 +38,7 @@ var Environments = []string{"prod", "staging", "uat"}
 // TokenEnv is the environment variable the demo configuration reads the
 // localhub token from, and Token its value.
 const (
-	TokenEnv = "CREDROTATE_DEMO_GITHUB_TOKEN"
+	TokenEnv = "DEMO_GITHUB_TOKEN"
 	Token    = "demo-token"
 )
 
