@@ -55,6 +55,11 @@ type Options struct {
 	Transport string
 	// Checks is localhub's simulated checks; default success.
 	Checks localhub.CheckMode
+	// AllDue seeds every key inside its renewal window (benchmarks).
+	AllDue bool
+	// HubPermissions limits what localhub's token may do (tests of a token
+	// without push rights); the zero value allows everything.
+	HubPermissions localhub.Permissions
 	// Logf receives one line per emulator and localhub call; nil is silent.
 	Logf func(format string, args ...any)
 }
@@ -139,6 +144,9 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	infos := map[credential.ProviderKey]string{}
 	for i := 0; i < opts.Keys; i++ {
 		k := Key{Key: credential.ProviderKey(fmt.Sprintf("equifax.client_%03d", i+1)), ClientID: fmt.Sprintf("0oademo%04d", i+1), ExpiresIn: spread[i%len(spread)]}
+		if opts.AllDue {
+			k.ExpiresIn = spread[i%2]
+		}
 		value := randomSecret()
 		info, err := w.Emulator.SeedClient(k.ClientID, value, w.Emulator.Now().Add(k.ExpiresIn))
 		if err != nil {
@@ -152,7 +160,7 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	}
 
 	// The GitOps repository and localhub over it.
-	hub, err := localhub.New(localhub.Options{RepoDir: filepath.Join(dir, "gitops.git"), Init: true, Token: Token, Latency: opts.Latency, Checks: opts.Checks, Logf: opts.Logf})
+	hub, err := localhub.New(localhub.Options{RepoDir: filepath.Join(dir, "gitops.git"), Init: true, Token: Token, Latency: opts.Latency, Checks: opts.Checks, Permissions: opts.HubPermissions, Logf: opts.Logf})
 	if err != nil {
 		return nil, err
 	}
