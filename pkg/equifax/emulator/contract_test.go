@@ -2,10 +2,16 @@ package emulator
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/credrotate/credrotate/pkg/equifax"
 )
@@ -374,4 +380,50 @@ func TestSOAPRenewWithoutKeyIsNotReplayed(t *testing.T) {
 	res, _ := tr.post("RenewClientSecret", tok, map[string]string{"Idempotency-Key": "a"}, envelope("",
 		`<efx:RenewClientSecret><efx:ClientId>demo</efx:ClientId><efx:IdempotencyKey>b</efx:IdempotencyKey></efx:RenewClientSecret>`))
 	wantCode(t, tr, res, "400.01", http.StatusBadRequest)
+}
+
+func TestHistoryIsBounded(t *testing.T) {
+	e, srv := newServer(t, Options{SecretLifetime: 20 * 24 * time.Hour})
+	seed(t, e, "demo", "s3cret")
+	tr := restT{srv}
+	secret := "s3cret"
+	for i := range 30 {
+		tok := mustToken(t, tr, "demo", secret)
+		r := tr.renew(tok, "demo", "k"+strconv.Itoa(i), 0, true)
+		wantCode(t, tr, r, "", http.StatusCreated)
+		secret = r.secret
+		e.Advance(DefaultMinRenewInterval)
+	}
+	info, _ := e.Client("demo")
+	if len(info.Secrets) != maxHistory || info.ValidCount() != 2 {
+		t.Fatalf("%d secrets kept (%d valid), want %d (2 valid)", len(info.Secrets), info.ValidCount(), maxHistory)
+	}
+	if a, _ := info.Active(); !e.Accepts("demo", secret) || info.Secrets[0].SecretID != a.SecretID {
+		t.Fatal("the newest secret is not the ACTIVE one, first")
+	}
+}
+
+func TestCredentialsWithSpecialCharacters(t *testing.T) {
+	e, srv := newServer(t, Options{})
+	const secret = "p@ss:w+rd/%20é"
+	seed(t, e, "demo.client_1~x", secret)
+	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
+		cfg := clientcredentials.Config{ClientID: "demo.client_1~x", ClientSecret: secret, TokenURL: srv.URL + TokenPath, Scopes: []string{mgmt}, AuthStyle: style}
+		if _, err := cfg.Token(context.Background()); err != nil {
+			t.Fatalf("auth style %d: %v", style, err)
+		}
+	}
+	wantCode(t, soapT{srv}, soapT{srv}.token("demo.client_1~x", secret, mgmt), "", http.StatusOK)
+}
+
+func TestIdempotencyKeyValidation(t *testing.T) {
+	for _, trName := range []string{"rest", "soap"} {
+		e, srv := newServer(t, Options{SecretLifetime: 20 * 24 * time.Hour})
+		seed(t, e, "demo", "s3cret")
+		tr := pick(srv, trName)
+		tok := mustToken(t, tr, "demo", "s3cret")
+		wantCode(t, tr, tr.renew(tok, "demo", strings.Repeat("k", 256), 0, false), "400.01", http.StatusBadRequest)
+		wantCode(t, tr, tr.renew(tok, "demo", "with space", 0, false), "400.01", http.StatusBadRequest)
+		wantCode(t, tr, tr.renew(tok, "demo", strings.Repeat("k", 255), 0, false), "", http.StatusCreated)
+	}
 }
