@@ -1,0 +1,249 @@
+// Package rotation holds credrotate's end-to-end tests: the built binary,
+// run as a child process the way a CronJob runs it, against the Equifax
+// emulator, a real git server (git http-backend behind localhub) and
+// localhub's GitHub API. They cover the rotation state machine, crashes at
+// every step boundary, faults at every call, concurrent runs, bad input and
+// secret hygiene.
+package rotation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/credrotate/credrotate/pkg/credential"
+	"github.com/credrotate/credrotate/pkg/demo"
+	"github.com/credrotate/credrotate/pkg/forge"
+	"github.com/credrotate/credrotate/pkg/seal"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "credrotate-e2e-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "credrotate")
+	build := exec.Command("go", "build", "-o", binary, "github.com/credrotate/credrotate/cmd/credrotate")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building credrotate:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// world is a demo world with the helpers the tests share.
+type world struct {
+	*demo.World
+	t *testing.T
+	// seeded is each key's secret id when the world was made.
+	seeded map[credential.ProviderKey]string
+	// logs collects every run's output, for the canary checks.
+	logs bytes.Buffer
+}
+
+func newWorld(t *testing.T, opts demo.Options) *world {
+	t.Helper()
+	opts.Dir = t.TempDir()
+	w, err := demo.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	ww := &world{World: w, t: t, seeded: map[credential.ProviderKey]string{}}
+	for _, k := range w.Keys {
+		info, _ := w.Emulator.Client(k.ClientID)
+		a, _ := info.Active()
+		ww.seeded[k.Key] = a.SecretID
+	}
+	return ww
+}
+
+// result is one run of the binary.
+type result struct {
+	stdout, stderr string
+	code           int
+	killed         bool
+}
+
+// run runs credrotate with args against the world's configuration.
+func (w *world) run(env []string, args ...string) result {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append(args, "--config", w.ConfigPath, "--log-format", "json")...)
+	cmd.Env = append(os.Environ(), demo.TokenEnv+"="+demo.Token)
+	cmd.Env = append(cmd.Env, env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	res := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		res.code = ee.ExitCode()
+		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() && st.Signal() == syscall.SIGKILL {
+			res.killed = true
+		}
+	default:
+		w.t.Fatalf("running credrotate: %v", err)
+	}
+	w.logs.WriteString(res.stdout + res.stderr)
+	return res
+}
+
+// mustRun runs and requires exit 0.
+func (w *world) mustRun(args ...string) result {
+	w.t.Helper()
+	res := w.run(nil, args...)
+	if res.code != 0 {
+		w.t.Fatalf("credrotate %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, res.code, res.stdout, lastLines(res.stderr, 30))
+	}
+	return res
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// due are the keys the demo seeds inside their renewal window.
+func (w *world) due() []demo.Key {
+	var out []demo.Key
+	for _, k := range w.Keys {
+		if k.ExpiresIn <= 14*24*time.Hour {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// checkInvariants are the safety properties that hold after every run,
+// crashed or not: at most two valid secrets per client, at most one open
+// pull request per key, and the base branch deploying a secret Equifax
+// accepts.
+func (w *world) checkInvariants(when string) {
+	w.t.Helper()
+	for _, c := range w.Emulator.Clients() {
+		if n := c.ValidCount(); n > 2 {
+			w.t.Errorf("%s: client %s has %d valid secrets", when, c.ClientID, n)
+		}
+	}
+	perKey := map[string]int{}
+	for _, pr := range w.Hub.PullRequests() {
+		if pr.State != "open" {
+			continue
+		}
+		st, ok, err := forge.ParseState(pr.Body)
+		if err != nil || !ok {
+			continue
+		}
+		for _, k := range st.Keys {
+			perKey[k.ProviderKey]++
+			if perKey[k.ProviderKey] > 1 {
+				w.t.Errorf("%s: key %s has two open pull requests", when, k.ProviderKey)
+			}
+		}
+	}
+	for _, k := range w.Keys {
+		s, err := w.Unseal(context.Background(), "prod", k.Key)
+		if err != nil {
+			w.t.Errorf("%s: %v", when, err)
+			continue
+		}
+		if !w.Emulator.Accepts(k.ClientID, s.Reveal()) {
+			w.t.Errorf("%s: main deploys a secret of %s that Equifax does not accept", when, k.Key)
+		}
+	}
+}
+
+// mainSecretID is the secret id main's prod manifest of k carries.
+func (w *world) mainSecretID(k credential.ProviderKey) string {
+	w.t.Helper()
+	b, err := w.MainFile(context.Background(), "overlays/prod/credentials/"+string(k)+".yaml")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ms, err := seal.ParseManifests(string(k), b)
+	if err != nil || len(ms) != 1 {
+		w.t.Fatalf("parsing %s: %v", k, err)
+	}
+	return ms[0].Metadata.SecretID
+}
+
+// finishCycle plays the rollout, runs once more to revoke the old secrets,
+// and proves the end state: every due key rotated, one valid secret each,
+// every manifest decrypting to a secret Equifax accepts.
+func (w *world) finishCycle() {
+	w.t.Helper()
+	ctx := context.Background()
+	if _, err := w.Rollout(ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	w.mustRun("renew", "--cron-mode")
+	for _, k := range w.due() {
+		if id := w.mainSecretID(k.Key); id == w.seeded[k.Key] {
+			w.t.Errorf("%s was not rotated: main still deploys %s", k.Key, id)
+		}
+		info, _ := w.Emulator.Client(k.ClientID)
+		if n := info.ValidCount(); n != 1 {
+			w.t.Errorf("%s: %d valid secrets after the finish, want 1 (old one revoked)", k.Key, n)
+		}
+	}
+	if _, err := w.Prove(ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	w.checkInvariants("after the finish")
+}
+
+// openPRs counts open pull requests.
+func (w *world) openPRs() int {
+	n := 0
+	for _, pr := range w.Hub.PullRequests() {
+		if pr.State == "open" {
+			n++
+		}
+	}
+	return n
+}
+
+// report decodes a run's JSON report.
+type report struct {
+	TraceID string `json:"traceId"`
+	Results []struct {
+		ProviderKey string `json:"providerKey"`
+		Action      string `json:"action"`
+		Outcome     string `json:"outcome"`
+		SecretID    string `json:"secretId"`
+		PullRequest string `json:"pullRequest"`
+		FailedStep  string `json:"failedStep"`
+	} `json:"results"`
+	PullRequests []string `json:"pullRequests"`
+}
+
+func parseReport(t *testing.T, stdout string) report {
+	t.Helper()
+	var r report
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, stdout)
+	}
+	return r
+}
+
