@@ -189,9 +189,11 @@ type Emulator struct {
 	realBase time.Time     // when ticking: the real time the clock started from
 	clients  map[string]*client
 	tokens   map[[32]byte]*token
-	faults   map[Op][]Fault
-	calls    map[Op]int
-	latency  time.Duration
+	// nextPrune is the token count at which issuing prunes expired tokens.
+	nextPrune int
+	faults    map[Op][]Fault
+	calls     map[Op]int
+	latency   time.Duration
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -201,14 +203,15 @@ type Emulator struct {
 func New(opts Options) *Emulator {
 	opts = opts.withDefaults()
 	return &Emulator{
-		opts:     opts,
-		realBase: time.Now(),
-		clients:  map[string]*client{},
-		tokens:   map[[32]byte]*token{},
-		faults:   map[Op][]Fault{},
-		calls:    map[Op]int{},
-		latency:  opts.Latency,
-		closed:   make(chan struct{}),
+		opts:      opts,
+		realBase:  time.Now(),
+		clients:   map[string]*client{},
+		tokens:    map[[32]byte]*token{},
+		nextPrune: tokenPruneAt,
+		faults:    map[Op][]Fault{},
+		calls:     map[Op]int{},
+		latency:   opts.Latency,
+		closed:    make(chan struct{}),
 	}
 }
 

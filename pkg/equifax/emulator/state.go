@@ -232,8 +232,9 @@ func (e *Emulator) issueToken(clientID, secretValue, grantType, scope string) (t
 		return tokenGrant{}, oauthError(http.StatusUnauthorized, "invalid_client", "client authentication failed")
 	}
 	now := e.nowLocked()
-	if len(e.tokens) >= tokenPruneAt {
+	if len(e.tokens) >= e.nextPrune {
 		e.pruneLocked()
+		e.nextPrune = max(tokenPruneAt, 2*len(e.tokens))
 	}
 	at := newAccessToken()
 	e.tokens[sha256.Sum256([]byte(at))] = &token{
@@ -520,8 +521,9 @@ func (e *Emulator) revoke(bearer, clientID, secretID string) (equifax.SecretInfo
 	return s.info(now), nil
 }
 
-// tokenPruneAt is the number of remembered tokens past which issuing one
-// first forgets the long-expired ones.
+// tokenPruneAt is the least number of remembered tokens past which issuing
+// one first forgets the long-expired ones; the bound doubles with the number
+// still live, so pruning stays amortised O(1).
 const tokenPruneAt = 4096
 
 // tokenMemory is how long an expired token is still recognised (and
