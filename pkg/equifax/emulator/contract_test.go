@@ -427,3 +427,47 @@ func TestIdempotencyKeyValidation(t *testing.T) {
 		wantCode(t, tr, tr.renew(tok, "demo", strings.Repeat("k", 255), 0, false), "", http.StatusCreated)
 	}
 }
+
+// TestNoPlaintextKept: the emulator keeps hashes; the one plaintext it holds
+// is a renew's answer, for the idempotency window only.
+func TestNoPlaintextKept(t *testing.T) {
+	e, srv := newServer(t, Options{})
+	seed(t, e, "demo", "s3cret-value")
+	e.Advance(DefaultSecretLifetime - DefaultRenewWindow)
+	tr := restT{srv}
+	tok := mustToken(t, tr, "demo", "s3cret-value")
+	r := tr.renew(tok, "demo", "k", 0, false)
+	wantCode(t, tr, r, "", http.StatusCreated)
+	kept := func() []string {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		var out []string
+		for _, c := range e.clients {
+			for _, s := range c.secrets {
+				out = append(out, s.id, s.hint)
+			}
+			for _, ent := range c.idem {
+				out = append(out, ent.result.value)
+			}
+		}
+		return out
+	}
+	has := func(v string) bool {
+		for _, s := range kept() {
+			if s == v {
+				return true
+			}
+		}
+		return false
+	}
+	if has("s3cret-value") {
+		t.Fatal("the seeded plaintext is kept")
+	}
+	if !has(r.secret) {
+		t.Fatal("the renew answer is not kept for replay")
+	}
+	e.Advance(IdempotencyWindow)
+	if has(r.secret) {
+		t.Fatal("the renew answer outlived the idempotency window")
+	}
+}

@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -361,7 +362,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == TokenPath:
 		e.serveContract(w, r, "rest", e.routeToken)
-	case len(p) > len(ClientsPath) && p[:len(ClientsPath)] == ClientsPath:
+	case strings.HasPrefix(p, ClientsPath):
 		e.serveContract(w, r, "rest", e.routeREST)
 	case p == SOAPPath:
 		if r.Method == http.MethodGet && isWSDLQuery(r.URL.RawQuery) {
@@ -369,7 +370,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		e.serveContract(w, r, "soap", e.routeSOAP)
-	case len(p) >= len(ControlPrefix) && p[:len(ControlPrefix)] == ControlPrefix:
+	case strings.HasPrefix(p, ControlPrefix):
 		e.serveControl(w, r)
 	default:
 		writeReply(w, restError(&apiError{status: http.StatusNotFound, code: "404.01", desc: "no such resource"}))

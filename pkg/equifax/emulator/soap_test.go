@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -294,5 +295,20 @@ func TestParseEnvelopeRejectsEntityExpansion(t *testing.T) {
 	}
 	if _, err := parseEnvelope(bytes.Repeat([]byte("x"), maxBody+1)); !errors.Is(err, errBodyTooLarge) {
 		t.Fatalf("oversized envelope: %v", err)
+	}
+}
+
+func TestWSDLOverTLSSaysHTTPS(t *testing.T) {
+	e := New(Options{})
+	srv := httptest.NewTLSServer(e)
+	t.Cleanup(srv.Close)
+	resp, err := srv.Client().Get(srv.URL + SOAPPath + "?wsdl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.HasPrefix(srv.URL, "https://") || !bytes.Contains(body, []byte(`location="`+srv.URL+SOAPPath+`"`)) {
+		t.Fatalf("WSDL over TLS does not point at %s", srv.URL)
 	}
 }
