@@ -14,9 +14,11 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -162,21 +164,44 @@ func (e *env) seed(clientID string, expiresIn time.Duration) (equifax.Credential
 	return equifax.Credentials{ClientID: clientID, ClientSecret: credential.NewSecret(secret)}, info
 }
 
-// breaker is an http.RoundTripper that can drop the Bearer token of
-// management calls, to make the server answer 401.02.
+// breaker is an http.RoundTripper that breaks requests on purpose, to
+// reach the rows of the error table a well-behaved client never causes: it
+// can drop the Bearer token of management calls (401.02) and rewrite the
+// grant type a token request asks for (invalid_request,
+// unsupported_grant_type).
 type breaker struct {
 	base        http.RoundTripper
 	mu          sync.Mutex
 	stripBearer bool
+	grantType   *string
+}
+
+func (b *breaker) set(f func(b *breaker)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f(b)
 }
 
 func (b *breaker) RoundTrip(r *http.Request) (*http.Response, error) {
 	b.mu.Lock()
-	strip := b.stripBearer
+	strip, grant := b.stripBearer, b.grantType
 	b.mu.Unlock()
 	if strip && strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		r = r.Clone(r.Context())
 		r.Header.Del("Authorization")
+	}
+	if grant != nil && r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.ReplaceAll(body, []byte("grant_type=client_credentials"), []byte("grant_type="+*grant))
+		body = bytes.ReplaceAll(body, []byte(">client_credentials<"), []byte(">"+*grant+"<"))
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.GetBody = nil
 	}
 	return b.base.RoundTrip(r)
 }
@@ -265,6 +290,23 @@ var cases = []testCase{
 			t.Fatalf("token called %d times, want 1", n)
 		}
 	}},
+	{name: "token/unsupported_grant_type", run: func(t *testing.T, e *env) {
+		creds, _ := e.seed("c1", 100*24*time.Hour)
+		grant := "password"
+		e.rt.set(func(b *breaker) { b.grantType = &grant })
+		_, err := e.p.Token(ctx, creds, "")
+		wantErr(t, err, equifax.ErrBadRequest, "unsupported_grant_type", creds)
+		if n := e.emu.Calls(emulator.OpToken); n != 1 {
+			t.Fatalf("token called %d times, want 1", n)
+		}
+	}},
+	{name: "token/invalid_request", run: func(t *testing.T, e *env) {
+		creds, _ := e.seed("c1", 100*24*time.Hour)
+		grant := ""
+		e.rt.set(func(b *breaker) { b.grantType = &grant })
+		_, err := e.p.Token(ctx, creds, "")
+		wantErr(t, err, equifax.ErrBadRequest, "invalid_request", creds)
+	}},
 	{name: "token/expired secret", run: func(t *testing.T, e *env) {
 		creds, _ := e.seed("c1", time.Hour)
 		e.emu.Advance(2 * time.Hour)
@@ -315,9 +357,7 @@ var cases = []testCase{
 	}},
 	{name: "401.02 missing token is not retried", run: func(t *testing.T, e *env) {
 		creds, _ := e.seed("c1", 100*24*time.Hour)
-		e.rt.mu.Lock()
-		e.rt.stripBearer = true
-		e.rt.mu.Unlock()
+		e.rt.set(func(b *breaker) { b.stripBearer = true })
 		_, err := e.p.Describe(ctx, creds)
 		wantErr(t, err, equifax.ErrUnauthorized, "401.02", creds)
 		if m := e.emu.Calls(emulator.OpDescribe); m != 1 {
