@@ -3,7 +3,9 @@
 // mutates nothing there. Reads (Token, Describe) pass through to the real
 // provider; Renew answers with a plausible, clearly marked mock secret
 // without calling Equifax; Revoke does nothing. Every log line carries
-// mock_safe=true and says that nothing changed at Equifax.
+// mock_safe=true and says that nothing changed at Equifax; give the wrapped
+// provider a logger with the same field (entry.WithField("mock_safe", true))
+// so that its own lines carry the mark too.
 package mocksafe
 
 import (
