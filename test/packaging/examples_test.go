@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	sealedcrypto "github.com/bitnami-labs/sealed-secrets/pkg/crypto"
 	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
+	sealedcrypto "github.com/bitnami-labs/sealed-secrets/pkg/crypto"
 	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
