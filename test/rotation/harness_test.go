@@ -246,4 +246,3 @@ func parseReport(t *testing.T, stdout string) report {
 	}
 	return r
 }
-
