@@ -194,9 +194,15 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	u := s.urlsFor(r)
 	body := s.userJSON(u, c.login)
-	body["name"] = c.login
-	body["created_at"] = s.created.Format(time.RFC3339)
-	body["updated_at"] = s.created.Format(time.RFC3339)
+	for k, v := range map[string]any{
+		"name": c.login, "company": nil, "blog": "", "location": nil, "email": nil, "hireable": nil, "bio": nil,
+		"public_repos": 0, "public_gists": 0, "followers": 0, "following": 0,
+		"created_at": s.created.Format(time.RFC3339), "updated_at": s.created.Format(time.RFC3339),
+		"private_gists": 0, "total_private_repos": 1, "owned_private_repos": 0, "disk_usage": 0, "collaborators": 0,
+		"two_factor_authentication": true,
+	} {
+		body[k] = v
+	}
 	w.Header().Set("X-OAuth-Scopes", "repo")
 	writeJSON(w, http.StatusOK, body)
 }

@@ -60,6 +60,9 @@ func gitAuthError(w http.ResponseWriter, msg string) {
 // pushes need the token, or an installation token, as the Basic-auth
 // password, and contents: write.
 func (s *Server) handleGit(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.counts.GitRequests++
+	s.mu.Unlock()
 	owner, repo, rest, _ := gitPathParts(r.URL.Path)
 	if !strings.EqualFold(owner, s.opts.Owner) || !strings.EqualFold(repo, s.opts.Repo) {
 		http.Error(w, "Repository not found.", http.StatusNotFound)

@@ -151,6 +151,10 @@ type Counts struct {
 	GitPushes int
 	// BytesPushed is the size of all receive-pack request bodies.
 	BytesPushed int64
+	// GitRequests counts every git smart HTTP request served (ref
+	// advertisements, upload-pack and receive-pack): each one is a network
+	// round trip, so with Latency each costs at least that long.
+	GitRequests int
 }
 
 // Server is a local GitHub for one bare repository. It is an http.Handler and
@@ -355,7 +359,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/api/v3/", func(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = strings.TrimPrefix(r.URL.Path, "/api/v3")
-		r2.URL.RawPath = ""
+		// Keep escaped slashes (git/ref/heads%2Fmain) escaped.
+		r2.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, "/api/v3")
 		s.apiMux.ServeHTTP(w, r2.WithContext(withPrefix(r.Context(), "/api/v3")))
 	})
 	s.mux.HandleFunc("POST /graphql", s.handleGraphQL)

@@ -227,13 +227,11 @@ func labelColor(name string) string {
 }
 
 func (s *Server) labelJSON(u urls, l *labelDef) map[string]any {
-	var desc any
-	if l.description != "" {
-		desc = l.description
-	}
+	// An empty description rather than null: the simple pull-request
+	// schema does not allow null there.
 	return map[string]any{
 		"id": l.id, "node_id": nodeID("LA", l.name), "name": l.name, "color": l.color,
-		"description": desc, "default": false,
+		"description": l.description, "default": false,
 		"url": s.repoAPIURL(u) + "/labels/" + url.PathEscape(l.name),
 	}
 }

@@ -252,3 +252,32 @@ func TestConflictingMergeIsRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestRefsWithEscapedSlashes(t *testing.T) {
+	h := newHub(t, localhub.Options{})
+	sha := h.commit(t, "credrotate/run-1", "x", map[string]string{"x": "x"})
+	for _, path := range []string{
+		"/repos/acme/gitops/git/ref/heads/credrotate/run-1",
+		"/repos/acme/gitops/git/ref/heads%2Fcredrotate%2Frun-1",
+		"/api/v3/repos/acme/gitops/git/ref/heads%2Fcredrotate%2Frun-1",
+		"/api/v3/repos/acme/gitops/git/refs/heads/credrotate/run-1",
+	} {
+		var ref struct {
+			Ref    string
+			Object struct{ SHA string }
+		}
+		if status, _ := h.apiCall(t, http.MethodGet, path, "", nil, &ref); status != http.StatusOK || ref.Ref != "refs/heads/credrotate/run-1" || ref.Object.SHA != sha {
+			t.Errorf("%s: %d %+v", path, status, ref)
+		}
+	}
+	var list []map[string]any
+	if status, _ := h.apiCall(t, http.MethodGet, "/repos/acme/gitops/git/refs/heads/credrotate", "", nil, &list); status != http.StatusOK || len(list) != 1 {
+		t.Errorf("prefix match: %d %v", status, list)
+	}
+	if status, _ := h.apiCall(t, http.MethodGet, "/repos/acme/gitops/git/ref/heads/credrotate", "", nil, nil); status != http.StatusNotFound {
+		t.Errorf("exact endpoint matched a prefix: %d", status)
+	}
+	if status, _ := h.apiCall(t, http.MethodDelete, "/repos/acme/gitops/git/refs/heads%2Fcredrotate%2Frun-1", "", nil, nil); status != http.StatusNoContent || h.BranchSHA(context.Background(), "credrotate/run-1") != "" {
+		t.Errorf("delete with escaped slashes: %d", status)
+	}
+}
