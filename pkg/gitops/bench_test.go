@@ -1,0 +1,106 @@
+package gitops
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+const (
+	benchFiles   = 20000
+	benchCommits = 5000
+)
+
+// buildBigRepo writes a bare repository with benchFiles files and
+// benchCommits commits on main through git fast-import: the first commit
+// adds every file (in 100 folders), each later one changes four of them.
+func buildBigRepo(b *testing.B, dir string) {
+	b.Helper()
+	runGit(b, dir, "init", "-q", "--bare", "-b", "main", "big.git")
+	cmd := exec.Command("git", "fast-import", "--quiet")
+	cmd.Dir = filepath.Join(dir, "big.git")
+	cmd.Env = gitEnv()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	w := bufio.NewWriterSize(stdin, 1<<20)
+	path := func(i int) string { return fmt.Sprintf("overlays/env%02d/credentials/key%05d.yaml", i%100, i) }
+	content := func(i, rev int) string {
+		return fmt.Sprintf("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: key%05d\n  annotations:\n    credrotate.io/secret-id: s-%d-%d\nspec:\n  encryptedData:\n    client_secret: %064x\n", i, i, rev, i*7919+rev)
+	}
+	data := func(s string) { fmt.Fprintf(w, "data %d\n%s\n", len(s), s) }
+	for c := 0; c < benchCommits; c++ {
+		fmt.Fprintf(w, "commit refs/heads/main\nmark :%d\ncommitter Bench <bench@example.com> %d +0000\n", c+1, 1700000000+c*60)
+		data(fmt.Sprintf("commit %d", c))
+		if c > 0 {
+			fmt.Fprintf(w, "from :%d\n", c)
+		}
+		if c == 0 {
+			for i := 0; i < benchFiles; i++ {
+				fmt.Fprintf(w, "M 100644 inline %s\n", path(i))
+				data(content(i, 0))
+			}
+		} else {
+			for k := 0; k < 4; k++ {
+				i := (c*4 + k) % benchFiles
+				fmt.Fprintf(w, "M 100644 inline %s\n", path(i))
+				data(content(i, c))
+			}
+		}
+		w.WriteString("\n")
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		b.Fatalf("git fast-import: %v", err)
+	}
+	runGit(b, filepath.Join(dir, "big.git"), "repack", "-adq")
+}
+
+// BenchmarkClone measures Clone (go-git, shallow single-branch, in memory
+// and into a folder) against `git clone --depth 1 --single-branch` of the
+// base branch of a repository with 20,000 files and 5,000 commits.
+func BenchmarkClone(b *testing.B) {
+	dir := b.TempDir()
+	buildBigRepo(b, dir)
+	url := "file://" + filepath.Join(dir, "big.git")
+	if n := runGit(b, dir, "--git-dir", filepath.Join(dir, "big.git"), "rev-list", "--count", "main"); n != fmt.Sprint(benchCommits) {
+		b.Fatalf("built %s commits", n)
+	}
+
+	b.Run("go-git-memory", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			w, err := Clone(context.Background(), Options{URL: url})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := w.ReadFile("overlays/env07/credentials/key00007.yaml"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("go-git-dir", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := Clone(context.Background(), Options{URL: url, Dir: filepath.Join(b.TempDir(), "c")}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("git-cli", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			runGit(b, b.TempDir(), "clone", "-q", "--depth", "1", "--single-branch", "--branch", "main", url, "c")
+		}
+	})
+}
