@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -156,21 +157,27 @@ func (s *Server) allowed(w http.ResponseWriter, c *call, name string, want Acces
 }
 
 func (s *Server) userJSON(u urls, login string) map[string]any {
-	typ := "User"
-	if strings.HasSuffix(login, "[bot]") {
-		typ = "Bot"
+	typ, html := "User", u.web+"/"+escapeLogin(login)
+	if slug, ok := strings.CutSuffix(login, "[bot]"); ok {
+		typ, html = "Bot", u.web+"/apps/"+slug
 	}
-	api := u.api + "/users/" + login
+	api := u.api + "/users/" + escapeLogin(login)
 	return map[string]any{
 		"login": login, "id": idFor(login), "node_id": nodeID("U", login),
-		"avatar_url": u.web + "/avatars/" + login, "gravatar_id": "",
-		"url": api, "html_url": u.web + "/" + login,
+		"avatar_url": u.web + "/avatars/" + escapeLogin(login), "gravatar_id": "",
+		"url": api, "html_url": html,
 		"followers_url": api + "/followers", "following_url": api + "/following{/other_user}",
 		"gists_url": api + "/gists{/gist_id}", "starred_url": api + "/starred{/owner}{/repo}",
 		"subscriptions_url": api + "/subscriptions", "organizations_url": api + "/orgs",
 		"repos_url": api + "/repos", "events_url": api + "/events{/privacy}",
 		"received_events_url": api + "/received_events", "type": typ, "site_admin": false,
 	}
+}
+
+// escapeLogin makes a login fit a URL path: bots' "[bot]" suffix is
+// escaped, as GitHub does.
+func escapeLogin(login string) string {
+	return strings.NewReplacer("[", "%5B", "]", "%5D").Replace(url.PathEscape(login))
 }
 
 // idFor derives a stable numeric id from a name.

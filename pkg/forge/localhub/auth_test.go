@@ -131,7 +131,8 @@ func TestAppAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	is, _, err := inst2.Issues.Create(ctx, "acme", "gitops", &github.IssueRequest{Title: ptr("alert")})
-	if err != nil || is.GetUser().GetLogin() != "credrotate[bot]" || is.GetUser().GetType() != "Bot" {
+	if err != nil || is.GetUser().GetLogin() != "credrotate[bot]" || is.GetUser().GetType() != "Bot" ||
+		is.GetUser().GetHTMLURL() != h.ts.URL+"/apps/credrotate" || !strings.HasSuffix(is.GetUser().GetURL(), "/users/credrotate%5Bbot%5D") {
 		t.Fatalf("issue as the App: %v %+v", err, is.GetUser())
 	}
 	resp2 := h.graphql(t, "/graphql", it.GetToken(), `{ viewer { login } }`, nil, nil)

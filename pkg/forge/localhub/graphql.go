@@ -550,11 +550,16 @@ func (a gqlActor) resolve(ex *gqlExec, field string, _ map[string]any) (any, err
 	case "name":
 		return a.login, nil
 	case "avatarUrl":
-		return ex.u.web + "/avatars/" + a.login, nil
-	case "resourcePath":
-		return "/" + a.login, nil
-	case "url":
-		return ex.u.web + "/" + a.login, nil
+		return ex.u.web + "/avatars/" + escapeLogin(a.login), nil
+	case "resourcePath", "url":
+		path := "/" + escapeLogin(a.login)
+		if slug, ok := strings.CutSuffix(a.login, "[bot]"); ok {
+			path = "/apps/" + slug
+		}
+		if field == "url" {
+			return ex.u.web + path, nil
+		}
+		return path, nil
 	}
 	return nil, nil
 }

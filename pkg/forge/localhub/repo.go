@@ -55,7 +55,7 @@ func (s *Server) serveChecks(w http.ResponseWriter, r *http.Request, ref, what s
 	defer s.mu.Unlock()
 	sha, ok := s.git.resolve(r.Context(), ref)
 	if !ok {
-		validationFailed(w, fieldError{Resource: "Commit", Field: "sha", Code: "invalid", Message: "No commit found for SHA: " + ref})
+		writeError(w, http.StatusNotFound, "No commit found for SHA: "+ref, nil)
 		return
 	}
 	u := s.urlsFor(r)
