@@ -2,6 +2,7 @@ package packaging
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -19,6 +20,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/credrotate/credrotate/pkg/config"
 )
 
 const (
@@ -385,7 +388,7 @@ config:
     - key: k
       clientID: c
       currentSecret: {file: /a, env: B}
-      secret: {name: s}
+      secret: {name: s, namespace: n}
 `, "currentSecret"},
 		{"unknown github auth", `github: {auth: password}`, "auth"},
 		{"image pull policy", `image: {pullPolicy: Sometimes}`, "pullPolicy"},
@@ -418,8 +421,8 @@ config:
   providers:
     - key: equifax.unique_client_id
       clientID: c
-      currentSecret: {kubernetes: {name: equifax-credentials}}
-      secret: {name: equifax-credentials}
+      currentSecret: {kubernetes: {namespace: credit-prod, name: equifax-credentials, key: client_secret}}
+      secret: {name: equifax-credentials, namespace: credit}
 `, "set rbac.readCurrentSecrets=true"},
 		{"token env mismatch", `config: {github: {tokenEnv: GH_TOKEN}}`, "config.github.tokenEnv is GH_TOKEN"},
 		{"app key path mismatch", `github: {auth: app}`, "config.github.app.privateKeyFile must be /var/run/credrotate/github/private-key.pem"},
@@ -540,10 +543,10 @@ rbac: {readCurrentSecrets: true}
 providers: [{key: b.key, secretName: b-creds}]
 config:
   providers:
-    - {key: a.key, clientID: a, currentSecret: {kubernetes: {namespace: credit-uat, name: a-creds, key: client_secret}}, secret: {name: a-creds}}
-    - {key: b.key, clientID: b, currentSecret: {file: /var/run/credrotate/b.key/client_secret}, secret: {name: b-creds}}
-    - {key: c.key, clientID: c, currentSecret: {kubernetes: {name: c-creds}}, secret: {name: c-creds}}
-    - {key: d.key, clientID: d, currentSecret: {kubernetes: {namespace: credit-uat, name: d-creds}}, secret: {name: d-creds}}
+    - {key: a.key, clientID: a, currentSecret: {kubernetes: {namespace: credit-uat, name: a-creds, key: client_secret}}, secret: {name: a-creds, namespace: credit}}
+    - {key: b.key, clientID: b, currentSecret: {file: /var/run/credrotate/b.key/client_secret}, secret: {name: b-creds, namespace: credit}}
+    - {key: c.key, clientID: c, currentSecret: {kubernetes: {namespace: credit-prod, name: c-creds, key: client_secret}}, secret: {name: c-creds, namespace: credit}}
+    - {key: d.key, clientID: d, currentSecret: {kubernetes: {namespace: credit-uat, name: d-creds, key: client_secret}}, secret: {name: d-creds, namespace: credit}}
 `))
 		if len(only(rel.objects, "ClusterRole")) > 0 || len(only(rel.objects, "ClusterRoleBinding")) > 0 {
 			t.Fatal("cluster-wide RBAC rendered")
@@ -638,4 +641,87 @@ func TestChartMetrics(t *testing.T) {
 		}
 		assertPodSecurity(t, pod)
 	})
+}
+
+// exampleChartValues are examples/configs/cronjob-values.yaml with the
+// --set-file values of the install command in examples/configs/cronjob.yaml.
+func exampleChartValues(t testing.TB) map[string]any {
+	t.Helper()
+	v := values(t, string(readFile(t, "examples/configs/cronjob-values.yaml")))
+	v["configFile"] = string(readFile(t, "examples/configs/cronjob.yaml"))
+	certs := map[string]any{}
+	for env := range exampleEnvs {
+		certs[env] = string(readFile(t, "examples/gitops-repo/certs/"+env+".pem"))
+	}
+	v["sealingCerts"] = certs
+	return v
+}
+
+// TestChartConfigLoads writes the rendered ConfigMaps out the way the pod
+// sees them under /etc/credrotate and loads them with credrotate's own config
+// loader: what the chart renders is a config credrotate accepts.
+func TestChartConfigLoads(t *testing.T) {
+	tests := []struct {
+		name   string
+		values func(testing.TB) map[string]any
+	}{
+		{"defaults", func(testing.TB) map[string]any { return nil }},
+		{"example cronjob config and values", exampleChartValues},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			vals := tc.values(t)
+			linter := lint.All(chartDir(t), vals, releaseNamespace, false)
+			for _, m := range linter.Messages {
+				if m.Severity >= support.WarningSev {
+					t.Errorf("helm lint: %s", m)
+				}
+			}
+			rel := mustRender(t, vals)
+			dir := t.TempDir()
+			for _, o := range only(rel.objects, "ConfigMap") {
+				var cm corev1.ConfigMap
+				decodeStrict(t, o, &cm)
+				sub := dir
+				if strings.HasSuffix(cm.Name, "-certs") {
+					sub = filepath.Join(dir, "certs")
+				}
+				if err := os.MkdirAll(sub, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				for k, v := range cm.Data {
+					if err := os.WriteFile(filepath.Join(sub, k), []byte(v), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			cfg, err := config.Load(config.LoadOptions{Path: filepath.Join(dir, "credrotate.yaml"), Environ: []string{}})
+			if err != nil {
+				t.Fatalf("the rendered credrotate.yaml does not load: %v", err)
+			}
+			for _, e := range cfg.Environments {
+				if e.Cert.File != "" {
+					b, err := os.ReadFile(e.Cert.File)
+					if err != nil {
+						t.Fatalf("%s: the certificate the config names is not where the chart mounts it: %v", e.Name, err)
+					}
+					parseCert(t, b)
+				}
+			}
+			// Every file source the config reads is mounted by the CronJob.
+			c := cronJob(t, rel).Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+			for _, p := range cfg.Providers {
+				if p.CurrentSecret.File == "" {
+					continue
+				}
+				mounted := false
+				for _, m := range c.VolumeMounts {
+					mounted = mounted || filepath.Dir(p.CurrentSecret.File) == m.MountPath
+				}
+				if !mounted {
+					t.Errorf("%s: currentSecret.file %s is not mounted", p.Key, p.CurrentSecret.File)
+				}
+			}
+		})
+	}
 }

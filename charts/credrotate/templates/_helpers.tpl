@@ -57,12 +57,36 @@ app.kubernetes.io/part-of: credrotate
 {{- define "credrotate.appKeyPath" -}}/var/run/credrotate/github/private-key.pem{{- end }}
 
 {{/*
+credrotate.yaml as a dict, as JSON for fromJson: .Values.configFile (the
+file's text, `--set-file configFile=credrotate.yaml`) when set, else
+.Values.config. Text is checked here for the top-level keys that the schema
+checks on .Values.config.
+*/}}
+{{- define "credrotate.configData" -}}
+{{- if .Values.configFile }}
+{{- $cfg := fromYaml .Values.configFile }}
+{{- if hasKey $cfg "Error" }}
+{{- fail (printf "configFile is not valid YAML: %s" (get $cfg "Error")) }}
+{{- end }}
+{{- range $k, $_ := $cfg }}
+{{- if not (has $k (list "git" "github" "pullRequest" "notify" "equifax" "providers" "environments")) }}
+{{- fail (printf "configFile has the key %q, which credrotate.yaml does not know (git, github, pullRequest, notify, equifax, providers, environments)" $k) }}
+{{- end }}
+{{- end }}
+{{- toJson $cfg }}
+{{- else }}
+{{- toJson .Values.config }}
+{{- end }}
+{{- end }}
+
+{{/*
 The namespaces and names of the Secrets that providers read through the
 Kubernetes API (currentSecret.kubernetes), as a dict namespace -> list of names.
 */}}
 {{- define "credrotate.apiSecrets" -}}
 {{- $out := dict }}
-{{- range .Values.config.providers }}
+{{- $cfg := include "credrotate.configData" . | fromJson }}
+{{- range $cfg.providers }}
 {{- $k := dig "currentSecret" "kubernetes" dict . }}
 {{- if $k }}
 {{- $ns := default $.Release.Namespace $k.namespace }}
@@ -91,7 +115,8 @@ rendering fails now with a message that says what to change.
 {{- range .Values.providers }}
 {{- $_ := set $mounted (printf "%s/%s/client_secret" $secretsDir .key) true }}
 {{- end }}
-{{- range .Values.config.providers }}
+{{- $cfg := include "credrotate.configData" . | fromJson }}
+{{- range $cfg.providers }}
 {{- $file := dig "currentSecret" "file" "" . }}
 {{- if and $file (hasPrefix (printf "%s/" $secretsDir) $file) (not (hasKey $mounted $file)) }}
 {{- fail (printf "config.providers[key=%s].currentSecret.file is %s, but no entry of .Values.providers mounts it: add {key: %s, secretName: ..., secretKey: ...} to providers, or point currentSecret at %s/%s/client_secret" .key $file .key $secretsDir .key) }}
@@ -107,8 +132,8 @@ rendering fails now with a message that says what to change.
 {{- if not .Values.github.existingSecret }}
 {{- fail "github.existingSecret is empty: name the Secret that holds the GitHub token or App private key" }}
 {{- end }}
-{{- $gh := .Values.config.github | default dict }}
-{{- $git := .Values.config.git | default dict }}
+{{- $gh := $cfg.github | default dict }}
+{{- $git := $cfg.git | default dict }}
 {{- if eq .Values.github.auth "token" }}
 {{- if and $gh.tokenEnv (ne $gh.tokenEnv .Values.github.tokenEnv) }}
 {{- fail (printf "config.github.tokenEnv is %s, but the chart puts the token in %s: make them equal (github.tokenEnv)" $gh.tokenEnv .Values.github.tokenEnv) }}
@@ -122,7 +147,7 @@ rendering fails now with a message that says what to change.
 {{- fail (printf "github.auth is app, so config.github.app.privateKeyFile must be %s (it is %q)" (include "credrotate.appKeyPath" .) $keyFile) }}
 {{- end }}
 {{- end }}
-{{- $notify := .Values.config.notify | default dict }}
+{{- $notify := $cfg.notify | default dict }}
 {{- if .Values.notify.webhook.existingSecret }}
 {{- if ne (default "" $notify.webhookURLEnv) .Values.notify.webhook.env }}
 {{- fail (printf "notify.webhook.existingSecret is set, so config.notify.webhookURLEnv must be %s" .Values.notify.webhook.env) }}
