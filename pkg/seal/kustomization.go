@@ -24,6 +24,7 @@ type kustomization struct {
 	doc     *yaml.Node
 	created bool
 	changed bool
+	listed  map[string]bool // resources entries, cleaned; built on first use
 }
 
 // loadKustomization reads the kustomization file of dir, or starts one.
@@ -100,12 +101,19 @@ func (k *kustomization) addResource(file string) error {
 	case res.Kind != yaml.SequenceNode:
 		return fmt.Errorf("%s: resources is not a list", k.path)
 	}
-	for _, n := range res.Content {
-		if n.Kind == yaml.ScalarNode && path.Clean(n.Value) == path.Clean(file) {
-			return nil
+	if k.listed == nil {
+		k.listed = map[string]bool{}
+		for _, n := range res.Content {
+			if n.Kind == yaml.ScalarNode {
+				k.listed[path.Clean(n.Value)] = true
+			}
 		}
 	}
+	if k.listed[path.Clean(file)] {
+		return nil
+	}
 	res.Content = append(res.Content, strNode(file))
+	k.listed[path.Clean(file)] = true
 	k.changed = true
 	return nil
 }
