@@ -2,8 +2,10 @@ package localhub_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-github/v60/github"
@@ -112,5 +114,34 @@ func TestPagination(t *testing.T) {
 	}
 	if !slices.Equal(numbers, []int{1, 2, 3, 4, 5}) {
 		t.Errorf("numbers = %v", numbers)
+	}
+}
+
+func TestWebPages(t *testing.T) {
+	h := newHub(t, localhub.Options{Token: testToken})
+	pr := h.openPR(t, "credrotate/run-1")
+	if _, _, err := h.client(testToken).Issues.Create(context.Background(), "acme", "gitops", &github.IssueRequest{Title: ptr("an <alert>")}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		url, want string
+		status    int
+	}{
+		{pr.GetHTMLURL(), "credrotate/run-1", http.StatusOK},
+		{h.ts.URL + "/acme/gitops/issues/2", "an &lt;alert&gt;", http.StatusOK},
+		{h.ts.URL + "/acme/gitops", "pull request", http.StatusOK},
+		{h.ts.URL + "/acme/gitops/pull/2", "", http.StatusNotFound},
+		{h.ts.URL + "/acme/gitops/issues/9", "", http.StatusNotFound},
+	}
+	for _, tc := range cases {
+		resp, err := http.Get(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.want) {
+			t.Errorf("%s: %d %q", tc.url, resp.StatusCode, body)
+		}
 	}
 }

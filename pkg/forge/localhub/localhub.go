@@ -179,6 +179,7 @@ type Server struct {
 	rate     map[string]*rateWindow
 	counts   Counts
 	faults   []Fault
+	head     string // cached HEAD branch; reset by refreshLocked
 	created  time.Time
 	pushedAt time.Time
 }
@@ -368,6 +369,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s.isGitPath(r.URL.Path) {
 			s.handleGit(w, r)
+			return
+		}
+		if kind, n, ok := s.webPath(r.URL.Path); ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			s.handleWeb(w, r, kind, n)
 			return
 		}
 		s.apiMux.ServeHTTP(w, r)

@@ -258,10 +258,15 @@ func (s *Server) GitURL(base string) string {
 	return strings.TrimSuffix(base, "/") + "/" + s.opts.Owner + "/" + s.opts.Repo + ".git"
 }
 
-// defaultBranch is the branch HEAD names, or the configured default.
+// defaultBranch is the branch HEAD names, or the configured default. It is
+// read once per request (refreshLocked) and remembered, since a pull-request
+// list renders the repository many times.
 func (s *Server) defaultBranch(r *http.Request) string {
-	if b := s.git.headBranch(r.Context()); b != "" {
-		return b
+	if s.head == "" {
+		s.head = s.git.headBranch(r.Context())
+	}
+	if s.head != "" {
+		return s.head
 	}
 	return s.opts.DefaultBranch
 }

@@ -10,6 +10,7 @@ import (
 func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, c *call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.refreshLocked(r.Context())
 	writeJSON(w, http.StatusOK, s.repoJSON(r, s.urlsFor(r), true))
 }
 
