@@ -24,6 +24,8 @@ type localhubFlags struct {
 	init                             bool
 	checks                           string
 	latency                          time.Duration
+	appID, installationID            int64
+	appKeyFile                       string
 }
 
 func newLocalhubCmd(a *app) *cobra.Command {
@@ -67,6 +69,9 @@ With --token (or --token-env), API calls and git pushes need that token
 				}
 				token = v
 			}
+			if (f.appID != 0) != (f.appKeyFile != "") {
+				return usageErrorf("--app-id and --app-key-file go together: the App's id and its key (public, or the private key GitHub issued)")
+			}
 			return runLocalhub(cmd.Context(), a, f, checks, token)
 		},
 	}
@@ -80,6 +85,9 @@ With --token (or --token-env), API calls and git pushes need that token
 	fl.BoolVar(&f.init, "init", false, "create the bare repository if it does not exist")
 	fl.StringVar(&f.checks, "checks", "success", "state of the simulated required checks: success, pending or failure")
 	fl.DurationVar(&f.latency, "latency", 0, "latency added to every API and git call, such as 50ms")
+	fl.Int64Var(&f.appID, "app-id", 0, "accept GitHub App auth: JWTs issued by this App id")
+	fl.StringVar(&f.appKeyFile, "app-key-file", "", "PEM file with the App's public key (or its private key)")
+	fl.Int64Var(&f.installationID, "installation-id", 1, "the App installation whose access tokens localhub mints")
 	return cmd
 }
 
@@ -99,11 +107,24 @@ func runLocalhub(ctx context.Context, a *app, f localhubFlags, checks localhub.C
 	if _, err := os.Stat(f.repoDir); errors.Is(err, os.ErrNotExist) && !f.init {
 		return usageErrorf("--repo %s does not exist: create it with git init --bare, or add --init", f.repoDir)
 	}
-	logw := &hubLog{w: a.stderr}
-	hub, err := localhub.New(localhub.Options{
+	opts := localhub.Options{
 		RepoDir: f.repoDir, Init: f.init, Owner: f.owner, Repo: f.repoName, Token: token,
-		Checks: checks, Latency: f.latency, Logf: logw.printf,
-	})
+		Checks: checks, Latency: f.latency,
+	}
+	if f.appID != 0 {
+		pemData, err := os.ReadFile(f.appKeyFile)
+		if err != nil {
+			return usageErrorf("--app-key-file: %v", err)
+		}
+		key, err := localhub.ParseAppKey(pemData)
+		if err != nil {
+			return usageErrorf("--app-key-file %s: %v", f.appKeyFile, err)
+		}
+		opts.AppID, opts.AppPublicKey, opts.InstallationID = f.appID, key, f.installationID
+	}
+	logw := &hubLog{w: a.stderr}
+	opts.Logf = logw.printf
+	hub, err := localhub.New(opts)
 	if err != nil {
 		return err
 	}
@@ -123,6 +144,9 @@ func runLocalhub(ctx context.Context, a *app, f localhubFlags, checks localhub.C
 		fmt.Fprintf(out, "  auth:        token required (API: Authorization header; git push: as password)\n")
 	} else {
 		fmt.Fprintf(out, "  auth:        any credential accepted\n")
+	}
+	if f.appID != 0 {
+		fmt.Fprintf(out, "  GitHub App:  id %d, installation %d (POST %s/app/installations/%d/access_tokens)\n", f.appID, f.installationID, base, f.installationID)
 	}
 	fmt.Fprintf(out, "  checks:      %s\n", checks)
 	if _, err := io.WriteString(a.stdout, out.String()); err != nil {

@@ -111,19 +111,23 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 // mock-safe provider when renewal is switched off.
 func (w *wiring) provider(transport string, hc *http.Client) (rotate.Provider, error) {
 	cfg := w.cfg.Equifax
+	log := w.log
+	if !cfg.EnableClientSecretRenewal {
+		log = log.WithField("mock_safe", true)
+	}
 	var prov rotate.Provider
 	switch transport {
 	case "rest":
 		c, err := rest.New(rest.Options{
 			BaseURL: cfg.BaseURL, TokenURL: cfg.TokenURL, ManagementScope: cfg.ManagementScope,
-			HTTPClient: hc, Timeout: cfg.Timeout, Logger: w.log.WithField("transport", "rest"),
+			HTTPClient: hc, Timeout: cfg.Timeout, Logger: log.WithField("transport", "rest"),
 		})
 		if err != nil {
 			return nil, usageErrorf("equifax: %v", err)
 		}
 		prov = c
 	case "soap":
-		p, err := newSOAPProvider(cfg, hc, w.log)
+		p, err := newSOAPProvider(cfg, hc, log)
 		if err != nil {
 			return nil, err
 		}

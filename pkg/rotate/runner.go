@@ -551,6 +551,11 @@ func (r *Runner) propose(ctx context.Context, obs *Observation, grp []renewed) (
 	if len(title) > 120 {
 		title = fmt.Sprintf("credrotate: rotate %d credentials", len(keys))
 	}
+	if r.Settings.MockSafe {
+		// The secrets are mock-safe inventions: merging them would deploy
+		// secrets Equifax does not know.
+		title = "[mock-safe, do not merge] " + title
+	}
 	pr, created, err := r.Forge.EnsurePR(ctx, forge.PRSpec{
 		Branch: branch, Base: r.Settings.BaseBranch, Title: title, Body: forge.RenderBody(state),
 		Labels: r.Settings.Labels, Reviewers: r.Settings.Reviewers, TeamReviewers: r.Settings.TeamReviewers,
@@ -581,6 +586,10 @@ func (r *Runner) propose(ctx context.Context, obs *Observation, grp []renewed) (
 // landPR enables auto-merge (native) or merges once checks pass (direct).
 func (r *Runner) landPR(ctx context.Context, pr *forge.PR) error {
 	if !r.Settings.AutoMerge || pr.Merged {
+		return nil
+	}
+	if r.Settings.MockSafe {
+		r.Log.WithFields(logrus.Fields{"step": "automerge", "pr": pr.URL, "mock_safe": true}).Warn("mock-safe run: auto-merge is not enabled; close the pull request when done")
 		return nil
 	}
 	log := r.Log.WithFields(logrus.Fields{"step": "automerge", "pr": pr.URL})

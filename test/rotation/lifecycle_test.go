@@ -142,3 +142,29 @@ func TestManualRenewAndDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMockSafe: with equifax.enableClientSecretRenewal=false the whole
+// pipeline runs, nothing is changed at Equifax, and the pull request is
+// marked and left unmerged.
+func TestMockSafe(t *testing.T) {
+	w := newWorld(t, demo.Options{})
+	res := w.run([]string{"CREDROTATE_EQUIFAX_ENABLECLIENTSECRETRENEWAL=false"}, "renew", "--cron-mode")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, lastLines(res.stderr, 20))
+	}
+	if r, v := w.Emulator.Calls(emulator.OpRenew), w.Emulator.Calls(emulator.OpRevoke); r != 0 || v != 0 {
+		t.Fatalf("mock-safe run called renew %d and revoke %d times", r, v)
+	}
+	prs := w.Hub.PullRequests()
+	if len(prs) != 1 || prs[0].Merged || prs[0].AutoMerge != "" || !strings.HasPrefix(prs[0].Title, "[mock-safe") {
+		t.Fatalf("want one unmerged, marked pull request: %+v", prs)
+	}
+	if !strings.Contains(res.stderr, `"mock_safe":true`) {
+		t.Error("the logs do not say mock-safe")
+	}
+	for _, k := range w.due() {
+		if id := w.mainSecretID(k.Key); id != w.seeded[k.Key] {
+			t.Errorf("%s changed on main in a mock-safe run", k.Key)
+		}
+	}
+}
