@@ -65,11 +65,11 @@ func TestConcurrentRuns(t *testing.T) {
 // preflight with a message that says what to fix, and nothing is renewed.
 func TestBadInputStopsBeforeRenewing(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		opts  demo.Options
+		name   string
+		opts   demo.Options
 		break_ func(t *testing.T, w *world)
-		code  int
-		want  []string
+		code   int
+		want   []string
 	}{
 		{
 			name: "missing current secret",
