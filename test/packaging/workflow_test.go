@@ -3,13 +3,20 @@ package packaging
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rhysd/actionlint"
 	"sigs.k8s.io/yaml"
+
+	"github.com/credrotate/credrotate/pkg/rotate"
 )
 
 const workflowPath = "examples/github-actions/credrotate.yml"
@@ -171,4 +178,199 @@ func TestWorkflowContract(t *testing.T) {
 	if strings.Contains(runs.String(), "${{") {
 		t.Error("a run: script interpolates an expression; pass it through env: instead")
 	}
+}
+
+// workflowStep is one step of the workflow's job, as the tests run it.
+type workflowStep struct {
+	Name string            `json:"name"`
+	Run  string            `json:"run"`
+	Env  map[string]string `json:"env"`
+}
+
+func workflowSteps(t *testing.T) map[string]workflowStep {
+	t.Helper()
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []workflowStep `json:"steps"`
+		} `json:"jobs"`
+	}
+	if err := yaml.Unmarshal(readFile(t, workflowPath), &wf); err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]workflowStep{}
+	for _, s := range wf.Jobs["renew"].Steps {
+		steps[s.Name] = s
+	}
+	return steps
+}
+
+// runStep runs a step's script the way GitHub's runner does for shell: bash
+// (bash --noprofile --norc -eo pipefail), with env as the step would see it.
+func runStep(t *testing.T, s workflowStep, env map[string]string) (string, int) {
+	t.Helper()
+	if s.Run == "" {
+		t.Fatalf("step %q has no script", s.Name)
+	}
+	cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", s.Run)
+	cmd.Env = []string{"HOME=" + t.TempDir()}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running step %q: %v", s.Name, err)
+	}
+	return string(out), code
+}
+
+// TestWorkflowScripts runs the workflow's own scripts with bash against a
+// stand-in credrotate that records its arguments and prints a report made
+// from credrotate's own report type: the command line each trigger builds,
+// the exit code passed on, and the summary table in $GITHUB_STEP_SUMMARY.
+func TestWorkflowScripts(t *testing.T) {
+	for _, tool := range []string{"bash", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (GitHub's runners have it)", tool)
+		}
+	}
+	steps := workflowSteps(t)
+
+	proposed := rotate.Report{
+		TraceID: "3f0c1a9e5b7d4c21",
+		Results: []rotate.KeyResult{
+			{Key: "equifax.unique_client_id", Action: rotate.ActionRenew, Outcome: rotate.OutcomeProposed, SecretID: "sec-0002",
+				ExpiresAt: time.Date(2027, 5, 19, 5, 0, 0, 0, time.UTC), PRURL: "https://github.com/acme/gitops/pull/42"},
+			{Key: "equifax.batch_client_id", Action: rotate.ActionNoop, Outcome: rotate.OutcomeNoop, SecretID: "sec-0100",
+				Reason: "renewal window opens 2027-01-10T05:00:00Z"},
+		},
+		PullRequests: []string{"https://github.com/acme/gitops/pull/42"},
+	}
+	failed := rotate.Report{
+		TraceID: "9d1e",
+		Results: []rotate.KeyResult{
+			{Key: "equifax.unique_client_id", Action: rotate.ActionRenew, Outcome: rotate.OutcomeFailed,
+				Step: "push", Error: "push rejected", Next: "check the token's contents: write permission"},
+		},
+	}
+
+	tests := []struct {
+		name         string
+		providerKey  string
+		cronMode     string // as the expression gives it: "true" on a schedule
+		report       *rotate.Report
+		exit         int
+		wantArgs     string
+		wantSummary  []string
+		wantExitCode int
+	}{
+		{
+			name: "schedule", cronMode: "true", report: &proposed,
+			wantArgs:    "renew --config credrotate.yaml -o json --log-format json --cron-mode",
+			wantSummary: []string{"## credrotate (schedule, exit 0)", "Trace id: `3f0c1a9e5b7d4c21`", "| equifax.unique_client_id | renew | proposed | sec-0002 | 2027-05-19 | https://github.com/acme/gitops/pull/42 |", "| equifax.batch_client_id | noop | noop | sec-0100 |  | renewal window opens", "Pull request: https://github.com/acme/gitops/pull/42"},
+		},
+		{
+			name: "manual, one key now", providerKey: "equifax.unique_client_id", cronMode: "false", report: &proposed,
+			wantArgs:    "renew --config credrotate.yaml -o json --log-format json --provider-key equifax.unique_client_id",
+			wantSummary: []string{"| equifax.unique_client_id | renew | proposed |"},
+		},
+		{
+			name: "failed run", cronMode: "true", report: &failed, exit: 1, wantExitCode: 1,
+			wantArgs:    "renew --config credrotate.yaml -o json --log-format json --cron-mode",
+			wantSummary: []string{"exit 1)", "| equifax.unique_client_id | renew | failed |  |  | push: push rejected check the token's contents: write permission |"},
+		},
+		{
+			name: "config error, no report", cronMode: "true", exit: 2, wantExitCode: 2,
+			wantArgs:    "renew --config credrotate.yaml -o json --log-format json --cron-mode",
+			wantSummary: []string{"exit 2)", "No report: the run stopped before planning."},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			bin := filepath.Join(dir, "bin")
+			if err := os.Mkdir(bin, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			report := filepath.Join(dir, "report.json")
+			if tc.report != nil {
+				b, err := json.MarshalIndent(tc.report, "", "  ")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(report, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			argsFile := filepath.Join(dir, "args")
+			fake := fmt.Sprintf("#!/bin/sh\necho \"$*\" > %q\n[ -f %q ] && cat %q\necho 'level=info msg=\"a log line\"' >&2\nexit %d\n", argsFile, report, report, tc.exit)
+			if err := os.WriteFile(filepath.Join(bin, "credrotate"), []byte(fake), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{
+				"PATH":                bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+				"RUNNER_TEMP":         dir,
+				"GITHUB_OUTPUT":       filepath.Join(dir, "output"),
+				"GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary.md"),
+				"PROVIDER_KEY":        tc.providerKey,
+				"CRON_MODE":           tc.cronMode,
+			}
+			out, code := runStep(t, steps["Renew"], env)
+			if code != tc.wantExitCode {
+				t.Fatalf("Renew step exit %d, want %d:\n%s", code, tc.wantExitCode, out)
+			}
+			args, err := os.ReadFile(argsFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimSpace(string(args)); got != tc.wantArgs {
+				t.Errorf("credrotate %s\nwant     credrotate %s", got, tc.wantArgs)
+			}
+			output, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+			exitCode, _ := strings.CutPrefix(strings.TrimSpace(string(output)), "exit-code=")
+
+			trigger := "schedule"
+			if tc.providerKey != "" {
+				trigger = "workflow_dispatch"
+			}
+			sumEnv := map[string]string{
+				"PATH":                os.Getenv("PATH"),
+				"RUNNER_TEMP":         dir,
+				"GITHUB_STEP_SUMMARY": env["GITHUB_STEP_SUMMARY"],
+				"EXIT_CODE":           exitCode,
+				"TRIGGER":             trigger,
+			}
+			if out, code := runStep(t, steps["Write the summary"], sumEnv); code != 0 {
+				t.Fatalf("summary step exit %d:\n%s", code, out)
+			}
+			summary, err := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tc.wantSummary {
+				if !strings.Contains(string(summary), want) {
+					t.Errorf("summary lacks %q:\n%s", want, summary)
+				}
+			}
+		})
+	}
+
+	t.Run("input checks", func(t *testing.T) {
+		for _, tc := range []struct{ key, cron string }{
+			{"", "false"},                   // renew now, but which key?
+			{"equifax.x; rm -rf /", "true"}, // not a key
+			{"$(id)", "false"},              // not a key
+		} {
+			out, code := runStep(t, steps["Check the inputs"], map[string]string{"PATH": os.Getenv("PATH"), "PROVIDER_KEY": tc.key, "CRON_MODE": tc.cron})
+			if code != 2 || !strings.Contains(out, "::error") {
+				t.Errorf("provider_key %q cron_mode %s: exit %d, output %q; want exit 2 with an ::error annotation", tc.key, tc.cron, code, out)
+			}
+		}
+		if out, code := runStep(t, steps["Check the inputs"], map[string]string{"PATH": os.Getenv("PATH"), "PROVIDER_KEY": "equifax.unique_client_id", "CRON_MODE": "false"}); code != 0 {
+			t.Errorf("a good manual input is refused: %s", out)
+		}
+	})
 }
