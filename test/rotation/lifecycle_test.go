@@ -168,3 +168,13 @@ func TestMockSafe(t *testing.T) {
 		}
 	}
 }
+
+// TestSOAPTransport runs a whole cycle over SOAP.
+func TestSOAPTransport(t *testing.T) {
+	w := newWorld(t, demo.Options{Transport: "soap"})
+	w.mustRun("renew", "--cron-mode")
+	if w.Emulator.Calls(emulator.OpRenew) != len(w.due()) {
+		t.Fatalf("renew calls = %d", w.Emulator.Calls(emulator.OpRenew))
+	}
+	w.finishCycle()
+}

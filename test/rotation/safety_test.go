@@ -65,15 +65,15 @@ func TestConcurrentRuns(t *testing.T) {
 // preflight with a message that says what to fix, and nothing is renewed.
 func TestBadInputStopsBeforeRenewing(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		opts   demo.Options
-		break_ func(t *testing.T, w *world)
-		code   int
-		want   []string
+		name  string
+		opts  demo.Options
+		spoil func(t *testing.T, w *world)
+		code  int
+		want  []string
 	}{
 		{
 			name: "missing current secret",
-			break_: func(t *testing.T, w *world) {
+			spoil: func(t *testing.T, w *world) {
 				if err := os.Remove(w.CurrentFile(w.Keys[0].Key)); err != nil {
 					t.Fatal(err)
 				}
@@ -82,21 +82,21 @@ func TestBadInputStopsBeforeRenewing(t *testing.T) {
 		},
 		{
 			name: "expired certificate",
-			break_: func(t *testing.T, w *world) {
+			spoil: func(t *testing.T, w *world) {
 				writeExpiredCert(t, filepath.Join(w.Dir, "keys", "prod.crt"))
 			},
 			code: 1, want: []string{"prod", "expired"},
 		},
 		{
 			name: "overlay folder missing",
-			break_: func(t *testing.T, w *world) {
+			spoil: func(t *testing.T, w *world) {
 				editConfig(t, w, "path: overlays/uat/credentials", "path: overlays/qa/credentials")
 			},
 			code: 1, want: []string{"overlays/qa/credentials", "does not exist", "uat"},
 		},
 		{
 			name: "manifest that does not parse",
-			break_: func(t *testing.T, w *world) {
+			spoil: func(t *testing.T, w *world) {
 				_, err := w.Hub.CommitFiles(context.Background(), "main", "", "a person's edit", map[string][]byte{
 					"overlays/prod/credentials/" + string(w.Keys[1].Key) + ".yaml": []byte("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  annotations:\n    credrotate.io/provider-key: [unclosed\n"),
 				})
@@ -113,7 +113,7 @@ func TestBadInputStopsBeforeRenewing(t *testing.T) {
 		},
 		{
 			name: "bad configuration",
-			break_: func(t *testing.T, w *world) {
+			spoil: func(t *testing.T, w *world) {
 				editConfig(t, w, "renewBefore: 336h", "renewBefore: soon")
 			},
 			code: 2, want: []string{"equifax.renewBefore", "soon", "is not a duration"},
@@ -125,8 +125,8 @@ func TestBadInputStopsBeforeRenewing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, tc.opts)
-			if tc.break_ != nil {
-				tc.break_(t, w)
+			if tc.spoil != nil {
+				tc.spoil(t, w)
 			}
 			args := []string{"renew", "--cron-mode"}
 			if tc.name == "unknown provider key" {
