@@ -47,8 +47,12 @@ type Options struct {
 	// Dir holds everything; it is created when missing.
 	Dir string
 	// Keys is the number of provider keys; default 4. Of every four, two
-	// expire inside the renewal window.
+	// expire inside the renewal window (unless ExpiresIn is set).
 	Keys int
+	// ExpiresIn, when set, is how long every key's first secret has to
+	// live, instead of the spread of 5, 10, 60 and 120 days: 5 days puts
+	// every key inside the renewal window, 120 days none.
+	ExpiresIn time.Duration
 	// Latency is added to every emulator and localhub call.
 	Latency time.Duration
 	// Transport is rest or soap; default rest.
@@ -144,6 +148,9 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	infos := map[credential.ProviderKey]string{}
 	for i := 0; i < opts.Keys; i++ {
 		k := Key{Key: credential.ProviderKey(fmt.Sprintf("equifax.client_%03d", i+1)), ClientID: fmt.Sprintf("0oademo%04d", i+1), ExpiresIn: spread[i%len(spread)]}
+		if opts.ExpiresIn > 0 {
+			k.ExpiresIn = opts.ExpiresIn
+		}
 		if opts.AllDue {
 			k.ExpiresIn = spread[i%2]
 		}
