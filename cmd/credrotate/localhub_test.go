@@ -20,6 +20,8 @@ func TestLocalhubUsageErrors(t *testing.T) {
 		{"localhub", "--repo", filepath.Join(dir, "x.git"), "--init", "--token", "a", "--token-env", "HOME"},
 		{"localhub", "--repo", filepath.Join(dir, "x.git"), "--init", "--token-env", "CREDROTATE_TEST_UNSET_VARIABLE"},
 		{"localhub", "extra"},
+		{"localhub", "--repo", filepath.Join(dir, "x.git"), "--init", "--app-id", "5"},
+		{"localhub", "--repo", filepath.Join(dir, "x.git"), "--init", "--app-id", "5", "--app-key-file", filepath.Join(dir, "nokey.pem")},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			_, stderr, code := runCmd(t, "", args...)

@@ -2,6 +2,7 @@ package localhub
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -313,4 +314,17 @@ func (s *Server) createInstallationToken(w http.ResponseWriter, r *http.Request,
 		"token": tok, "expires_at": exp.Format(time.RFC3339),
 		"permissions": s.appJSON(u)["permissions"], "repository_selection": "selected",
 	})
+}
+
+// ParseAppKey reads a GitHub App's key from PEM: the public key, or the
+// private key (as GitHub hands it out) from which the public key is taken.
+func ParseAppKey(pemData []byte) (*rsa.PublicKey, error) {
+	if pub, err := jwt.ParseRSAPublicKeyFromPEM(pemData); err == nil {
+		return pub, nil
+	}
+	priv, err := jwt.ParseRSAPrivateKeyFromPEM(pemData)
+	if err != nil {
+		return nil, fmt.Errorf("reading the App key: not an RSA public or private key in PEM form")
+	}
+	return &priv.PublicKey, nil
 }

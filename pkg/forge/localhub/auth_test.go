@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"path/filepath"
@@ -230,5 +232,29 @@ func TestRateLimitsAndFaults(t *testing.T) {
 	}
 	if _, _, err := gh.Repositories.Get(ctx, "acme", "gitops"); err != nil {
 		t.Fatalf("after the faults: %v", err)
+	}
+}
+
+func TestParseAppKey(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	privDER := x509.MarshalPKCS1PrivateKey(key)
+	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"private": pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: privDER}),
+		"public":  pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}),
+	} {
+		pub, err := localhub.ParseAppKey(data)
+		if err != nil || !pub.Equal(&key.PublicKey) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := localhub.ParseAppKey([]byte("not a key")); err == nil {
+		t.Error("garbage parsed")
 	}
 }
