@@ -6,6 +6,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/credrotate/credrotate/pkg/config"
+	"github.com/credrotate/credrotate/pkg/credential/source/kube"
 	"github.com/credrotate/credrotate/pkg/equifax/mocksafe"
 	"github.com/credrotate/credrotate/pkg/equifax/soap"
 	"github.com/credrotate/credrotate/pkg/rotate"
@@ -25,6 +26,11 @@ func newMockSafe(p rotate.Provider, log *logrus.Entry) rotate.Provider {
 	return mocksafe.New(p, mocksafe.Options{Logger: log.WithField("mock_safe", true)})
 }
 
+// newKubeSource reads the current secret through the Kubernetes API.
 func newKubeSource(k config.KubernetesSecret) (rotate.SecretReader, error) {
-	return nil, usageErrorf("currentSecret.kubernetes is not available yet in this build")
+	s, err := kube.New(kube.Options{Namespace: k.Namespace, Name: k.Name, Key: k.Key, Kubeconfig: k.Kubeconfig})
+	if err != nil {
+		return nil, usageErrorf("currentSecret.kubernetes: %v", err)
+	}
+	return s, nil
 }
