@@ -54,8 +54,3 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	return exitFailure
 }
-
-// notAvailable is returned by commands whose capability is not built yet.
-func notAvailable(name string) error {
-	return usageErrorf("%q is not available yet in this build of credrotate", name)
-}

@@ -213,17 +213,6 @@ func (w *world) finishCycle() {
 	w.checkInvariants("after the finish")
 }
 
-// openPRs counts open pull requests.
-func (w *world) openPRs() int {
-	n := 0
-	for _, pr := range w.Hub.PullRequests() {
-		if pr.State == "open" {
-			n++
-		}
-	}
-	return n
-}
-
 // report decodes a run's JSON report.
 type report struct {
 	TraceID string `json:"traceId"`
