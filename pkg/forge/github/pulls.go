@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -185,7 +186,7 @@ func (c *Client) EnsurePR(ctx context.Context, spec forge.PRSpec) (forge.PR, boo
 		}
 	}
 	if len(add) > 0 {
-		labels, _, err := c.gh.Issues.AddLabelsToIssue(ctx, c.owner, c.repo, n, add)
+		labels, err := c.addLabels(ctx, n, add)
 		if err != nil {
 			return forge.PR{}, false, c.err(fmt.Sprintf("labelling pull request #%d", n), err)
 		}
@@ -199,6 +200,38 @@ func (c *Client) EnsurePR(ctx context.Context, spec forge.PRSpec) (forge.PR, boo
 		return forge.PR{}, false, c.err(fmt.Sprintf("reading pull request #%d", n), err)
 	}
 	return toPR(p), created, nil
+}
+
+// deleteBranch deletes refs/heads/<branch>. The ref is one path parameter
+// in GitHub's description, so its slashes are escaped (%2F); go-github's
+// DeleteRef sends them raw, as extra path segments.
+func (c *Client) deleteBranch(ctx context.Context, branch string) error {
+	u := fmt.Sprintf("repos/%v/%v/git/refs/%s", c.owner, c.repo, url.PathEscape("heads/"+branch))
+	req, err := c.gh.NewRequest(http.MethodDelete, u, nil)
+	if err != nil {
+		return err
+	}
+	_, err = c.gh.Do(ctx, req, nil)
+	return err
+}
+
+// addLabels adds labels to an issue or pull request. It sends the object
+// form {"labels": [...]}, the one GitHub's OpenAPI description documents;
+// go-github v60's AddLabelsToIssue sends a bare array, which the description
+// no longer lists.
+func (c *Client) addLabels(ctx context.Context, number int, labels []string) ([]*gh.Label, error) {
+	u := fmt.Sprintf("repos/%v/%v/issues/%d/labels", c.owner, c.repo, number)
+	req, err := c.gh.NewRequest(http.MethodPost, u, struct {
+		Labels []string `json:"labels"`
+	}{labels})
+	if err != nil {
+		return nil, err
+	}
+	var out []*gh.Label
+	if _, err := c.gh.Do(ctx, req, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (c *Client) requestReviewers(ctx context.Context, p *gh.PullRequest, spec forge.PRSpec, created bool) error {
@@ -421,7 +454,7 @@ func (c *Client) ClosePR(ctx context.Context, pr forge.PR, comment string) error
 	if branch == "" || !c.ours(p) {
 		return nil
 	}
-	if _, err := c.gh.Git.DeleteRef(ctx, c.owner, c.repo, "heads/"+branch); err != nil {
+	if err := c.deleteBranch(ctx, branch); err != nil {
 		if s := statusOf(err); s == http.StatusUnprocessableEntity || s == http.StatusNotFound {
 			return nil // already gone
 		}
