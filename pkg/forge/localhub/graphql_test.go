@@ -229,3 +229,40 @@ func TestGraphQLErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestAutoMergeWaitsForAConflictToBeResolved(t *testing.T) {
+	h := newHub(t, localhub.Options{})
+	h.commit(t, "feature", "branch edit", map[string]string{"README.md": "branch\n"})
+	h.commit(t, "main", "main edit", map[string]string{"README.md": "main\n"})
+	pr, _, err := h.client("").PullRequests.Create(context.Background(), "acme", "gitops", &github.NewPullRequest{Title: ptr("x"), Head: ptr("feature"), Base: ptr("main")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const withExpected = `mutation($id: ID!, $oid: GitObjectID) {
+	  enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: SQUASH, expectedHeadOid: $oid}) { pullRequest { number } }
+	}`
+	resp := h.graphql(t, "/graphql", "", withExpected, map[string]any{"id": pr.GetNodeID(), "oid": strings.Repeat("0", 40)}, nil)
+	if len(resp.Errors) != 1 || resp.Errors[0].Type != "UNPROCESSABLE" {
+		t.Fatalf("stale expectedHeadOid: %+v", resp.Errors)
+	}
+	resp = h.graphql(t, "/graphql", "", withExpected, map[string]any{"id": pr.GetNodeID(), "oid": pr.GetHead().GetSHA()}, nil)
+	if len(resp.Errors) > 0 {
+		t.Fatalf("enable: %+v", resp.Errors)
+	}
+	if got := h.PullRequests()[0]; got.Merged || got.AutoMerge != "squash" {
+		t.Fatalf("a conflicting pull request merged: %+v", got)
+	}
+	// Resolving the conflict on the branch lets auto-merge go through; the
+	// expected head no longer matches, so it waits (as GitHub's does).
+	h.commit(t, "feature", "resolve", map[string]string{"README.md": "main\n"})
+	if got := h.PullRequests()[0]; got.Merged {
+		t.Fatalf("merged a head other than the expected one: %+v", got)
+	}
+	resp = h.graphql(t, "/graphql", "", enableAutoMerge, map[string]any{"id": pr.GetNodeID(), "method": "SQUASH"}, nil)
+	if len(resp.Errors) > 0 {
+		t.Fatalf("re-enable: %+v", resp.Errors)
+	}
+	if got := h.PullRequests()[0]; !got.Merged || got.MergeCommitSHA != h.revParse(t, "main") {
+		t.Fatalf("after the conflict was resolved: %+v", got)
+	}
+}

@@ -40,11 +40,16 @@ func newHub(t *testing.T, opts localhub.Options) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	h := &hub{Server: s, ts: ts, dir: opts.RepoDir}
+	h := &hub{Server: s, ts: newTestServer(t, s), dir: opts.RepoDir}
 	h.commit(t, "main", "initial commit", map[string]string{"README.md": "gitops\n", "overlays/prod/kustomization.yaml": "resources: []\n"})
 	return h
+}
+
+// newTestServer serves s on loopback until the test ends.
+func newTestServer(tb testing.TB, s *localhub.Server) *httptest.Server {
+	ts := httptest.NewServer(s)
+	tb.Cleanup(ts.Close)
+	return ts
 }
 
 // commit commits files on branch (created from main when missing).
