@@ -1,16 +1,3 @@
-// Package localhub is a local server that speaks the part of GitHub's REST
-// API, GraphQL API and git smart HTTP protocol that credrotate uses, over a
-// real bare git repository. Pull requests join real branches, merges (merge,
-// squash, rebase) really move the base branch, auto-merge waits for
-// simulated required checks, and issues, comments, labels and reviewers are
-// kept in memory. Tests and the demo run against it; `credrotate localhub`
-// serves it on its own.
-//
-// One Server serves one repository:
-//
-//	/repos/{owner}/{repo}/...          REST (also under /api/v3/, as GitHub Enterprise)
-//	/graphql, /api/graphql             GraphQL
-//	/{owner}/{repo}.git/...            git smart HTTP (git http-backend)
 package localhub
 
 import (
