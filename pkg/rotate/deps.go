@@ -52,8 +52,11 @@ type Forge interface {
 	EnableAutoMerge(ctx context.Context, pr forge.PR, method string) error
 	MergeIfGreen(ctx context.Context, pr forge.PR, method string) (bool, error)
 	ClosePR(ctx context.Context, pr forge.PR, comment string) error
+	GetPR(ctx context.Context, number int) (forge.PR, error)
 	RaiseAlert(ctx context.Context, a forge.Alert) (forge.Issue, error)
 	ResolveAlert(ctx context.Context, key, comment string) error
+	// OpenAlertKeys lists the keys of the open alert issues in one call.
+	OpenAlertKeys(ctx context.Context) (map[string]bool, error)
 }
 
 // Notifier sends the run's notice (a webhook); optional.

@@ -609,13 +609,29 @@ func (r *Runner) landPR(ctx context.Context, pr *forge.PR) error {
 	if err := r.Forge.EnableAutoMerge(ctx, *pr, r.Settings.MergeMethod); err != nil {
 		return err
 	}
-	log.Info("auto-merge enabled")
+	// GitHub merges at once when the checks have already passed.
+	if now, err := r.Forge.GetPR(ctx, pr.Number); err == nil && now.Merged {
+		*pr = now
+		log.Info("auto-merge enabled; merged")
+		return nil
+	}
+	log.Info("auto-merge enabled; GitHub merges once the required checks pass")
 	return nil
 }
 
 // alerts opens or updates an alert issue per failed key and closes those of
 // keys that are fine again.
 func (r *Runner) alerts(ctx context.Context, rep *Report) {
+	open, err := r.Forge.OpenAlertKeys(ctx)
+	if err != nil {
+		r.Log.WithError(err).Warn("could not list the open alert issues")
+	}
+	// The run got past preflight: a run-wide alert is resolved.
+	if open[runAlertKey] {
+		if err := r.Forge.ResolveAlert(ctx, runAlertKey, "Resolved by run "+r.TraceID+", which got past preflight."); err != nil {
+			r.Log.WithError(err).Warn("could not close the run alert issue")
+		}
+	}
 	for i := range rep.Results {
 		kr := &rep.Results[i]
 		key := "credrotate:" + string(kr.Key)
@@ -628,6 +644,9 @@ func (r *Runner) alerts(ctx context.Context, rep *Report) {
 			}
 			kr.AlertURL = iss.URL
 		default:
+			if !open[key] {
+				continue
+			}
 			if err := r.Forge.ResolveAlert(ctx, key, "Resolved by run "+r.TraceID+": "+string(kr.Outcome)+"."); err != nil {
 				r.Log.WithError(err).WithField("provider_key", kr.Key).Warn("could not close the alert issue")
 			}
@@ -647,15 +666,12 @@ func (r *Runner) RaiseRunAlert(ctx context.Context, err error) (string, error) {
 		}
 	}
 	body := fmt.Sprintf("A credrotate run failed before renewing anything.\n\n| | |\n|---|---|\n| trace id | `%s` |\n| step | %s |\n| error | %s |\n| next action | %s |\n", r.TraceID, step, oneLine(err.Error()), next)
-	iss, aerr := r.Forge.RaiseAlert(ctx, forge.Alert{Key: "credrotate:run", Title: "credrotate: run failed in " + step, Body: body, Labels: r.Settings.AlertLabels})
+	iss, aerr := r.Forge.RaiseAlert(ctx, forge.Alert{Key: runAlertKey, Title: "credrotate: run failed in " + step, Body: body, Labels: r.Settings.AlertLabels})
 	return iss.URL, aerr
 }
 
-// ResolveRunAlert closes the run-wide alert after a run that got past
-// preflight.
-func (r *Runner) ResolveRunAlert(ctx context.Context) error {
-	return r.Forge.ResolveAlert(ctx, "credrotate:run", "Resolved by run "+r.TraceID+".")
-}
+// runAlertKey is the alert of failures before any key was planned.
+const runAlertKey = "credrotate:run"
 
 func alertBody(traceID string, kr KeyResult) string {
 	return fmt.Sprintf("credrotate could not finish the rotation of `%s`.\n\n| | |\n|---|---|\n| trace id | `%s` |\n| step | %s |\n| error | %s |\n| next action | %s |\n", kr.Key, traceID, kr.Step, oneLine(kr.Error), oneLine(kr.Next))
