@@ -20,6 +20,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,6 +50,8 @@ type options struct {
 	noopKeys   int
 	noopReps   int
 	script     string
+	jsonOut    string
+	render     string
 }
 
 func main() {
@@ -71,6 +74,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if o.render != "" {
+		raw, err := os.ReadFile(o.render)
+		if err != nil {
+			return err
+		}
+		var rep Report
+		if err := json.Unmarshal(raw, &rep); err != nil {
+			return fmt.Errorf("reading %s: %w", o.render, err)
+		}
+		return os.WriteFile(o.out, []byte(rep.Markdown()), 0o644)
+	}
 	if _, err := os.Stat(o.bin); err != nil {
 		return fmt.Errorf("the credrotate binary: %w (build it: go build -o bin/credrotate ./cmd/credrotate)", err)
 	}
@@ -89,6 +103,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
+	}
+	if o.jsonOut != "" {
+		raw, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.jsonOut, raw, 0o644); err != nil {
+			return err
+		}
 	}
 	if err := os.WriteFile(o.out, []byte(rep.Markdown()), 0o644); err != nil {
 		return err
@@ -118,6 +141,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.baseBudget, "baseline-budget", 20*time.Minute, "stop a baseline run after this long and extrapolate from the keys it finished")
 	fs.IntVar(&o.noopKeys, "noop-keys", 0, "keys of the no-op run's repository (default: the largest -keys)")
 	fs.IntVar(&o.noopReps, "noop-reps", 3, "repetitions of the no-op run and of the clone (the median is reported)")
+	fs.StringVar(&o.jsonOut, "json", "", "also write the raw results here, as JSON")
+	fs.StringVar(&o.render, "render", "", "measure nothing: render the report from raw results written by -json")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
