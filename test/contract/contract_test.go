@@ -15,7 +15,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -41,7 +45,14 @@ var (
 	graphqlSchemaPath = filepath.Join("node_modules", "@octokit", "graphql-schema", "schema.graphql")
 )
 
-const token = "ghp_contracttoken0123456789"
+const (
+	token          = "ghp_contracttoken0123456789"
+	appID          = 4242
+	installationID = 77
+)
+
+// appKeyPEM is the private key of the App that the shared localhub knows.
+var appKeyPEM []byte
 
 func requireTools(t *testing.T) {
 	t.Helper()
@@ -175,7 +186,13 @@ func launch() (*prism, error) {
 		return nil, err
 	}
 	cleanup = append(cleanup, func() { os.RemoveAll(dir) })
-	hub, err := localhub.New(localhub.Options{RepoDir: filepath.Join(dir, "gitops.git"), Init: true, Token: token, Checks: localhub.ChecksPending})
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	appKeyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	hub, err := localhub.New(localhub.Options{RepoDir: filepath.Join(dir, "gitops.git"), Init: true, Token: token, Checks: localhub.ChecksPending,
+		AppID: appID, AppPublicKey: &key.PublicKey, InstallationID: installationID})
 	if err != nil {
 		return nil, err
 	}
@@ -185,13 +202,17 @@ func launch() (*prism, error) {
 		return nil, err
 	}
 
+	spec, err := trimSpec(openAPIPath, dir)
+	if err != nil {
+		return nil, err
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command(prismBin, "proxy", "--errors", "-h", "127.0.0.1", "-p", fmt.Sprint(port), openAPIPath, ts.URL)
+	cmd := exec.Command(prismBin, "proxy", "--errors", "-h", "127.0.0.1", "-p", fmt.Sprint(port), spec, ts.URL)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -232,13 +253,19 @@ func launch() (*prism, error) {
 }
 
 func (p *prism) client(t *testing.T) (*github.Client, *recorder) {
+	return p.clientWith(t, func(o *github.Options) { o.Token = token })
+}
+
+func (p *prism) clientWith(t *testing.T, auth func(*github.Options)) (*github.Client, *recorder) {
 	t.Helper()
 	gqlURL, _ := url.Parse(p.hubURL)
 	rec := &recorder{base: http.DefaultTransport, graphqlURL: gqlURL}
-	c, err := github.New(context.Background(), github.Options{
-		APIURL: p.url + "/", Owner: "acme", Repo: "gitops", Token: token,
+	opts := github.Options{
+		APIURL: p.url + "/", Owner: "acme", Repo: "gitops",
 		HTTPClient: &http.Client{Transport: rec, Timeout: time.Minute}, MaxRetries: -1, Logf: t.Logf,
-	})
+	}
+	auth(&opts)
+	c, err := github.New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,6 +370,31 @@ func TestClientKeepsGitHubsContract(t *testing.T) {
 	t.Logf("%d REST calls validated, %d GraphQL documents", len(rec.calls), rec.documents)
 }
 
+// TestAppAuthKeepsGitHubsContract authenticates as a GitHub App through the
+// proxy: the installation lookup, the token exchange and a pull request.
+func TestAppAuthKeepsGitHubsContract(t *testing.T) {
+	p := startPrism(t)
+	c, rec := p.clientWith(t, func(o *github.Options) {
+		o.App = &github.AppAuth{ID: appID, InstallationID: installationID, PrivateKeyPEM: appKeyPEM}
+	})
+	ctx := context.Background()
+	if err := c.CheckAccess(ctx); err != nil {
+		t.Fatalf("CheckAccess as App: %v", err)
+	}
+	p.branch(t, "credrotate/contract-app")
+	if _, _, err := c.EnsurePR(ctx, forge.PRSpec{Branch: "credrotate/contract-app", Base: "main", Title: "as app", Labels: []string{"automated"}}); err != nil {
+		t.Fatalf("EnsurePR as App: %v", err)
+	}
+	check(t, rec, "App auth")
+	var exchanged bool
+	for _, call := range rec.calls {
+		exchanged = exchanged || strings.HasSuffix(call, "/access_tokens")
+	}
+	if !exchanged {
+		t.Fatal("the installation token exchange did not go through the proxy")
+	}
+}
+
 // TestEveryGraphQLDocumentValidates checks the documents the client can
 // send, exercised or not.
 func TestEveryGraphQLDocumentValidates(t *testing.T) {
@@ -377,6 +429,17 @@ func TestMalformedRequestsAreCaught(t *testing.T) {
 		t.Fatalf("a malformed create-pull-request call passed the contract check (status %d)", resp.StatusCode)
 	}
 	t.Logf("caught: %+v", v[0])
+
+	// A path GitHub does not have.
+	req, _ = http.NewRequest(http.MethodGet, p.url+"/repos/acme/gitops/no-such-endpoint", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if v := rec.take(); len(v) == 0 {
+		t.Fatalf("a call to an undocumented path passed the contract check (status %d)", resp.StatusCode)
+	}
 
 	if err := validateGraphQL(`mutation { enablePullRequestAutoMerge(input: {pullRequestId: "x", mergeMethod: OCTOPUS}) { pullRequest { nonsense } } }`, nil); err == nil {
 		t.Fatal("a GraphQL document with an unknown enum value and field validated")
