@@ -119,7 +119,7 @@ rendering fails now with a message that says what to change.
 {{- range $cfg.providers }}
 {{- $file := dig "currentSecret" "file" "" . }}
 {{- if and $file (hasPrefix (printf "%s/" $secretsDir) $file) (not (hasKey $mounted $file)) }}
-{{- fail (printf "config.providers[key=%s].currentSecret.file is %s, but no entry of .Values.providers mounts it: add {key: %s, secretName: ..., secretKey: ...} to providers, or point currentSecret at %s/%s/client_secret" .key $file .key $secretsDir .key) }}
+{{- fail (printf "config.providers[key=%s].currentSecret.file is %s, but no entry of .Values.providers mounts it there: add {key: %s, secretName: <the Secret the sealed manifest makes>, secretKey: client_secret} to providers (it mounts at %s/%s/client_secret), or read the secret with currentSecret.kubernetes instead" .key $file .key $secretsDir .key) }}
 {{- end }}
 {{- end }}
 {{- $api := include "credrotate.apiSecrets" . | fromJson }}
