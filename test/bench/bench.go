@@ -37,7 +37,10 @@ type bench struct {
 // all runs every workload, then the no-op runs, and returns the report.
 func (b *bench) all(ctx context.Context) (*Report, error) {
 	rep := &Report{Machine: describeMachine(ctx), Started: time.Now().UTC(), Binary: b.opts.bin}
-	rep.Commit = gitDescribe(ctx)
+	rep.Commit = b.opts.commit
+	if rep.Commit == "" {
+		rep.Commit = gitDescribe(ctx)
+	}
 	if b.opts.baseline && b.opts.kubeseal == "" {
 		ks := filepath.Join(b.opts.workdir, "kubeseal")
 		b.logf("building kubeseal from the pinned module")

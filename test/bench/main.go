@@ -52,6 +52,7 @@ type options struct {
 	script     string
 	jsonOut    string
 	render     string
+	commit     string
 }
 
 func main() {
@@ -141,6 +142,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.baseBudget, "baseline-budget", 20*time.Minute, "stop a baseline run after this long and extrapolate from the keys it finished")
 	fs.IntVar(&o.noopKeys, "noop-keys", 0, "keys of the no-op run's repository (default: the largest -keys)")
 	fs.IntVar(&o.noopReps, "noop-reps", 3, "repetitions of the no-op run and of the clone (the median is reported)")
+	fs.StringVar(&o.commit, "commit", "", "the commit the binary was built from, for the report (default: git describe --always --dirty)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the raw results here, as JSON")
 	fs.StringVar(&o.render, "render", "", "measure nothing: render the report from raw results written by -json")
 	if err := fs.Parse(args); err != nil {

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFloor(t *testing.T) {
+	ms := time.Millisecond
+	cases := []struct {
+		name      string
+		n, c      int
+		d         time.Duration
+		github    int
+		want      time.Duration
+		wantNoop  time.Duration
+		wantTrips int
+	}{
+		{"no latency", 1000, 8, 0, 9, 0, 0, 0},
+		// 1 round each phase: 4 + 4 git + 9 GitHub = 17 trips.
+		{"one key", 1, 8, 50 * ms, 9, 17 * 50 * ms, (2 + 2 + 9) * 50 * ms, 17},
+		// ceil(1000/8) = 125 rounds: 500 + 4 + 12 (capped) = 516 trips.
+		{"GitHub calls beyond the budget are not in the floor", 1000, 8, 50 * ms, 1010, 516 * 50 * ms, (250 + 2 + 12) * 50 * ms, 516},
+		{"a partial round counts", 9, 8, 10 * ms, 5, (8 + 4 + 5) * 10 * ms, (4 + 2 + 5) * 10 * ms, 17},
+		{"concurrency below one is one", 3, 0, ms, 0, (12 + 4) * ms, (6 + 2) * ms, 16},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Floor(tc.n, tc.c, tc.d, tc.github); got != tc.want {
+				t.Errorf("Floor = %s, want %s", got, tc.want)
+			}
+			if got := NoopFloor(tc.n, tc.c, tc.d, tc.github); got != tc.wantNoop {
+				t.Errorf("NoopFloor = %s, want %s", got, tc.wantNoop)
+			}
+		})
+	}
+}
+
+func TestExtrapolate(t *testing.T) {
+	r := Run{
+		Keys: 1000, Done: 100, Wall: 101 * time.Second, Clone: time.Second, CPU: 10 * time.Second,
+		Provider: map[string]int{"token": 100, "renew": 100}, GitHubAPI: 100, GitRequests: 2 + 400,
+		GitPushes: 100, BytesPushed: 1000, PullRequests: 100,
+	}
+	r.Extrapolate(1000)
+	if !r.Extrapolated || r.Measured == nil || r.Measured.Wall != 101*time.Second {
+		t.Fatalf("not marked as extrapolated, or the measurement is lost: %+v", r)
+	}
+	if r.Wall != 1001*time.Second {
+		t.Errorf("wall = %s, want the clone once and 10x the rest: 1001s", r.Wall)
+	}
+	if r.Provider["renew"] != 1000 || r.GitHubAPI != 1000 || r.GitPushes != 1000 || r.PullRequests != 1000 || r.BytesPushed != 10000 || r.GitRequests != 4002 {
+		t.Errorf("counts not scaled: %+v", r)
+	}
+
+	full := Run{Keys: 10, Done: 10, Wall: time.Second}
+	full.Extrapolate(10)
+	if full.Extrapolated || full.Wall != time.Second {
+		t.Errorf("a complete run was extrapolated: %+v", full)
+	}
+}
+
+func TestParseBaseline(t *testing.T) {
+	cases := []struct {
+		name  string
+		out   string
+		clone time.Duration
+		done  int
+		last  time.Duration
+	}{
+		{"complete", "clone_ms=120\nkey_done=1 ms=900\nkey_done=2 ms=1700\ndone=2\n", 120 * time.Millisecond, 2, 1700 * time.Millisecond},
+		{"stopped after the clone", "clone_ms=80\n", 80 * time.Millisecond, 0, 0},
+		{"noise is ignored", "warning: x=y\nclone_ms=abc\nkey_done=3 ms=30\n", 0, 3, 30 * time.Millisecond},
+		{"nothing", "", 0, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clone, done, last := parseBaseline(tc.out)
+			if clone != tc.clone || done != tc.done || last != tc.last {
+				t.Errorf("parseBaseline = %s, %d, %s; want %s, %d, %s", clone, done, last, tc.clone, tc.done, tc.last)
+			}
+		})
+	}
+}
+
+func TestTargets(t *testing.T) {
+	ms := time.Millisecond
+	good := func(n int, d, wall time.Duration, github int, rss int64) WorkloadResult {
+		return WorkloadResult{
+			Workload:   Workload{Keys: n, Latency: d},
+			Credrotate: Run{Keys: n, Concurrency: 8, Wall: wall, GitHubAPI: github, MaxRSS: rss, Verified: "ok"},
+		}
+	}
+	baseline := func(wall time.Duration) *Run { return &Run{Wall: wall, Verified: "ok"} }
+
+	met := &Report{Workloads: []WorkloadResult{
+		good(1, 50*ms, time.Second, 9, 40<<20),
+		good(100, 50*ms, 3*time.Second, 9, 50<<20),
+		good(1000, 50*ms, 30*time.Second, 9, 90<<20), // floor: 513 trips = 25.65s
+	}, Noops: []Noop{{Keys: 1000, Latency: 0, Clone: time.Second, Run: Run{Wall: 1500 * ms, Verified: "ok"}}}}
+	met.Workloads[1].Baseline = baseline(61 * time.Second)
+
+	missed := &Report{Workloads: []WorkloadResult{
+		good(1, 50*ms, time.Second, 11, 40<<20),
+		good(100, 50*ms, 3*time.Second, 110, 50<<20),
+		good(1000, 50*ms, 40*time.Second, 1010, 120<<20),
+	}, Noops: []Noop{{Keys: 1000, Latency: 0, Clone: time.Second, Run: Run{Wall: 3 * time.Second, Verified: "ok"}}}}
+	missed.Workloads[1].Baseline = baseline(59 * time.Second)
+
+	failed := &Report{Workloads: []WorkloadResult{good(100, 50*ms, time.Second, 9, 1)}}
+	failed.Workloads[0].Credrotate.Problem = "exit code 1"
+	failed.Workloads[0].Baseline = baseline(100 * time.Second)
+
+	cases := []struct {
+		name string
+		rep  *Report
+		want []string
+	}{
+		{"met", met, []string{verdictMet, verdictMet, verdictMet, verdictMet, verdictMet}},
+		{"missed", missed, []string{verdictMissed, verdictMissed, verdictMissed, verdictMissed, verdictMissed}},
+		// A run that failed its proof measures nothing, however fast.
+		{"failed run", failed, []string{verdictUnknown, verdictUnknown, verdictMet, verdictUnknown}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.rep.Targets()
+			if len(got) != len(tc.want) {
+				t.Fatalf("%d targets, want %d: %+v", len(got), len(tc.want), got)
+			}
+			for i, tr := range got {
+				if tr.Verdict != tc.want[i] {
+					t.Errorf("%s: %s (%s), want %s", tr.Target, tr.Verdict, tr.Measured, tc.want[i])
+				}
+			}
+			md := tc.rep.Markdown()
+			for _, s := range []string{"## Machine", "## Targets", "## Summary", "## Reproduce", "make bench"} {
+				if !strings.Contains(md, s) {
+					t.Errorf("the report lacks %q", s)
+				}
+			}
+		})
+	}
+	if failed.AllVerified() || !met.AllVerified() {
+		t.Error("AllVerified does not follow the runs' problems")
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"defaults", nil, true},
+		{"lists", []string{"-keys", "1, 5", "-latency", "0,10ms"}, true},
+		{"bad key count", []string{"-keys", "0"}, false},
+		{"bad latency", []string{"-latency", "fast"}, false},
+		{"negative latency", []string{"-latency", "-1s"}, false},
+		{"bad sample", []string{"-baseline-sample", "0"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseFlags(tc.args, io.Discard)
+			if (err == nil) != tc.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
+			}
+			if tc.ok && o.noopKeys == 0 {
+				t.Error("the no-op run's key count is not set")
+			}
+		})
+	}
+}
