@@ -264,7 +264,7 @@ func (b *bench) baseline(ctx context.Context, wl Workload) (Run, error) {
 		return r, err
 	}
 	r.since(w, before)
-	clone, done, lastMS := parseBaseline(r.Stdout)
+	clone, done, last := parseBaseline(r.Stdout)
 	r.Clone = clone
 	r.Done = done
 	if done < wl.Keys {
@@ -274,7 +274,7 @@ func (b *bench) baseline(ctx context.Context, wl Workload) (Run, error) {
 		}
 		if done < len(keys) {
 			// Stopped by the budget: time what it finished.
-			r.Wall = lastMS
+			r.Wall = last
 		}
 		r.Extrapolate(wl.Keys)
 	} else if r.ExitCode != 0 {
