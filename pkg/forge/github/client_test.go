@@ -181,11 +181,9 @@ func TestTimeout(t *testing.T) {
 	mux.HandleFunc("/repos/o/r/pulls/1", func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 	})
-	start := time.Now()
 	if _, err := c.GetPR(context.Background(), 1); err == nil {
 		t.Fatal("want a timeout error")
 	}
-	_ = start
 }
 
 func TestEnableAutoMergeGraphQL(t *testing.T) {
@@ -209,6 +207,16 @@ func TestEnableAutoMergeGraphQL(t *testing.T) {
 		t.Fatalf("sent %+v", got)
 	}
 
+	t.Run("graphql rate limit", func(t *testing.T) {
+		c, mux := setup(t, nil)
+		mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded for user ID 1."}]}`)
+		})
+		err := c.EnableAutoMerge(context.Background(), forge.PR{Number: 5, NodeID: "PR_5"}, "merge")
+		if !errors.Is(err, forge.ErrRateLimited) {
+			t.Fatalf("err = %v, want ErrRateLimited", err)
+		}
+	})
 	t.Run("not allowed", func(t *testing.T) {
 		c, mux := setup(t, nil)
 		mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {

@@ -343,6 +343,8 @@ func (c *Client) EnableAutoMerge(ctx context.Context, pr forge.PR, method string
 			return nil
 		case ge.has("", "head sha didn't match") || ge.has("", "expected head"):
 			return fmt.Errorf("enabling auto-merge on pull request #%d: %w: %v", pr.Number, forge.ErrHeadMoved, err)
+		case ge.has("RATE_LIMITED", ""):
+			return &RateLimitError{Op: fmt.Sprintf("enabling auto-merge on pull request #%d", pr.Number), Err: err}
 		case ge.has("FORBIDDEN", ""):
 			return &PermissionError{Op: fmt.Sprintf("enabling auto-merge on pull request #%d", pr.Number), Permission: "pull_requests=write", Message: err.Error()}
 		}
