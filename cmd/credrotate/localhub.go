@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,8 @@ type localhubFlags struct {
 	latency                          time.Duration
 	appID, installationID            int64
 	appKeyFile                       string
+	stateFile                        string
+	ephemeral                        bool
 }
 
 func newLocalhubCmd(a *app) *cobra.Command {
@@ -38,7 +41,8 @@ of GitHub's REST API (/ and /api/v3/) and GraphQL API (/graphql) that
 credrotate uses, and the repository itself over git smart HTTP. Pull requests
 join real branches; merging really moves the base branch; auto-merge waits for
 the simulated required checks (--checks). Issues, comments, labels and
-reviewers live in memory until the server stops. One line per call goes to
+reviewers are kept in --state (a JSON file in the repository by default),
+so they survive a restart. One line per call goes to
 stderr; credentials never do. SIGINT or SIGTERM stops it.
 
 With --token (or --token-env), API calls and git pushes need that token
@@ -69,6 +73,9 @@ With --token (or --token-env), API calls and git pushes need that token
 				}
 				token = v
 			}
+			if f.ephemeral && f.stateFile != "" {
+				return usageErrorf("--state and --ephemeral exclude each other")
+			}
 			if (f.appID != 0) != (f.appKeyFile != "") {
 				return usageErrorf("--app-id and --app-key-file go together: the App's id and its key (public, or the private key GitHub issued)")
 			}
@@ -85,6 +92,8 @@ With --token (or --token-env), API calls and git pushes need that token
 	fl.BoolVar(&f.init, "init", false, "create the bare repository if it does not exist")
 	fl.StringVar(&f.checks, "checks", "success", "state of the simulated required checks: success, pending or failure")
 	fl.DurationVar(&f.latency, "latency", 0, "latency added to every API and git call, such as 50ms")
+	fl.StringVar(&f.stateFile, "state", "", "file that keeps pull requests, issues and labels across restarts (default: localhub-state.json in the repository)")
+	fl.BoolVar(&f.ephemeral, "ephemeral", false, "keep pull requests, issues and labels in memory only")
 	fl.Int64Var(&f.appID, "app-id", 0, "accept GitHub App auth: JWTs issued by this App id")
 	fl.StringVar(&f.appKeyFile, "app-key-file", "", "PEM file with the App's public key (or its private key)")
 	fl.Int64Var(&f.installationID, "installation-id", 1, "the App installation whose access tokens localhub mints")
@@ -110,6 +119,12 @@ func runLocalhub(ctx context.Context, a *app, f localhubFlags, checks localhub.C
 	opts := localhub.Options{
 		RepoDir: f.repoDir, Init: f.init, Owner: f.owner, Repo: f.repoName, Token: token,
 		Checks: checks, Latency: f.latency,
+	}
+	if !f.ephemeral {
+		opts.StateFile = f.stateFile
+		if opts.StateFile == "" {
+			opts.StateFile = filepath.Join(f.repoDir, "localhub-state.json")
+		}
 	}
 	if f.appID != 0 {
 		pemData, err := os.ReadFile(f.appKeyFile)
@@ -149,6 +164,11 @@ func runLocalhub(ctx context.Context, a *app, f localhubFlags, checks localhub.C
 		fmt.Fprintf(out, "  GitHub App:  id %d, installation %d (POST %s/app/installations/%d/access_tokens)\n", f.appID, f.installationID, base, f.installationID)
 	}
 	fmt.Fprintf(out, "  checks:      %s\n", checks)
+	if opts.StateFile != "" {
+		fmt.Fprintf(out, "  state:       %s\n", opts.StateFile)
+	} else {
+		fmt.Fprintf(out, "  state:       in memory only\n")
+	}
 	if _, err := io.WriteString(a.stdout, out.String()); err != nil {
 		_ = ln.Close()
 		return err

@@ -131,6 +131,7 @@ func (s *Server) handleGit(w http.ResponseWriter, r *http.Request) {
 			defer cancel()
 			s.runAutoMergeLocked(ctx)
 			s.refreshLocked(ctx)
+			s.saveLocked()
 		}()
 	}
 	s.backend().ServeHTTP(w, s.backendRequest(r, rest))

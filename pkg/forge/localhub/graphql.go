@@ -203,6 +203,9 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 	if ex.autoMerge {
 		s.runAutoMergeLocked(context.WithoutCancel(r.Context()))
 	}
+	if op.Operation == ast.Mutation {
+		s.saveLocked()
+	}
 }
 
 func pickOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, error) {

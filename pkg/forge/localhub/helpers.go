@@ -41,6 +41,7 @@ func (s *Server) CommitFiles(ctx context.Context, branch, from, message string, 
 	s.pushedAt = now
 	s.runAutoMergeLocked(ctx)
 	s.refreshLocked(ctx)
+	s.saveLocked()
 	return sha, nil
 }
 

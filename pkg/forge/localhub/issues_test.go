@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -143,5 +144,44 @@ func TestWebPages(t *testing.T) {
 		if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.want) {
 			t.Errorf("%s: %d %q", tc.url, resp.StatusCode, body)
 		}
+	}
+}
+
+func TestStateFileSurvivesARestart(t *testing.T) {
+	dir := t.TempDir()
+	opts := localhub.Options{RepoDir: filepath.Join(dir, "gitops.git"), Init: true, StateFile: filepath.Join(dir, "state.json"), Checks: localhub.ChecksPending}
+	h := newHub(t, opts)
+	ctx := context.Background()
+	pr := h.openPR(t, "credrotate/run-1")
+	gh := h.client("")
+	if _, _, err := gh.Issues.AddLabelsToIssue(ctx, "acme", "gitops", pr.GetNumber(), []string{"automated"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := gh.Issues.Create(ctx, "acme", "gitops", &github.IssueRequest{Title: ptr("alert"), Labels: &[]string{"credrotate-alert"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := gh.Issues.CreateComment(ctx, "acme", "gitops", 2, &github.IssueComment{Body: ptr("again")}); err != nil {
+		t.Fatal(err)
+	}
+	h.graphql(t, "/graphql", "", enableAutoMerge, map[string]any{"id": pr.GetNodeID(), "method": "SQUASH"}, nil)
+	before := h.PullRequests()
+
+	// A second server over the same repository and state file carries on.
+	opts.Init = false
+	h2 := newHub(t, opts)
+	after := h2.PullRequests()
+	if len(after) != 1 || after[0].Title != before[0].Title || after[0].AutoMerge != "squash" || !slices.Equal(after[0].Labels, []string{"automated"}) {
+		t.Fatalf("pull requests after restart = %+v", after)
+	}
+	if is := h2.Issues(); len(is) != 1 || len(is[0].Comments) != 1 || is[0].Labels[0] != "credrotate-alert" {
+		t.Fatalf("issues after restart = %+v", is)
+	}
+	next, _, err := h2.client("").Issues.Create(ctx, "acme", "gitops", &github.IssueRequest{Title: ptr("next")})
+	if err != nil || next.GetNumber() != 3 {
+		t.Fatalf("numbering after restart: %v #%d", err, next.GetNumber())
+	}
+	h2.SetChecks(localhub.ChecksSuccess)
+	if got := h2.PullRequests()[0]; !got.Merged {
+		t.Errorf("auto-merge did not survive the restart: %+v", got)
 	}
 }

@@ -117,6 +117,9 @@ type Options struct {
 	// RateLimit is the number of API calls per hour per resource (core,
 	// graphql) before calls fail with GitHub's rate-limit error; default 5000.
 	RateLimit int
+	// StateFile, if set, keeps pull requests, issues, comments and labels
+	// across restarts: it is read by New and rewritten after every change.
+	StateFile string
 	// Logf, if set, receives one line per call. Credentials never reach it.
 	Logf func(format string, args ...any)
 }
@@ -235,6 +238,14 @@ func New(opts Options) (*Server, error) {
 		created: time.Now().UTC().Truncate(time.Second),
 	}
 	s.latency.Store(int64(opts.Latency))
+	if opts.StateFile != "" {
+		if s.opts.StateFile, err = filepath.Abs(opts.StateFile); err != nil {
+			return nil, fmt.Errorf("localhub: %w", err)
+		}
+		if err := s.loadState(); err != nil {
+			return nil, fmt.Errorf("localhub: %w", err)
+		}
+	}
 	s.routes()
 	return s, nil
 }
@@ -257,6 +268,7 @@ func (s *Server) SetChecks(mode CheckMode) {
 	defer s.mu.Unlock()
 	s.checks = mode
 	s.runAutoMergeLocked(context.Background())
+	s.saveLocked()
 }
 
 // SetLatency changes the delay added to every API and git call.
@@ -439,6 +451,9 @@ func (s *Server) api(pattern string, h func(w http.ResponseWriter, r *http.Reque
 		}
 		c.pattern = pattern
 		h(w, r, c)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			s.persist()
+		}
 	})
 }
 
