@@ -19,6 +19,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/credrotate/credrotate/pkg/config"
@@ -294,6 +295,10 @@ func TestChartCronJobDefaults(t *testing.T) {
 	if sv == nil || sv.SecretName != "equifax-credentials" || len(sv.Items) != 1 ||
 		sv.Items[0].Key != "client_secret" || sv.Items[0].Path != "client_secret" {
 		t.Errorf("current secret volume is %+v, want Secret equifax-credentials key client_secret at client_secret", vols[cur.Name])
+	}
+	// Readable by the pod's group (fsGroup 65532) only, never by others.
+	if sv != nil && (sv.DefaultMode == nil || *sv.DefaultMode != 0o440) {
+		t.Errorf("current secret volume defaultMode %v, want 0440", sv.DefaultMode)
 	}
 	for _, m := range c.VolumeMounts {
 		if m.Name != tmp.Name && !m.ReadOnly {
@@ -724,4 +729,66 @@ func TestChartConfigLoads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// assertPodWellFormed checks what the API server would refuse and a strict
+// decode cannot see: volume and container names that are not DNS labels,
+// duplicate volumes, mounts of volumes that do not exist, bad env names.
+func assertPodWellFormed(t *testing.T, what string, pod corev1.PodSpec) {
+	t.Helper()
+	vols := map[string]bool{}
+	for _, v := range pod.Volumes {
+		if errs := validation.IsDNS1123Label(v.Name); len(errs) > 0 {
+			t.Errorf("%s: volume name %q: %v", what, v.Name, errs)
+		}
+		if vols[v.Name] {
+			t.Errorf("%s: volume %q defined twice", what, v.Name)
+		}
+		vols[v.Name] = true
+	}
+	for _, c := range append(slices.Clone(pod.InitContainers), pod.Containers...) {
+		if errs := validation.IsDNS1123Label(c.Name); len(errs) > 0 {
+			t.Errorf("%s: container name %q: %v", what, c.Name, errs)
+		}
+		paths := map[string]bool{}
+		for _, m := range c.VolumeMounts {
+			if !vols[m.Name] {
+				t.Errorf("%s: container %s mounts volume %q, which the pod does not define", what, c.Name, m.Name)
+			}
+			if paths[m.MountPath] {
+				t.Errorf("%s: container %s mounts two volumes at %s", what, c.Name, m.MountPath)
+			}
+			paths[m.MountPath] = true
+		}
+		for _, e := range c.Env {
+			if errs := validation.IsEnvVarName(e.Name); len(errs) > 0 {
+				t.Errorf("%s: container %s env %q: %v", what, c.Name, e.Name, errs)
+			}
+		}
+	}
+}
+
+func TestChartPodsWellFormed(t *testing.T) {
+	for name, src := range lintValues {
+		t.Run(name, func(t *testing.T) {
+			rel := mustRender(t, values(t, src))
+			cj := cronJob(t, rel)
+			if len(cj.Name) > 52 {
+				t.Errorf("CronJob name %q is longer than 52 characters: its Jobs' names would be invalid", cj.Name)
+			}
+			assertPodWellFormed(t, "CronJob", cj.Spec.JobTemplate.Spec.Template.Spec)
+			assertPodSecurity(t, cj.Spec.JobTemplate.Spec.Template.Spec)
+			for _, o := range only(rel.hooks, "Pod") {
+				var pod corev1.Pod
+				decodeStrict(t, o, &pod)
+				assertPodWellFormed(t, "test Pod", pod.Spec)
+			}
+		})
+	}
+	t.Run("long release name", func(t *testing.T) {
+		rel := mustRender(t, values(t, `fullnameOverride: credrotate-for-the-credit-gateway-in-production-eu-west-1`))
+		if n := cronJob(t, rel).Name; len(n) > 52 {
+			t.Errorf("CronJob name %q is longer than 52 characters", n)
+		}
+	})
 }
