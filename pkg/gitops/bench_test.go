@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -91,16 +92,35 @@ func BenchmarkClone(b *testing.B) {
 			}
 		}
 	})
-	b.Run("go-git-dir", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			if _, err := Clone(context.Background(), Options{URL: url, Dir: filepath.Join(b.TempDir(), "c")}); err != nil {
+	// Checking 20,000 files out to disk costs more than the clone on a busy
+	// disk; tmpfs (when there is one) shows the clone itself.
+	roots := map[string]func(b *testing.B) string{"disk": func(b *testing.B) string { return b.TempDir() }}
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		roots["tmpfs"] = func(b *testing.B) string {
+			d, err := os.MkdirTemp("/dev/shm", "credrotate-bench-")
+			if err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(func() { os.RemoveAll(d) })
+			return d
 		}
-	})
-	b.Run("git-cli", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			runGit(b, b.TempDir(), "clone", "-q", "--depth", "1", "--single-branch", "--branch", "main", url, "c")
+	}
+	for _, where := range []string{"disk", "tmpfs"} {
+		root, ok := roots[where]
+		if !ok {
+			continue
 		}
-	})
+		b.Run("go-git-dir-"+where, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := Clone(context.Background(), Options{URL: url, Dir: filepath.Join(root(b), "c")}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("git-cli-"+where, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				runGit(b, root(b), "clone", "-q", "--depth", "1", "--single-branch", "--branch", "main", url, "c")
+			}
+		})
+	}
 }

@@ -511,3 +511,22 @@ func TestCommitMessage(t *testing.T) {
 		})
 	}
 }
+
+func TestPublishBranchCreatedMeanwhile(t *testing.T) {
+	r := newRemote(t, baseFiles())
+	w := mustClone(t, cloneOpts(r))
+	w.beforePush = func(attempt int) {
+		if attempt == 1 {
+			// another run creates the branch after we saw it absent
+			r.commit("credrotate/new", "concurrent run", map[string]string{"k.yaml": "theirs\n"})
+		}
+	}
+	res, err := w.Publish(context.Background(), PublishRequest{Branch: "credrotate/new", Message: "rotate",
+		Apply: writeApply(map[string]string{"k.yaml": "ours\n"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Attempts != 2 || r.rev("credrotate/new") != res.CommitSHA || r.show("credrotate/new", "k.yaml") != "ours" {
+		t.Fatalf("result %+v; branch %s", res, r.rev("credrotate/new"))
+	}
+}

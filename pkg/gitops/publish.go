@@ -310,23 +310,26 @@ func parentDir(p string) string {
 	return p[:i]
 }
 
-// retryablePush reports whether a push error means "someone else moved the
-// ref" rather than "this will never work".
+// retryablePush reports whether a push error may go away on a fresh base
+// and lease: anything but cancellation, timeouts and auth or repository
+// errors. A rejected lease ("non-fast-forward", "stale info"), a branch
+// created meanwhile, or a ref lock held by another push all qualify; the
+// loop is bounded by MaxAttempts either way.
 func retryablePush(err error) bool {
 	var te *TimeoutError
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &te),
 		errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed),
-		errors.Is(err, transport.ErrRepositoryNotFound):
+		errors.Is(err, transport.ErrRepositoryNotFound), errors.Is(err, transport.ErrInvalidAuthMethod):
 		return false
 	}
 	msg := strings.ToLower(err.Error())
-	for _, s := range []string{"non-fast-forward", "fetch first", "stale info", "failed to update ref", "cannot lock ref", "rejected", "some refs were not updated", "reference has changed"} {
+	for _, s := range []string{"authentication", "authorization", "permission", "forbidden", "not found: repository"} {
 		if strings.Contains(msg, s) {
-			return true
+			return false
 		}
 	}
-	return errors.Is(err, git.ErrForceNeeded)
+	return true
 }
 
 func short(h plumbing.Hash) string { return h.String()[:12] }
