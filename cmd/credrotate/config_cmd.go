@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"strings"
 
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/spf13/cobra"
@@ -11,12 +11,18 @@ import (
 // the working directory) and the CREDROTATE_* environment, and validates it.
 // Every problem is a usage error (exit 2): nothing has been touched yet.
 func (a *app) loadConfig() (*config.Config, error) {
-	cfg, err := config.Load(config.LoadOptions{Path: a.configPath})
-	if err != nil {
-		var ve *config.ValidationError
-		if errors.As(err, &ve) {
-			return nil, usageError(err)
+	overrides := map[string]any{}
+	for _, kv := range a.sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageErrorf("--set %q: write KEY=VALUE, e.g. --set equifax.concurrency=4", kv)
 		}
+		overrides[k] = v
+	}
+	cfg, err := config.Load(config.LoadOptions{Path: a.configPath, Overrides: overrides})
+	if err != nil {
+		// Every problem with the configuration is a usage error: nothing
+		// has been touched yet.
 		return nil, usageError(err)
 	}
 	return cfg, nil

@@ -61,6 +61,17 @@ func TestConfigValidateGood(t *testing.T) {
 	}
 }
 
+func TestConfigSetOverrides(t *testing.T) {
+	out, stderr, code := runCmd(t, "", "config", "validate", "--config", "../../pkg/config/testdata/good.yaml", "--set", "equifax.concurrency=3", "--set", "equifax.enableClientSecretRenewal=false")
+	if code != 0 || !strings.Contains(out, "concurrency: 3") || !strings.Contains(out, "enableClientSecretRenewal: false") {
+		t.Fatalf("exit %d, out:\n%s\n%s", code, out, stderr)
+	}
+	_, stderr, code = runCmd(t, "", "config", "validate", "--config", "../../pkg/config/testdata/good.yaml", "--set", "equifax.concurency=3")
+	if code != exitUsage || !strings.Contains(stderr, "equifax.concurency is not a known configuration key") {
+		t.Fatalf("a misspelt --set key: exit %d\n%s", code, stderr)
+	}
+}
+
 func TestConfigValidateNamesAllFive(t *testing.T) {
 	_, stderr, code := runCmd(t, "", "config", "validate", "--config", "../../pkg/config/testdata/five-mistakes.yaml")
 	if code != exitUsage {

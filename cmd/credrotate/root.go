@@ -17,6 +17,8 @@ type app struct {
 	configPath string
 	logLevel   string
 	logFormat  string
+	// sets are --set KEY=VALUE overrides of configuration keys.
+	sets []string
 
 	// started is set once a command's own code runs.
 	started bool
@@ -73,6 +75,7 @@ raised), 2 a usage or configuration error (nothing was touched).`,
 	pf.StringVar(&a.configPath, "config", "", "configuration file (default: credrotate.yaml in the working directory, if present)")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&a.logFormat, "log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), text or json")
+	pf.StringArrayVar(&a.sets, "set", nil, "override a configuration key, e.g. --set equifax.enableClientSecretRenewal=false (repeatable; beats the file and CREDROTATE_* variables)")
 
 	root.AddCommand(
 		newRenewCmd(a),

@@ -142,7 +142,9 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	}
 
 	// The Equifax emulator, with clients whose secrets expire at different times.
-	w.Emulator = emulator.New(emulator.Options{Latency: opts.Latency, Logf: opts.Logf, Ticking: true})
+	// A renewal window as long as a secret's life lets a person renew any
+	// key by hand against the demo (`renew --provider-key`).
+	w.Emulator = emulator.New(emulator.Options{Latency: opts.Latency, Logf: opts.Logf, Ticking: true, RenewWindow: 365 * 24 * time.Hour})
 	spread := []time.Duration{5 * 24 * time.Hour, 10 * 24 * time.Hour, 60 * 24 * time.Hour, 120 * 24 * time.Hour}
 	secrets := map[credential.ProviderKey]credential.Secret{}
 	infos := map[credential.ProviderKey]string{}
