@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 
 .PHONY: help
 help: ## Show this help
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
 .PHONY: build
 build: ## Build bin/credrotate
@@ -19,6 +19,10 @@ build: ## Build bin/credrotate
 .PHONY: test
 test: ## Run the test suite (what CI runs)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+.PHONY: e2e
+e2e: ## The real-Kubernetes tier: etcd, kube-apiserver, the sealed-secrets controller (installs and caches them)
+	bash test/e2e/run.sh
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck
