@@ -463,3 +463,63 @@ func TestLocalhubEnterprisePrefix(t *testing.T) {
 		t.Fatal("auto-merge not enabled through the GHE GraphQL endpoint")
 	}
 }
+
+// TestLocalhubRotationFlow is one run end to end over localhub: clone over
+// git HTTP, publish the change, open the PR with its state, auto-merge it,
+// and read the state back as the next run would.
+func TestLocalhubRotationFlow(t *testing.T) {
+	h := newHub(t, localhub.Options{Checks: localhub.ChecksPending})
+	c := h.client(t, nil)
+	ctx := context.Background()
+	tok, err := c.GitToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := gitops.Clone(ctx, gitops.Options{URL: h.GitURL(h.ts.URL), Token: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := forge.RotationState{TraceID: "trace-flow", Command: "credrotate renew --cron-mode", Keys: []forge.KeyState{{
+		ProviderKey: "equifax.a", NewSecretID: "s2", OldSecretID: "s1", Fingerprint: "sha256:0123456789abcdef",
+		ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		Environments: []forge.EnvFile{{Env: "prod", Path: "overlays/prod/credentials/equifax.a.yaml"}},
+	}}}
+	res, err := w.Publish(ctx, gitops.PublishRequest{Branch: "credrotate/run", Message: gitops.CommitMessage([]string{"equifax.a"}, []string{"prod"}, "trace-flow"),
+		Apply: func(_ context.Context, f gitops.FS) error {
+			return f.WriteFile("overlays/prod/credentials/equifax.a.yaml", []byte("kind: SealedSecret\n"), 0o644)
+		}})
+	if err != nil || !res.Pushed {
+		t.Fatalf("Publish: %+v, %v", res, err)
+	}
+	pr, created, err := c.EnsurePR(ctx, forge.PRSpec{Branch: "credrotate/run", Base: "main", Title: "credrotate: rotate equifax.a", Body: forge.RenderBody(state)})
+	if err != nil || !created || pr.HeadSHA != res.CommitSHA {
+		t.Fatalf("EnsurePR: %+v created=%v err=%v", pr, created, err)
+	}
+	open, err := c.ListOpenPRs(ctx, "credrotate/")
+	if err != nil || len(open) != 1 {
+		t.Fatalf("ListOpenPRs: %v %v", open, err)
+	}
+	got, found, err := forge.ParseState(open[0].Body)
+	if err != nil || !found || got.Keys[0].NewSecretID != "s2" || got.TraceID != "trace-flow" {
+		t.Fatalf("state read back: %+v %v %v", got, found, err)
+	}
+	if err := c.EnableAutoMerge(ctx, pr, "squash"); err != nil {
+		t.Fatal(err)
+	}
+	h.SetChecks(localhub.ChecksSuccess)
+	merged, err := c.GetPR(ctx, pr.Number)
+	if err != nil || !merged.Merged {
+		t.Fatalf("not merged: %+v %v", merged, err)
+	}
+	// the next run clones the moved base and finds the sealed file there
+	w2, err := gitops.Clone(ctx, gitops.Options{URL: h.GitURL(h.ts.URL), Token: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w2.BaseSHA() != merged.MergeCommitSHA {
+		t.Fatalf("base %s, merge commit %s", w2.BaseSHA(), merged.MergeCommitSHA)
+	}
+	if data, err := w2.ReadFile("overlays/prod/credentials/equifax.a.yaml"); err != nil || string(data) != "kind: SealedSecret\n" {
+		t.Fatalf("merged file: %q %v", data, err)
+	}
+}
