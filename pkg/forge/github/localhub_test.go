@@ -481,7 +481,7 @@ func TestLocalhubRotationFlow(t *testing.T) {
 	}
 	state := forge.RotationState{TraceID: "trace-flow", Command: "credrotate renew --cron-mode", Keys: []forge.KeyState{{
 		ProviderKey: "equifax.a", NewSecretID: "s2", OldSecretID: "s1", Fingerprint: "sha256:0123456789abcdef",
-		ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		ExpiresAt:    time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
 		Environments: []forge.EnvFile{{Env: "prod", Path: "overlays/prod/credentials/equifax.a.yaml"}},
 	}}}
 	res, err := w.Publish(ctx, gitops.PublishRequest{Branch: "credrotate/run", Message: gitops.CommitMessage([]string{"equifax.a"}, []string{"prod"}, "trace-flow"),
