@@ -40,7 +40,8 @@
 //	PUT    /repos/{o}/{r}/issues/{n}/labels        replace
 //	DELETE /repos/{o}/{r}/issues/{n}/labels[/{name}]
 //	GET    /repos/{o}/{r}/labels[/{name}], POST /repos/{o}/{r}/labels (labels are also made on first use)
-//	GET    /repos/{o}/{r}/commits/{ref}/status     combined status of the simulated check "localhub/ci"
+//	GET    /repos/{o}/{r}/commits/{ref}/status     combined status; the required check is "localhub/ci"
+//	POST   /repos/{o}/{r}/statuses/{sha}           a "localhub/ci" status decides that commit's required check
 //	GET    /repos/{o}/{r}/commits/{ref}/statuses
 //	GET    /repos/{o}/{r}/commits/{ref}/check-runs
 //	GET    /repos/{o}/{r}/git/ref/{ref}            heads/x or heads%2Fx
@@ -73,10 +74,15 @@
 // answers 403 with x-ratelimit-remaining: 0 (go-github's RateLimitError), and
 // FailNext injects secondary rate limits (Retry-After) or server errors.
 //
+// Checks: the required check "localhub/ci" of a commit is the latest status
+// posted for it with that context, else Options.Checks (SetChecks). It gates
+// PUT /merge (405 while pending or failing) and auto-merge; other contexts
+// show in the combined status only.
+//
 // Auto-merge: enabling it records the request and answers at once; the merge
-// itself runs right after the response when the checks pass (as GitHub's
-// runs asynchronously), or later when SetChecks(ChecksSuccess) is called or
-// a push or commit reaches the head. A conflicting pull request waits until a
+// itself runs right after the response when the required check passes (as
+// GitHub's runs asynchronously), or later when SetChecks(ChecksSuccess) is
+// called, a passing status is posted, or a push or commit reaches the head. A conflicting pull request waits until a
 // push resolves it; an expectedHeadOid that no longer matches the head keeps
 // it waiting. Unlike GitHub, which refuses to enable auto-merge on a pull
 // request that could merge at once, localhub then merges it.

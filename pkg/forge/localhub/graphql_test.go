@@ -266,3 +266,38 @@ func TestAutoMergeWaitsForAConflictToBeResolved(t *testing.T) {
 		t.Fatalf("after the conflict was resolved: %+v", got)
 	}
 }
+
+func TestPostedStatusesDecideTheRequiredCheck(t *testing.T) {
+	h := newHub(t, localhub.Options{})
+	ctx := context.Background()
+	gh := h.client("")
+	pr := h.openPR(t, "feature")
+	head := pr.GetHead().GetSHA()
+	post := func(state, context string) {
+		t.Helper()
+		if _, _, err := gh.Repositories.CreateStatus(ctx, "acme", "gitops", head, &github.RepoStatus{State: ptr(state), Context: ptr(context)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post("pending", "localhub/ci")
+	post("failure", "lint") // not required: shows in the combined state only
+	st, _, err := gh.Repositories.GetCombinedStatus(ctx, "acme", "gitops", head, nil)
+	if err != nil || st.GetState() != "failure" || st.GetTotalCount() != 2 || st.Statuses[0].GetContext() != "localhub/ci" || st.Statuses[0].GetState() != "pending" {
+		t.Fatalf("combined: %v %+v", err, st)
+	}
+	if _, _, err := gh.PullRequests.Merge(ctx, "acme", "gitops", pr.GetNumber(), "", nil); err == nil {
+		t.Fatal("merged while the required check was pending")
+	}
+	resp := h.graphql(t, "/graphql", "", enableAutoMerge, map[string]any{"id": pr.GetNodeID(), "method": "MERGE"}, nil)
+	if len(resp.Errors) > 0 || h.PullRequests()[0].Merged {
+		t.Fatalf("enable: %+v merged=%v", resp.Errors, h.PullRequests()[0].Merged)
+	}
+	post("success", "localhub/ci")
+	if got := h.PullRequests()[0]; !got.Merged {
+		t.Fatalf("not merged after the required check passed: %+v", got)
+	}
+	_, _, err = gh.Repositories.CreateStatus(ctx, "acme", "gitops", head, &github.RepoStatus{State: ptr("green")})
+	if ge := (*github.ErrorResponse)(nil); !asErr(err, &ge) || ge.Response.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("bad state: %v", err)
+	}
+}

@@ -169,6 +169,7 @@ type Server struct {
 	rate     map[string]*rateWindow
 	counts   Counts
 	faults   []Fault
+	statuses map[string][]*commitStatus // posted commit statuses, by commit
 	head     string // cached HEAD branch; reset by refreshLocked
 	created  time.Time
 	pushedAt time.Time
@@ -258,8 +259,9 @@ func (m CheckMode) validate() error {
 	return fmt.Errorf("localhub: unknown check mode %q (want success, pending or failure)", string(m))
 }
 
-// SetChecks changes the state of the simulated required checks. Switching to
-// success merges every pull request whose auto-merge is enabled.
+// SetChecks changes the state of the simulated required check on every
+// commit that has no status of its own (see POST /statuses/{sha}). Switching
+// to success merges every pull request whose auto-merge is enabled.
 func (s *Server) SetChecks(mode CheckMode) {
 	if mode.validate() != nil {
 		return
@@ -418,6 +420,7 @@ func (s *Server) routes() {
 
 	// Checks and refs.
 	s.repoAPI("GET /repos/{owner}/{repo}/commits/{rest...}", s.commitsSubresource)
+	s.repoAPI("POST /repos/{owner}/{repo}/statuses/{sha}", s.createStatus)
 	s.repoAPI("GET /repos/{owner}/{repo}/git/ref/{ref...}", s.getRef)
 	s.repoAPI("GET /repos/{owner}/{repo}/git/refs/{ref...}", s.getRef)
 	s.repoAPI("POST /repos/{owner}/{repo}/git/refs", s.createRef)

@@ -78,7 +78,7 @@ func (s *Server) detailLocked(ctx context.Context, is *issue) prDetail {
 		switch {
 		case p.draft:
 			d.mergeableState = "draft"
-		case s.checks != ChecksSuccess:
+		case s.requiredStateLocked(p.headSHA) != ChecksSuccess:
 			d.mergeableState = "blocked"
 		default:
 			d.mergeableState = "clean"
@@ -545,9 +545,9 @@ func (s *Server) mergeLocked(ctx context.Context, is *issue, method string, titl
 		return "", &mergeError{http.StatusMethodNotAllowed, "Pull Request is still a draft"}
 	case expectSHA != "" && expectSHA != p.headSHA:
 		return "", &mergeError{http.StatusConflict, "Head branch was modified. Review and try the merge again."}
-	case s.checks == ChecksPending:
+	case s.requiredStateLocked(p.headSHA) == ChecksPending:
 		return "", &mergeError{http.StatusMethodNotAllowed, fmt.Sprintf("Required status check %q is in progress.", checkContext)}
-	case s.checks == ChecksFailure:
+	case s.requiredStateLocked(p.headSHA) == ChecksFailure:
 		return "", &mergeError{http.StatusMethodNotAllowed, fmt.Sprintf("Required status check %q is failing.", checkContext)}
 	}
 	now := time.Now().UTC()
@@ -621,9 +621,6 @@ func (s *Server) mergeLocked(ctx context.Context, is *issue, method string, titl
 // runAutoMergeLocked merges every open pull request whose auto-merge is
 // enabled, when the required checks pass and it merges cleanly.
 func (s *Server) runAutoMergeLocked(ctx context.Context) {
-	if s.checks != ChecksSuccess {
-		return
-	}
 	for {
 		progressed := false
 		s.refreshLocked(ctx)
@@ -632,7 +629,7 @@ func (s *Server) runAutoMergeLocked(ctx context.Context) {
 				continue
 			}
 			am := is.pr.autoMerge
-			if am.expectedHead != "" && am.expectedHead != is.pr.headSHA {
+			if (am.expectedHead != "" && am.expectedHead != is.pr.headSHA) || s.requiredStateLocked(is.pr.headSHA) != ChecksSuccess {
 				continue
 			}
 			var title, msg *string

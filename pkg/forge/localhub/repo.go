@@ -62,29 +62,29 @@ func (s *Server) serveChecks(w http.ResponseWriter, r *http.Request, ref, what s
 	u := s.urlsFor(r)
 	api := s.repoAPIURL(u)
 	now := ts(time.Now().UTC())
-	state := string(s.checks)
-	status := map[string]any{
-		"id": idFor("status:" + sha), "node_id": nodeID("SC", sha), "state": state, "context": checkContext,
-		"description": "simulated required check: " + state, "target_url": s.repoWebURL(u) + "/actions",
-		"avatar_url": u.web + "/avatars/localhub", "url": api + "/statuses/" + sha,
-		"created_at": now, "updated_at": now, "required": true,
+	latest := s.latestStatusesLocked(sha)
+	statuses := []any{}
+	for _, st := range latest {
+		statuses = append(statuses, s.statusJSON(u, sha, st))
 	}
+	required := s.requiredStateLocked(sha)
+	state := string(required)
 	switch what {
 	case "status":
 		writeJSON(w, http.StatusOK, map[string]any{
-			"state": state, "statuses": []any{status}, "sha": sha, "total_count": 1,
+			"state": combinedState(latest), "statuses": statuses, "sha": sha, "total_count": len(statuses),
 			"repository": s.repoJSON(r, u, false), "commit_url": api + "/commits/" + sha,
 			"url": api + "/commits/" + sha + "/status",
 		})
 	case "statuses":
-		writeJSON(w, http.StatusOK, []any{status})
+		writeJSON(w, http.StatusOK, statuses)
 	case "check-runs":
 		if name := r.URL.Query().Get("check_name"); name != "" && name != checkContext {
 			writeJSON(w, http.StatusOK, map[string]any{"total_count": 0, "check_runs": []any{}})
 			return
 		}
 		runStatus, conclusion, completed := "completed", any(state), now
-		if s.checks == ChecksPending {
+		if required == ChecksPending {
 			runStatus, conclusion, completed = "in_progress", nil, nil
 		}
 		if f := r.URL.Query().Get("status"); f != "" && f != runStatus {

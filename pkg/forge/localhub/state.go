@@ -14,13 +14,24 @@ import (
 const stateVersion = 1
 
 // The state file mirrors what lives beside git: pull requests, issues,
-// comments and labels. Tokens are not kept (installation tokens are minted
+// comments, labels and posted commit statuses. Tokens are not kept (installation tokens are minted
 // again, as they expire anyway), nor the check mode, which each run sets.
 type stateFile struct {
-	Version int          `json:"version"`
-	NextID  int64        `json:"next_id"`
-	Labels  []labelState `json:"labels"`
-	Issues  []issueState `json:"issues"`
+	Version  int                      `json:"version"`
+	NextID   int64                    `json:"next_id"`
+	Labels   []labelState             `json:"labels"`
+	Issues   []issueState             `json:"issues"`
+	Statuses map[string][]statusState `json:"statuses,omitempty"`
+}
+
+type statusState struct {
+	ID          int64     `json:"id"`
+	State       string    `json:"state"`
+	Context     string    `json:"context"`
+	Description string    `json:"description,omitempty"`
+	TargetURL   string    `json:"target_url,omitempty"`
+	Creator     string    `json:"creator"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 type labelState struct {
@@ -89,6 +100,15 @@ func (s *Server) snapshotLocked() stateFile {
 		l := s.labels[k]
 		st.Labels = append(st.Labels, labelState{ID: l.id, Name: l.name, Color: l.color, Description: l.description})
 	}
+	for sha, list := range s.statuses {
+		if st.Statuses == nil {
+			st.Statuses = map[string][]statusState{}
+		}
+		for _, c := range list {
+			st.Statuses[sha] = append(st.Statuses[sha], statusState{ID: c.id, State: c.state, Context: c.context,
+				Description: c.description, TargetURL: c.targetURL, Creator: c.creator, CreatedAt: c.createdAt})
+		}
+	}
 	for _, is := range s.issues {
 		o := issueState{
 			Number: is.number, ID: is.id, Title: is.title, Body: is.body, State: is.state, StateReason: is.stateReason,
@@ -123,6 +143,15 @@ func (s *Server) restore(st stateFile) error {
 	s.nextID = max(st.NextID, s.nextID)
 	for _, l := range st.Labels {
 		s.labels[strings.ToLower(l.Name)] = &labelDef{id: l.ID, name: l.Name, color: l.Color, description: l.Description}
+	}
+	for sha, list := range st.Statuses {
+		if s.statuses == nil {
+			s.statuses = map[string][]*commitStatus{}
+		}
+		for _, c := range list {
+			s.statuses[sha] = append(s.statuses[sha], &commitStatus{id: c.ID, state: c.State, context: c.Context,
+				description: c.Description, targetURL: c.TargetURL, creator: c.Creator, createdAt: c.CreatedAt})
+		}
 	}
 	for i, o := range st.Issues {
 		if o.Number != i+1 {

@@ -131,7 +131,7 @@ func (s *Server) handleWeb(w http.ResponseWriter, r *http.Request, kind string, 
 				item.AutoMerge = p.autoMerge.method + ", enabled by " + p.autoMerge.enabledBy
 			}
 			if is.state == "open" {
-				item.Checks = checkContext + ": " + string(s.checks)
+				item.Checks = checkContext + ": " + string(s.requiredStateLocked(p.headSHA))
 			}
 			if out, err := s.git.run(ctx, "", nil, nil, "log", "--format=%h %s", p.baseSHA+".."+p.headSHA); err == nil && !p.merged {
 				item.Commits = out
