@@ -170,7 +170,7 @@ type Server struct {
 	counts   Counts
 	faults   []Fault
 	statuses map[string][]*commitStatus // posted commit statuses, by commit
-	head     string // cached HEAD branch; reset by refreshLocked
+	head     string                     // cached HEAD branch; reset by refreshLocked
 	created  time.Time
 	pushedAt time.Time
 }
