@@ -183,7 +183,10 @@ func LoadCertificate(ctx context.Context, env string, src CertSource, opts LoadO
 	sum := sha256.Sum256(cert.Raw)
 	fp := hex.EncodeToString(sum[:])
 	if opts.Fingerprint != "" {
-		want := normalizeFingerprint(opts.Fingerprint)
+		want, err := ParseFingerprint(opts.Fingerprint)
+		if err != nil {
+			return fail(ErrCertSource, err.Error(), "set certFingerprint to the output of `openssl x509 -noout -fingerprint -sha256 -in cert.pem`")
+		}
 		if want != fp {
 			return fail(ErrFingerprintMismatch, fmt.Sprintf("pinned %s, got %s", colonHex(want), colonHex(fp)),
 				"if the controller renewed its key, check the new certificate and update certFingerprint; otherwise the source is not the controller you expect")

@@ -120,6 +120,8 @@ func TestLoadCertificateErrors(t *testing.T) {
 			[]string{"not valid yet", "not before 2026-11-21T12:00:00Z", "clock"}},
 		{"fingerprint mismatch", func(t *testing.T) CertSource { return CertSource{File: writeTemp(t, "c.pem", good)} }, other, 0, ErrFingerprintMismatch,
 			[]string{`environment "prod"`, "does not match the pin", "pinned AB:AB:", "update certFingerprint"}},
+		{"pin is not a fingerprint", func(t *testing.T) CertSource { return CertSource{File: writeTemp(t, "c.pem", good)} }, "abc", 0, ErrCertSource,
+			[]string{"not a SHA-256", "openssl x509 -noout -fingerprint -sha256"}},
 		{"too large", func(t *testing.T) CertSource { return CertSource{File: writeTemp(t, "c.pem", good)} }, "", 100, ErrCertFetch,
 			[]string{"larger than 100 bytes"}},
 		{"plain http to a remote host", func(*testing.T) CertSource { return CertSource{URL: "http://sealed.example.com/v1/cert.pem"} }, "", 0, ErrCertSource,

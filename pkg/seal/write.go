@@ -1,12 +1,13 @@
 package seal
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
-	"strings"
+	"slices"
 
 	"github.com/credrotate/credrotate/pkg/credential"
 )
@@ -48,6 +49,7 @@ func Write(ctx context.Context, fsys FS, envs []Environment, items []Item) ([]Wr
 	if len(envs) == 0 {
 		return nil, invalid("no environments to seal for")
 	}
+	items = slices.Clone(items) // the fingerprint is filled in below
 	seen := map[credential.ProviderKey]bool{}
 	for i := range items {
 		if err := items[i].validate(); err != nil {
@@ -146,7 +148,7 @@ func planEnv(ctx context.Context, fsys FS, env Environment, items []Item) ([]pen
 		if err != nil {
 			return nil, fmt.Errorf("environment %q: rendering %s: %w", env.Name, p, err)
 		}
-		if strings.Contains(string(data), it.Value.Reveal()) {
+		if bytes.Contains(data, []byte(it.Value.Reveal())) {
 			// Cannot happen with a sane value; a one-character secret could
 			// appear by chance in base64, so only refuse long ones.
 			if len(it.Value.Reveal()) >= 8 {
