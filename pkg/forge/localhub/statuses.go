@@ -101,7 +101,7 @@ func (s *Server) statusJSON(u urls, sha string, st *commitStatus) map[string]any
 		"id": st.id, "node_id": nodeID("SC", sha+"/"+st.context), "state": st.state, "context": st.context,
 		"description": desc, "target_url": target, "avatar_url": u.web + "/avatars/" + escapeLogin(st.creator),
 		"url": api + "/statuses/" + sha, "created_at": ts(st.createdAt), "updated_at": ts(st.createdAt),
-		"required": st.context == checkContext,
+		"required": st.context == checkContext, "creator": s.userJSON(u, st.creator),
 	}
 }
 
