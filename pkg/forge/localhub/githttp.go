@@ -122,10 +122,16 @@ func (s *Server) handleGit(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		defer func() {
-			s.counts.GitPushes++
+			var n int64
 			if body != nil {
-				s.counts.BytesPushed += body.n.Load()
+				n = body.n.Load()
 			}
+			// git probes with a bare flush packet ("0000") before a chunked
+			// push; that is not a push of its own.
+			if n > 4 {
+				s.counts.GitPushes++
+			}
+			s.counts.BytesPushed += n
 			s.pushedAt = time.Now().UTC()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -134,7 +140,45 @@ func (s *Server) handleGit(w http.ResponseWriter, r *http.Request) {
 			s.saveLocked()
 		}()
 	}
+	if len(r.TransferEncoding) > 0 {
+		// git sends large packs chunked (past http.postBuffer), which CGI
+		// cannot pass on: spool the body so it has a length.
+		spooled, cleanup, err := spoolBody(r)
+		if err != nil {
+			http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		defer cleanup()
+		r = spooled
+	}
 	s.backend().ServeHTTP(w, s.backendRequest(r, rest))
+}
+
+// spoolBody copies a request body of unknown length to a temporary file and
+// returns the request with that file as its body and its length set.
+func spoolBody(r *http.Request) (*http.Request, func(), error) {
+	f, err := os.CreateTemp("", "localhub-body-")
+	if err != nil {
+		return nil, func() {}, err
+	}
+	cleanup := func() {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+	}
+	n, err := io.Copy(f, r.Body)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	r2 := r.Clone(r.Context())
+	r2.Body = f
+	r2.ContentLength = n
+	r2.TransferEncoding = nil
+	r2.Header.Del("Transfer-Encoding")
+	return r2, cleanup, nil
 }
 
 // backendRequest rewrites the request path to the one git http-backend

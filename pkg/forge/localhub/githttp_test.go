@@ -2,6 +2,7 @@ package localhub_test
 
 import (
 	"context"
+	"crypto/rand"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -109,5 +110,29 @@ func TestGitPushNeedsContentsWrite(t *testing.T) {
 	}
 	if h.BranchSHA(context.Background(), "x") != "" {
 		t.Error("the branch was created")
+	}
+}
+
+func TestGitPushLargePack(t *testing.T) {
+	// Past git's http.postBuffer (1 MiB) the pack goes chunked, which CGI
+	// cannot take as it is.
+	h := newHub(t, localhub.Options{Token: testToken})
+	work := filepath.Join(t.TempDir(), "w")
+	gitRun(t, "", "clone", "--quiet", h.GitURL(h.ts.URL), work)
+	big := make([]byte, 3<<20)
+	if _, err := rand.Read(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, work, "add", ".")
+	gitRun(t, work, "commit", "--quiet", "-m", "big")
+	gitRun(t, work, "push", "--quiet", authURL(t, h.GitURL(h.ts.URL), testToken), "HEAD:refs/heads/big")
+	if got, want := h.BranchSHA(context.Background(), "big"), strings.TrimSpace(gitRun(t, work, "rev-parse", "HEAD")); got != want {
+		t.Fatalf("big = %q, want %q", got, want)
+	}
+	if c := h.Calls(); c.GitPushes != 1 || c.BytesPushed < 3<<20 {
+		t.Errorf("calls = %+v", c)
 	}
 }
