@@ -233,6 +233,19 @@ func TestRateLimitsAndFaults(t *testing.T) {
 	if _, _, err := gh.Repositories.Get(ctx, "acme", "gitops"); err != nil {
 		t.Fatalf("after the faults: %v", err)
 	}
+
+	// GraphQL has its own budget.
+	h.ResetRateLimit()
+	gh = h.client("")
+	h.ExhaustRateLimit("graphql")
+	var body map[string]any
+	status, hdr := h.apiCall(t, http.MethodPost, "/graphql", "", map[string]any{"query": "{ viewer { login } }"}, &body)
+	if status != http.StatusForbidden || hdr.Get("X-RateLimit-Resource") != "graphql" || hdr.Get("X-RateLimit-Remaining") != "0" {
+		t.Errorf("graphql over budget: %d %v %v", status, hdr, body)
+	}
+	if _, _, err := gh.Repositories.Get(ctx, "acme", "gitops"); err != nil {
+		t.Errorf("REST with the GraphQL budget spent: %v", err)
+	}
 }
 
 func TestParseAppKey(t *testing.T) {
