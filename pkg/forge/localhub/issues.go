@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// issuePerm is the permission that writing to is needs: pull_requests for
-// a pull request (GitHub also accepts issues there), issues otherwise.
+// issueWriteAllowed reports whether the caller may write to is: a pull
+// request needs pull_requests: write (or issues: write), an issue needs
+// issues: write. Otherwise it answers 403.
 func (s *Server) issueWriteAllowed(w http.ResponseWriter, c *call, is *issue) bool {
 	if is != nil && is.pr != nil && s.opts.Permissions.allows(permPulls, AccessWrite) {
 		return true

@@ -441,8 +441,8 @@ func paginate[T any](w http.ResponseWriter, r *http.Request, u urls, items []T) 
 	return items[start:min(start+per, len(items))]
 }
 
-// pathNumber parses the {number} path value; it answers 404 when it is not
-// an existing issue or pull request.
+// pathIssue returns the issue or pull request the {number} path value
+// names; it answers 404 itself when there is none.
 func (s *Server) pathIssue(w http.ResponseWriter, r *http.Request) *issue {
 	n, err := strconv.Atoi(r.PathValue("number"))
 	if err != nil {
