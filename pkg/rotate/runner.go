@@ -105,6 +105,8 @@ type Observation struct {
 	current map[credential.ProviderKey]credential.Secret
 	specs   map[credential.ProviderKey]KeySpec
 	openPRs map[int]forge.PR
+	// resumes marks open pull requests that a key of the plan resumes.
+	resumes map[int]bool
 	// Warnings are worth a person's attention but do not stop the run.
 	Warnings []string
 }
@@ -319,6 +321,12 @@ type renewed struct {
 // only when the report could not be made.
 func (r *Runner) Apply(ctx context.Context, obs *Observation, plan Plan) *Report {
 	rep := &Report{TraceID: r.TraceID, MockSafe: r.Settings.MockSafe, Plan: plan}
+	obs.resumes = map[int]bool{}
+	for _, kp := range plan.Keys {
+		if kp.Action == ActionResume {
+			obs.resumes[kp.PR.Number] = true
+		}
+	}
 	results := map[credential.ProviderKey]*KeyResult{}
 	var mu sync.Mutex
 	set := func(kr KeyResult) {
@@ -566,9 +574,10 @@ func (r *Runner) propose(ctx context.Context, obs *Observation, grp []renewed) (
 	r.step("pr")
 	log.WithFields(logrus.Fields{"step": "pr", "pr": pr.URL, "created": created}).Info("rotation proposed")
 
-	// Close pull requests this rotation supersedes.
+	// Close pull requests this rotation supersedes, unless another key
+	// still rides on them.
 	for _, f := range grp {
-		if old := f.plan.SupersedePR; old != nil && old.Number != pr.Number {
+		if old := f.plan.SupersedePR; old != nil && old.Number != pr.Number && !obs.resumes[old.Number] {
 			if op, ok := obs.openPRs[old.Number]; ok {
 				if err := r.Forge.ClosePR(ctx, op, "Superseded by "+pr.URL+": the secret this pull request carries is no longer valid at Equifax."); err != nil {
 					log.WithError(err).Warn("could not close the superseded pull request")
