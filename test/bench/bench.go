@@ -185,10 +185,17 @@ func (b *bench) credrotate(ctx context.Context, wl Workload) (Run, error) {
 	defer w.Close()
 	r := Run{Keys: wl.Keys, Concurrency: concurrencyOf(w.ConfigPath)}
 	before := snapshot(w)
-	if err := child(ctx, &r, w.Dir, []string{demo.TokenEnv + "=" + demo.Token}, "renew.log", b.opts.bin, "renew", "--cron-mode", "--config", w.ConfigPath); err != nil {
+	rctx, cancel := context.WithTimeout(ctx, b.opts.runBudget)
+	defer cancel()
+	if err := child(rctx, &r, w.Dir, []string{demo.TokenEnv + "=" + demo.Token}, "renew.log", b.opts.bin, "renew", "--cron-mode", "--config", w.ConfigPath); err != nil {
 		return r, err
 	}
 	r.since(w, before)
+	if rctx.Err() != nil && ctx.Err() == nil {
+		r.TimedOut = true
+		r.Problem = fmt.Sprintf("did not finish within the %s budget; stopped (log: %s)", b.opts.runBudget, filepath.Join(w.Dir, "renew.log"))
+		return r, nil
+	}
 	r.Verified, r.Problem = b.proveCredrotate(ctx, w, r)
 	return r, nil
 }

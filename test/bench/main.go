@@ -47,6 +47,7 @@ type options struct {
 	baseMax    int
 	baseSample int
 	baseBudget time.Duration
+	runBudget  time.Duration
 	noopKeys   int
 	noopReps   int
 	script     string
@@ -140,6 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.baseMax, "baseline-max-keys", 100, "run the baseline over every key up to this N; above it, over -baseline-sample keys, extrapolated")
 	fs.IntVar(&o.baseSample, "baseline-sample", 100, "keys the baseline renews when N is above -baseline-max-keys")
 	fs.DurationVar(&o.baseBudget, "baseline-budget", 20*time.Minute, "stop a baseline run after this long and extrapolate from the keys it finished")
+	fs.DurationVar(&o.runBudget, "run-budget", 10*time.Minute, "stop a credrotate run after this long and record it as not finished")
 	fs.IntVar(&o.noopKeys, "noop-keys", 0, "keys of the no-op run's repository (default: the largest -keys)")
 	fs.IntVar(&o.noopReps, "noop-reps", 3, "repetitions of the no-op run and of the clone (the median is reported)")
 	fs.StringVar(&o.commit, "commit", "", "the commit the binary was built from, for the report (default: git describe --always --dirty)")

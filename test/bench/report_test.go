@@ -113,11 +113,22 @@ func TestTargets(t *testing.T) {
 	failed.Workloads[0].Credrotate.Problem = "exit code 1"
 	failed.Workloads[0].Baseline = baseline(100 * time.Second)
 
+	// A run stopped at its budget misses the floor and, when its peak is
+	// already over, the RSS target; under it, RSS is not known.
+	stopped := &Report{Workloads: []WorkloadResult{good(1000, 50*ms, 10*time.Minute, 9, 110<<20)}}
+	stopped.Workloads[0].Credrotate.TimedOut = true
+	stopped.Workloads[0].Credrotate.Problem = "did not finish"
+	stoppedLow := &Report{Workloads: []WorkloadResult{good(1000, 50*ms, 10*time.Minute, 9, 60<<20)}}
+	stoppedLow.Workloads[0].Credrotate.TimedOut = true
+	stoppedLow.Workloads[0].Credrotate.Problem = "did not finish"
+
 	cases := []struct {
 		name string
 		rep  *Report
 		want []string
 	}{
+		{"stopped run", stopped, []string{verdictUnknown, verdictMissed, verdictMet, verdictMissed}},
+		{"stopped run under the RSS target", stoppedLow, []string{verdictUnknown, verdictMissed, verdictMet, verdictUnknown}},
 		{"met", met, []string{verdictMet, verdictMet, verdictMet, verdictMet, verdictMet}},
 		{"missed", missed, []string{verdictMissed, verdictMissed, verdictMissed, verdictMissed, verdictMissed}},
 		// A run that failed its proof measures nothing, however fast.
