@@ -110,6 +110,18 @@ func (s *Server) handleGit(w http.ResponseWriter, r *http.Request) {
 		body = &countingReader{r: r.Body}
 		r.Body = body
 	}
+	// Spooled before the lock is taken, so a slow client does not hold it.
+	if len(r.TransferEncoding) > 0 {
+		// git sends large packs chunked (past http.postBuffer), which CGI
+		// cannot pass on: spool the body so it has a length.
+		spooled, cleanup, err := spoolBody(r)
+		if err != nil {
+			http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		defer cleanup()
+		r = spooled
+	}
 	if rest == "info/refs" && !push {
 		s.mu.Lock()
 		s.counts.GitFetches++
@@ -139,17 +151,6 @@ func (s *Server) handleGit(w http.ResponseWriter, r *http.Request) {
 			s.refreshLocked(ctx)
 			s.saveLocked()
 		}()
-	}
-	if len(r.TransferEncoding) > 0 {
-		// git sends large packs chunked (past http.postBuffer), which CGI
-		// cannot pass on: spool the body so it has a length.
-		spooled, cleanup, err := spoolBody(r)
-		if err != nil {
-			http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		defer cleanup()
-		r = spooled
 	}
 	s.backend().ServeHTTP(w, s.backendRequest(r, rest))
 }
