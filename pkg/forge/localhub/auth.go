@@ -307,6 +307,11 @@ func (s *Server) createInstallationToken(w http.ResponseWriter, r *http.Request,
 	tok := "ghs_" + hex.EncodeToString(buf)
 	exp := time.Now().Add(installationTokenTTL).UTC().Truncate(time.Second)
 	s.mu.Lock()
+	for t, it := range s.tokens {
+		if !time.Now().Before(it.expires) {
+			delete(s.tokens, t)
+		}
+	}
 	s.tokens[tok] = installToken{expires: exp}
 	s.mu.Unlock()
 	u := s.urlsFor(r)
