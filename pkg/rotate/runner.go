@@ -246,6 +246,16 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 	return obs, nil
 }
 
+// client returns the Equifax metadata observed for key.
+func (o *Observation) client(key credential.ProviderKey) equifax.ClientInfo {
+	for _, k := range o.Keys {
+		if k.Key == key {
+			return k.Client
+		}
+	}
+	return equifax.ClientInfo{}
+}
+
 func (r *Runner) concurrency() int {
 	if r.Settings.Concurrency < 1 {
 		return 1
@@ -368,7 +378,7 @@ func (r *Runner) Apply(ctx context.Context, obs *Observation, plan Plan) *Report
 			})
 		case ActionRenew, ActionRecover:
 			g.Go(func() error {
-				res, step, err := r.renew(gctx, spec, creds, kp, log)
+				res, step, err := r.renew(gctx, spec, creds, kp, obs.client(kp.Key), log)
 				if err != nil {
 					failed(kp, step, err, renewNext(step, err))
 					return nil
@@ -452,7 +462,7 @@ func (r *Runner) Apply(ctx context.Context, obs *Observation, plan Plan) *Report
 
 // renew mints a new secret (or replays the renew that minted an orphan),
 // and proves it with a token. It returns the step that failed.
-func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credentials, kp KeyPlan, log *logrus.Entry) (equifax.RenewResult, string, error) {
+func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credentials, kp KeyPlan, client equifax.ClientInfo, log *logrus.Entry) (equifax.RenewResult, string, error) {
 	req := equifax.RenewRequest{IdempotencyKey: equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID), GracePeriod: r.Settings.GracePeriod}
 	log.WithField("step", "renew").Info("renewing the client secret")
 	res, err := spec.Provider.Renew(ctx, creds, req)
@@ -467,6 +477,18 @@ func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credenti
 			return res, "revoke orphan", rerr
 		}
 		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+kp.NewSecretID)
+		res, err = spec.Provider.Renew(ctx, creds, req)
+	}
+	// A replay can hand back a secret minted from the same current secret by
+	// an earlier rotation that has since been revoked or has expired (its
+	// pull request was superseded). Renew past it with a key of its own.
+	for i := 0; err == nil && i < 3; i++ {
+		dead, known := client.Find(res.Secret.SecretID)
+		if !known || dead.Status.Valid() {
+			break
+		}
+		log.WithField("step", "renew").Warn("the renew replayed " + dead.SecretID + ", which is " + string(dead.Status) + "; renewing past it")
+		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+dead.SecretID)
 		res, err = spec.Provider.Renew(ctx, creds, req)
 	}
 	if err != nil {

@@ -12,8 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/demo"
+	"github.com/credrotate/credrotate/pkg/equifax"
 	"github.com/credrotate/credrotate/pkg/equifax/emulator"
+	"github.com/credrotate/credrotate/pkg/equifax/rest"
+	"github.com/credrotate/credrotate/pkg/forge"
+	"github.com/credrotate/credrotate/pkg/forge/localhub"
 )
 
 // TestPerKeyGrouping: pullRequest.grouping perKey gives one pull request per
@@ -113,4 +118,51 @@ func TestWebhookNotice(t *testing.T) {
 	if strings.Contains(res.stderr, "XXXX") {
 		t.Error("the webhook URL, a secret, reached the logs")
 	}
+}
+
+// TestSupersede: the secret an open pull request carries is revoked at
+// Equifax before it merges. The next run renews afresh, opens a new pull
+// request and closes the stale one with a link to it.
+func TestSupersede(t *testing.T) {
+	w := newWorld(t, demo.Options{Checks: localhub.ChecksPending})
+	// Equifax allows one renewal per five minutes: start its clock behind.
+	w.Emulator.SetNow(time.Now().Add(-10 * time.Minute))
+	k := w.due()[0]
+	w.mustRun("renew", "--cron-mode", "--provider-key", string(k.Key))
+	prs := w.Hub.PullRequests()
+	if len(prs) != 1 {
+		t.Fatalf("want one PR, got %d", len(prs))
+	}
+	st, _, _ := forge.ParseState(prs[0].Body)
+	old, err := os.ReadFile(w.CurrentFile(k.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rest.New(rest.Options{BaseURL: w.EmulatorURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := equifax.Credentials{ClientID: k.ClientID, ClientSecret: credential.NewSecret(strings.TrimSpace(string(old)))}
+	if err := c.Revoke(t.Context(), creds, st.Keys[0].NewSecretID); err != nil {
+		t.Fatal(err)
+	}
+	w.Emulator.Advance(10 * time.Minute)
+
+	res := w.mustRun("renew", "--cron-mode", "--provider-key", string(k.Key), "-o", "json")
+	rep := parseReport(t, res.stdout)
+	if len(rep.PullRequests) != 1 {
+		t.Fatalf("the re-run opened %v", rep.PullRequests)
+	}
+	prs = w.Hub.PullRequests()
+	if len(prs) != 2 || prs[0].State != "closed" || prs[1].State != "open" {
+		t.Fatalf("want the stale PR closed and a new one open: %+v", prs)
+	}
+	linked := false
+	for _, c := range prs[0].Comments {
+		linked = linked || strings.Contains(c.Body, rep.PullRequests[0])
+	}
+	if !linked {
+		t.Errorf("the stale PR's comments do not link the new one: %+v", prs[0].Comments)
+	}
+	w.checkInvariants("after the supersede")
 }
