@@ -124,3 +124,17 @@ func BenchmarkClone(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGetRepo is the cost of one plain API call (GET /repos/{o}/{r}),
+// which reads the branches once.
+func BenchmarkGetRepo(b *testing.B) {
+	h := newBenchHub(b, localhub.Options{})
+	gh := h.client("")
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := gh.Repositories.Get(ctx, "acme", "gitops"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

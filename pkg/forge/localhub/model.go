@@ -261,8 +261,8 @@ func (s *Server) GitURL(base string) string {
 }
 
 // defaultBranch is the branch HEAD names, or the configured default. It is
-// read once per request (refreshLocked) and remembered, since a pull-request
-// list renders the repository many times.
+// read once and remembered: pushes do not move a bare repository's HEAD, and
+// a pull-request list renders the repository many times.
 func (s *Server) defaultBranch(r *http.Request) string {
 	if s.head == "" {
 		s.head = s.git.headBranch(r.Context())

@@ -16,7 +16,6 @@ import (
 // branches: it records their current head and base commits and, like
 // GitHub, closes those whose head branch was deleted.
 func (s *Server) refreshLocked(ctx context.Context) map[string]string {
-	s.head = ""
 	br, err := s.git.branches(ctx)
 	if err != nil {
 		s.logf("localhub: listing branches: %v", err)
