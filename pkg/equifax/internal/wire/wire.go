@@ -400,7 +400,8 @@ func (l Log) Attempt(a *Attempt, attempt int, took time.Duration, err error) {
 	}
 	entry := l.entry.WithFields(f)
 	if err == nil {
-		entry.Info("equifax call succeeded")
+		// Per-call detail: at debug, so a run with many keys stays readable.
+		entry.Debug("equifax call succeeded")
 		return
 	}
 	entry = entry.WithField("error", err.Error())
