@@ -333,3 +333,18 @@ func ParseAppKey(pemData []byte) (*rsa.PublicKey, error) {
 	}
 	return &priv.PublicKey, nil
 }
+
+// listInstallationRepos serves GET /installation/repositories, the check an
+// installation token can make of itself.
+func (s *Server) listInstallationRepos(w http.ResponseWriter, r *http.Request, c *call) {
+	if c.kind != kindInstallation {
+		writeError(w, http.StatusForbidden, "You must authenticate with an installation access token in order to list repositories for an installation.", nil)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refreshLocked(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{
+		"total_count": 1, "repository_selection": "selected", "repositories": []any{s.repoJSON(r, s.urlsFor(r), false)},
+	})
+}

@@ -128,6 +128,13 @@ func TestAppAuth(t *testing.T) {
 
 	// The installation token works on the API, for GraphQL and for git.
 	inst2 := h.client(it.GetToken())
+	repos, _, err := inst2.Apps.ListRepos(ctx, nil)
+	if err != nil || repos.GetTotalCount() != 1 || repos.Repositories[0].GetFullName() != "acme/gitops" {
+		t.Fatalf("installation repositories: %v %+v", err, repos)
+	}
+	if _, _, err := h.client(testToken).Apps.ListRepos(ctx, nil); err == nil {
+		t.Error("a personal token listed installation repositories")
+	}
 	pr := h.openPR(t, "credrotate/app")
 	if _, _, err := inst2.Issues.AddLabelsToIssue(ctx, "acme", "gitops", pr.GetNumber(), []string{"automated"}); err != nil {
 		t.Fatal(err)

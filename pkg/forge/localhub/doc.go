@@ -17,6 +17,7 @@
 //	GET    /app/installations/{id}                 App JWT only
 //	POST   /app/installations/{id}/access_tokens   App JWT -> installation token (ghs_..., 1 h)
 //	GET    /repos/{o}/{r}/installation             App JWT only
+//	GET    /installation/repositories              installation token only
 //	GET    /repos/{o}/{r}                          permissions{admin,push,pull}, default_branch, allow_*
 //	GET    /repos/{o}/{r}/branches/{branch}
 //	GET    /repos/{o}/{r}/pulls                    state, head=owner:branch, base, sort, direction, per_page, page

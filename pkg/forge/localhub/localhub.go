@@ -387,6 +387,7 @@ func (s *Server) routes() {
 	s.api("GET /app/installations/{id}", s.getInstallation)
 	s.api("POST /app/installations/{id}/access_tokens", s.createInstallationToken)
 	s.api("GET /repos/{owner}/{repo}/installation", s.getRepoInstallation)
+	s.api("GET /installation/repositories", s.listInstallationRepos)
 	s.repoAPI("GET /repos/{owner}/{repo}", s.getRepo)
 	s.repoAPI("GET /repos/{owner}/{repo}/branches/{branch...}", s.getBranch)
 
