@@ -46,8 +46,8 @@ is added to its folder's kustomization.yaml.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.key, "provider-key", "", "the configured provider key the secret belongs to (required)")
 	fl.StringVar(&f.repoDir, "repo-dir", "", "the GitOps checkout to write into (required)")
-	fl.StringVar(&f.secretID, "secret-id", "", "the provider's id of the secret, for the credrotate.io/secret-id annotation")
-	fl.StringVar(&f.expiresAt, "expires-at", "", "when the secret expires (RFC 3339), for the credrotate.io/expires-at annotation")
+	fl.StringVar(&f.secretID, "secret-id", "", "the provider's id of the secret, for the credrotate.io/secret-id annotation (omitted: the annotation is removed, as the old one named the old secret)")
+	fl.StringVar(&f.expiresAt, "expires-at", "", "when the secret expires (RFC 3339), for the credrotate.io/expires-at annotation (omitted: the annotation is removed)")
 	return cmd
 }
 
