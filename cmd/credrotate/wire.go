@@ -71,8 +71,15 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 	if err != nil {
 		return nil, &rotate.StepError{Step: "preflight github", Err: err, Next: "check github.* in the configuration and the token's permissions"}
 	}
+	gitToken := os.Getenv(cfg.Git.TokenEnv)
+	if gitToken == "" && cfg.GitHub.App.Enabled() {
+		// A GitHub App pushes with its installation token.
+		if gitToken, err = fg.GitToken(ctx); err != nil {
+			return nil, &rotate.StepError{Step: "preflight github", Err: err, Next: "check the GitHub App's id, installation id and private key"}
+		}
+	}
 	ws, err := gitops.Clone(ctx, gitops.Options{
-		URL: cfg.Git.URL, BaseBranch: cfg.Git.BaseBranch, Token: os.Getenv(cfg.Git.TokenEnv),
+		URL: cfg.Git.URL, BaseBranch: cfg.Git.BaseBranch, Token: gitToken,
 		SSHKeyFile: cfg.Git.SSHKeyFile, SigningKeyFile: cfg.Git.SigningKeyFile,
 		Author: gitops.Signature{Name: cfg.Git.Author.Name, Email: cfg.Git.Author.Email},
 	})
