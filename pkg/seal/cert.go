@@ -101,6 +101,7 @@ type CertError struct {
 	Transient bool
 }
 
+// Error names the environment, the source, the problem and the fix.
 func (e *CertError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "environment %q: sealing certificate", e.Env)
