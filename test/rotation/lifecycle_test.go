@@ -116,8 +116,8 @@ func TestManualRenewAndDryRun(t *testing.T) {
 	w := newWorld(t, demo.Options{})
 	notDue := w.Keys[len(w.Keys)-1]
 	res := w.mustRun("renew", "--dry-run", "-o", "json", "--provider-key", string(notDue.Key))
-	if !strings.Contains(res.stdout, `"action": "noop"`) || !strings.Contains(res.stdout, "allows the next renewal") {
-		t.Fatalf("dry run of a key Equifax will not renew yet should be a noop naming the eligibility:\n%s", res.stdout)
+	if !strings.Contains(res.stdout, `"action": "renew"`) || !strings.Contains(res.stdout, "requested by hand") {
+		t.Fatalf("a dry run of a manual renewal should plan it:\n%s", res.stdout)
 	}
 	res = w.mustRun("renew", "--dry-run", "--cron-mode", "-o", "json")
 	if !strings.Contains(res.stdout, `"action": "renew"`) {
