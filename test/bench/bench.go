@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -37,6 +37,11 @@ type bench struct {
 // all runs every workload, then the no-op runs, and returns the report.
 func (b *bench) all(ctx context.Context) (*Report, error) {
 	rep := &Report{Machine: describeMachine(ctx), Started: time.Now().UTC(), Binary: b.opts.bin}
+	measureBin = filepath.Join(b.opts.workdir, "measure")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", measureBin, "github.com/credrotate/credrotate/test/bench/measure").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the measuring wrapper: %w\n%s", err, out)
+	}
+	rep.Machine.RSSFloor = rssFloor(ctx, b.opts.workdir)
 	rep.Commit = b.opts.commit
 	if rep.Commit == "" {
 		rep.Commit = gitDescribe(ctx)
@@ -141,38 +146,66 @@ func (r *Run) since(w *demo.World, before counters) {
 	r.PullRequests = now.prs - before.prs
 }
 
-// child runs a command, timing it and reading its rusage. A non-zero exit is
-// recorded in the run, not returned.
+// child runs a command through the measuring wrapper (see envMeasure),
+// timing it and reading its rusage. A non-zero exit is recorded in the run,
+// not returned.
 func child(ctx context.Context, r *Run, dir string, env []string, logName string, name string, args ...string) error {
 	logf, err := os.Create(filepath.Join(dir, logName))
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
+	self := measureBin
+	outFile := filepath.Join(dir, logName+".measured.json")
 	var stdout bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := exec.CommandContext(ctx, self, append([]string{name}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cmd.Env, envMeasure+"="+outFile)
 	cmd.Stdout = io.MultiWriter(&stdout, logf)
 	cmd.Stderr = logf
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	start := time.Now()
+	cmd.WaitDelay = 20 * time.Second
+	_ = os.Remove(outFile)
 	err = cmd.Run()
-	r.Wall = time.Since(start)
 	r.Stdout = stdout.String()
-	if cmd.ProcessState != nil {
-		r.ExitCode = cmd.ProcessState.ExitCode()
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.MaxRSS = ru.Maxrss * 1024 // KiB on Linux
-			r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	raw, rerr := os.ReadFile(outFile)
+	if rerr != nil {
+		if err != nil {
+			return fmt.Errorf("running %s: %w", name, err)
 		}
+		return fmt.Errorf("running %s: the measuring wrapper wrote nothing: %w", name, rerr)
 	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
+	var m measured
+	if err := json.Unmarshal(raw, &m); err != nil {
 		return fmt.Errorf("running %s: %w", name, err)
 	}
+	r.Wall, r.CPU, r.MaxRSS, r.ExitCode = m.Wall, m.CPU, m.MaxRSS, m.ExitCode
 	return nil
+}
+
+// envMeasure names the file the measuring wrapper (test/bench/measure)
+// writes to; measureBin is the wrapper, built by bench.all.
+const envMeasure = "CREDROTATE_BENCH_MEASURE"
+
+var measureBin string
+
+// measured is what the wrapper writes.
+type measured struct {
+	Wall     time.Duration `json:"wall"`
+	CPU      time.Duration `json:"cpu"`
+	MaxRSS   int64         `json:"maxRSS"`
+	ExitCode int           `json:"exitCode"`
+}
+
+// rssFloor is the peak RSS the wrapper reports for a command that uses
+// almost nothing: figures at or below it say only "no more than this".
+func rssFloor(ctx context.Context, dir string) int64 {
+	var r Run
+	if err := child(ctx, &r, dir, nil, "rss-floor.log", "true"); err != nil {
+		return 0
+	}
+	return r.MaxRSS
 }
 
 // credrotate renews every key of a fresh world with the binary and proves
@@ -274,21 +307,20 @@ func (b *bench) baseline(ctx context.Context, wl Workload) (Run, error) {
 	clone, done, last := parseBaseline(r.Stdout)
 	r.Clone = clone
 	r.Done = done
-	if done < wl.Keys {
-		if done == 0 {
-			r.Problem = fmt.Sprintf("the baseline renewed no key (exit %d, log %s)", r.ExitCode, filepath.Join(w.Dir, "baseline.log"))
-			return r, nil
-		}
-		if done < len(keys) {
-			// Stopped by the budget: time what it finished.
-			r.Wall = last
-		}
-		r.Extrapolate(wl.Keys)
-	} else if r.ExitCode != 0 {
+	switch {
+	case done == 0:
+		r.Problem = fmt.Sprintf("the baseline renewed no key (exit %d, log %s)", r.ExitCode, filepath.Join(w.Dir, "baseline.log"))
+		return r, nil
+	case done < len(keys):
+		// Stopped by the budget: time what it finished.
+		r.Wall = last
+	case r.ExitCode != 0:
 		r.Problem = fmt.Sprintf("exit code %d (log %s)", r.ExitCode, filepath.Join(w.Dir, "baseline.log"))
 		return r, nil
 	}
+	// Prove what was measured, then scale it.
 	r.Verified, r.Problem = b.proveBaseline(ctx, w, keys[:done], r)
+	r.Extrapolate(wl.Keys)
 	return r, nil
 }
 

@@ -211,6 +211,8 @@ type Machine struct {
 	Git       string
 	LoadStart string
 	LoadEnd   string
+	// RSSFloor is the peak RSS the measuring wrapper reports for `true`.
+	RSSFloor int64
 }
 
 // Report is the whole benchmark.
@@ -381,7 +383,8 @@ func (r *Report) Markdown() string {
 	p("| date | %s to %s (UTC) |\n", r.Started.Format("2006-01-02 15:04"), r.Finished.Format("15:04"))
 	p("| CPUs (nproc) | %d |\n| CPU model | %s |\n| memory | %s |\n| kernel | %s |\n| Go | %s |\n| git | %s |\n", m.CPUs, m.CPUModel, m.Memory, m.Kernel, m.GoVersion, m.Git)
 	p("| credrotate | %s |\n", r.Commit)
-	p("| load average (1, 5, 15 min) | %s at the start, %s at the end |\n\n", m.LoadStart, m.LoadEnd)
+	p("| load average (1, 5, 15 min) | %s at the start, %s at the end |\n", m.LoadStart, m.LoadEnd)
+	p("| RSS measurement floor | %s (what the measuring wrapper reports for `true`; see test/bench/measure) |\n\n", mib(m.RSSFloor))
 	p("The machine is shared with other work and noisy: the figures are one run each (the no-op figures the\n")
 	p("median of several), and differences of a few tens of percent between runs are normal. At D = 0 everything\n")
 	p("is CPU on this machine, including the servers, which run in the harness's process.\n\n")
