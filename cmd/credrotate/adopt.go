@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -49,29 +48,20 @@ func (a *app) adopt(ctx context.Context, key, secretID, output string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	traceID := newTraceID()
-	log, err := a.newLogger(traceID)
+	runner, obs, err := a.observe(ctx, "adopt", cfg, func(r *rotate.Runner) {
+		for i := range r.Keys {
+			r.Keys[i].Current = rotate.StaticSecret{Value: value, Name: "standard input"}
+		}
+	})
 	if err != nil {
 		return err
-	}
-	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:])}
-	runner, err := w.newRunner(ctx)
-	if err != nil {
-		return fmt.Errorf("adopt: %w%s", err, nextAction(err))
-	}
-	for i := range runner.Keys {
-		runner.Keys[i].Current = rotate.StaticSecret{Value: value, Name: "standard input"}
-	}
-	obs, err := runner.Preflight(ctx)
-	if err != nil {
-		return fmt.Errorf("adopt: %w%s", err, nextAction(err))
 	}
 	rep := runner.Adopt(ctx, obs, credential.ProviderKey(key), secretID)
 	if err := printReport(a.stdout, output, rep); err != nil {
 		return err
 	}
 	if rep.Failed() {
-		return &exitError{code: exitFailure, err: fmt.Errorf("adopt failed (trace %s)", traceID)}
+		return &exitError{code: exitFailure, err: fmt.Errorf("adopt failed (trace %s)", rep.TraceID)}
 	}
 	return nil
 }

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -77,20 +74,8 @@ never do. SIGINT or SIGTERM stops it.`,
 	return cmd
 }
 
-// lockedWriter serialises the log lines of concurrent requests.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) printf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "%s emulator: "+format+"\n", append([]any{time.Now().UTC().Format(time.RFC3339)}, args...)...)
-}
-
 func runEmulator(ctx context.Context, a *app, listen string, seeds []emulatorSeed, latency time.Duration) error {
-	logw := &lockedWriter{w: a.stderr}
+	logw := &callLog{w: a.stderr, prefix: "emulator: "}
 	emu := emulator.New(emulator.Options{Ticking: true, Latency: latency, Logf: logw.printf})
 	defer emu.Close()
 	for _, s := range seeds {
@@ -122,28 +107,10 @@ func runEmulator(ctx context.Context, a *app, listen string, seeds []emulatorSee
 		return err
 	}
 
-	srv := &http.Server{
-		Handler:           emu,
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving on %s: %w", listen, err)
-	case <-ctx.Done():
-	}
-	logw.printf("stopping")
-	emu.Close() // release stalled requests so that Shutdown does not wait for them
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("stopping the emulator: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving on %s: %w", listen, err)
-	}
-	return nil
+	return serveUntilDone(ctx, ln, emu, "the emulator", 5*time.Second, func() {
+		logw.printf("stopping")
+		emu.Close() // release stalled requests so that Shutdown does not wait for them
+	})
 }
 
 // displayAddr names a listener's address so a client can dial it: an

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -100,18 +98,6 @@ With --token (or --token-env), API calls and git pushes need that token
 	return cmd
 }
 
-// hubLog writes one timestamped line per call, serialised across requests.
-type hubLog struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *hubLog) printf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
-}
-
 func runLocalhub(ctx context.Context, a *app, f localhubFlags, checks localhub.CheckMode, token string) error {
 	if _, err := os.Stat(f.repoDir); errors.Is(err, os.ErrNotExist) && !f.init {
 		return usageErrorf("--repo %s does not exist: create it with git init --bare, or add --init", f.repoDir)
@@ -137,7 +123,7 @@ func runLocalhub(ctx context.Context, a *app, f localhubFlags, checks localhub.C
 		}
 		opts.AppID, opts.AppPublicKey, opts.InstallationID = f.appID, key, f.installationID
 	}
-	logw := &hubLog{w: a.stderr}
+	logw := &callLog{w: a.stderr}
 	opts.Logf = logw.printf
 	hub, err := localhub.New(opts)
 	if err != nil {
@@ -174,22 +160,5 @@ func runLocalhub(ctx context.Context, a *app, f localhubFlags, checks localhub.C
 		return err
 	}
 
-	srv := &http.Server{Handler: hub, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving on %s: %w", f.listen, err)
-	case <-ctx.Done():
-	}
-	logw.printf("localhub: stopping")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("stopping localhub: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving on %s: %w", f.listen, err)
-	}
-	return nil
+	return serveUntilDone(ctx, ln, hub, "localhub", 10*time.Second, func() { logw.printf("localhub: stopping") })
 }

@@ -8,6 +8,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/credrotate/credrotate/pkg/config"
+	"github.com/credrotate/credrotate/pkg/rotate"
 )
 
 func newStatusCmd(a *app) *cobra.Command {
@@ -39,19 +42,9 @@ func (a *app) status(ctx context.Context, output string) error {
 	if err != nil {
 		return err
 	}
-	traceID := newTraceID()
-	log, err := a.newLogger(traceID)
+	runner, obs, err := a.observe(ctx, "status", cfg, nil)
 	if err != nil {
 		return err
-	}
-	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:])}
-	runner, err := w.newRunner(ctx)
-	if err != nil {
-		return fmt.Errorf("status: %w%s", err, nextAction(err))
-	}
-	obs, err := runner.Preflight(ctx)
-	if err != nil {
-		return fmt.Errorf("status: %w%s", err, nextAction(err))
 	}
 	rows := runner.Status(obs)
 	if output == "json" {
@@ -69,6 +62,30 @@ func (a *app) status(ctx context.Context, output string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Key, r.Env, orDash(r.SecretID), orDash(r.Fingerprint), exp, r.DaysLeft, r.State, r.Next, orDash(r.PR))
 	}
 	return tw.Flush()
+}
+
+// observe builds a runner for cfg and runs its preflight, for the commands
+// that read the state without rotating. adjust, if set, changes the runner
+// before preflight.
+func (a *app) observe(ctx context.Context, command string, cfg *config.Config, adjust func(*rotate.Runner)) (*rotate.Runner, *rotate.Observation, error) {
+	traceID := newTraceID()
+	log, err := a.newLogger(traceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:])}
+	runner, err := w.newRunner(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
+	}
+	if adjust != nil {
+		adjust(runner)
+	}
+	obs, err := runner.Preflight(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
+	}
+	return runner, obs, nil
 }
 
 func orDash(s string) string {
