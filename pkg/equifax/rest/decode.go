@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/credrotate/credrotate/pkg/credential"
@@ -27,7 +26,7 @@ type errorBody struct {
 }
 
 // maxDescription bounds the server text kept in an error.
-const maxDescription = 512
+const maxDescription = wire.MaxDescription
 
 // decodeJSON decodes exactly one JSON value from b into v.
 func decodeJSON(b []byte, v any) error {
@@ -49,7 +48,7 @@ func decodeJSON(b []byte, v any) error {
 func parseError(op string, status int, header http.Header, body []byte, now time.Time) *equifax.Error {
 	e := &equifax.Error{Op: op, HTTPStatus: status}
 	if header != nil {
-		e.TransactionID = clean(header.Get(wire.HeaderTransactionID), 128)
+		e.TransactionID = wire.Clean(header.Get(wire.HeaderTransactionID), 128)
 		e.RetryAfter = wire.RetryAfter(header.Get("Retry-After"), now)
 	}
 	var eb errorBody
@@ -58,11 +57,11 @@ func parseError(op string, status int, header http.Header, body []byte, now time
 			e.Err = errors.New("undecodable error body")
 		}
 	}
-	e.Code = clean(eb.EfxErrorCode, 64)
-	e.Description = clean(eb.Description, maxDescription)
+	e.Code = wire.Clean(eb.EfxErrorCode, 64)
+	e.Description = wire.Clean(eb.Description, maxDescription)
 	if e.Code == "" {
-		e.Code = clean(eb.Error, 64)
-		e.Description = clean(eb.ErrorDescription, maxDescription)
+		e.Code = wire.Clean(eb.Error, 64)
+		e.Description = wire.Clean(eb.ErrorDescription, maxDescription)
 	}
 	if raw, ok := eb.AdditionalErrorDetails["eligibleAt"]; ok {
 		var s string
@@ -96,20 +95,6 @@ func parseError(op string, status int, header http.Header, body []byte, now time
 	return e
 }
 
-// clean keeps printable text only and bounds its length, so a hostile body
-// cannot flood a log line or inject control characters.
-func clean(s string, max int) string {
-	if len(s) > max {
-		s = s[:max]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return -1
-		}
-		return r
-	}, s)
-}
-
 type secretJSON struct {
 	SecretID     string         `json:"secretId"`
 	ClientSecret *string        `json:"clientSecret,omitempty"`
@@ -128,18 +113,18 @@ func (s secretJSON) info(requireCreated bool) (equifax.SecretInfo, error) {
 	switch s.Status {
 	case equifax.StatusActive, equifax.StatusRetiring, equifax.StatusRevoked, equifax.StatusExpired:
 	default:
-		return equifax.SecretInfo{}, fmt.Errorf("secret %s has unknown status %q", clean(s.SecretID, 64), clean(string(s.Status), 32))
+		return equifax.SecretInfo{}, fmt.Errorf("secret %s has unknown status %q", wire.Clean(s.SecretID, 64), wire.Clean(string(s.Status), 32))
 	}
 	if s.ExpiresAt == nil || s.ExpiresAt.IsZero() {
-		return equifax.SecretInfo{}, fmt.Errorf("secret %s without expiresAt", clean(s.SecretID, 64))
+		return equifax.SecretInfo{}, fmt.Errorf("secret %s without expiresAt", wire.Clean(s.SecretID, 64))
 	}
 	if requireCreated && (s.CreatedAt == nil || s.CreatedAt.IsZero()) {
-		return equifax.SecretInfo{}, fmt.Errorf("secret %s without createdAt", clean(s.SecretID, 64))
+		return equifax.SecretInfo{}, fmt.Errorf("secret %s without createdAt", wire.Clean(s.SecretID, 64))
 	}
 	out := equifax.SecretInfo{
-		SecretID:  clean(s.SecretID, 128),
+		SecretID:  wire.Clean(s.SecretID, 128),
 		Status:    s.Status,
-		Hint:      clean(s.Hint, 64),
+		Hint:      wire.Clean(s.Hint, 64),
 		ExpiresAt: s.ExpiresAt.UTC(),
 	}
 	if s.CreatedAt != nil {
@@ -171,7 +156,7 @@ func decodeClientInfo(body []byte, clientID string) (equifax.ClientInfo, error) 
 		return equifax.ClientInfo{}, fmt.Errorf("decoding client info: %w", err)
 	}
 	if cj.ClientID == "" || cj.ClientID != clientID {
-		return equifax.ClientInfo{}, fmt.Errorf("client info names client %q, want %q", clean(cj.ClientID, 128), clientID)
+		return equifax.ClientInfo{}, fmt.Errorf("client info names client %q, want %q", wire.Clean(cj.ClientID, 128), clientID)
 	}
 	if cj.Secrets == nil {
 		return equifax.ClientInfo{}, errors.New("client info without secrets")
@@ -213,7 +198,7 @@ func decodeRenew(body []byte, clientID string) (equifax.RenewResult, error) {
 		return equifax.RenewResult{}, errRenewBody
 	}
 	if rj.ClientID != clientID {
-		return equifax.RenewResult{}, fmt.Errorf("renew answer names client %q, want %q", clean(rj.ClientID, 128), clientID)
+		return equifax.RenewResult{}, fmt.Errorf("renew answer names client %q, want %q", wire.Clean(rj.ClientID, 128), clientID)
 	}
 	if rj.Secret == nil {
 		return equifax.RenewResult{}, errors.New("renew answer without secret")

@@ -38,16 +38,8 @@ import (
 const (
 	DefaultTokenPath        = "/v2/oauth/token"
 	DefaultManagementPath   = "/business/security/v1"
-	DefaultManagementScope  = "https://api.equifax.com/business/security/v1"
-	DefaultTokenExpiryDelta = time.Minute
-)
-
-// The operation names used in errors and logs.
-const (
-	opToken    = "token"
-	opDescribe = "describe"
-	opRenew    = "renew"
-	opRevoke   = "revoke"
+	DefaultManagementScope  = wire.DefaultManagementScope  // https://api.equifax.com/business/security/v1
+	DefaultTokenExpiryDelta = wire.DefaultTokenExpiryDelta // one minute
 )
 
 // Options configure a Client. Only BaseURL is required.
@@ -91,13 +83,7 @@ type Options struct {
 type Client struct {
 	mgmtBase string
 	tokenURL string
-	scope    string
-	http     *http.Client
-	timeout  time.Duration
-	policy   wire.Policy
-	maxBody  int64
-	log      *logrus.Entry
-	tokens   *wire.TokenCache
+	core     *wire.Core
 }
 
 var _ equifax.Provider = (*Client)(nil)
@@ -123,31 +109,22 @@ func New(opts Options) (*Client, error) {
 	c := &Client{
 		mgmtBase: root + "/" + strings.Trim(mpath, "/"),
 		tokenURL: tokenURL,
-		scope:    opts.ManagementScope,
-		http:     wire.HTTPClient(opts.HTTPClient, opts.MaxBodyBytes),
-		timeout:  opts.Timeout,
-		policy: wire.Policy{
+	}
+	c.core = wire.NewCore(wire.Config{
+		Transport:  "rest",
+		Scope:      opts.ManagementScope,
+		HTTPClient: opts.HTTPClient,
+		Timeout:    opts.Timeout,
+		Policy: wire.Policy{
 			MaxRetries:     opts.MaxRetries,
 			InitialBackoff: opts.InitialBackoff,
 			MaxBackoff:     opts.MaxBackoff,
 			MaxRetryAfter:  opts.MaxRetryAfter,
 		},
-		maxBody: opts.MaxBodyBytes,
-		log:     opts.Logger,
-		tokens:  &wire.TokenCache{Delta: opts.TokenExpiryDelta},
-	}
-	if c.scope == "" {
-		c.scope = DefaultManagementScope
-	}
-	if c.timeout <= 0 {
-		c.timeout = wire.DefaultTimeout
-	}
-	if c.tokens.Delta <= 0 {
-		c.tokens.Delta = DefaultTokenExpiryDelta
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = wire.DefaultMaxBodyBytes
-	}
+		TokenExpiryDelta: opts.TokenExpiryDelta,
+		MaxBodyBytes:     opts.MaxBodyBytes,
+		Logger:           opts.Logger,
+	}, c.fetchToken)
 	return c, nil
 }
 
@@ -155,27 +132,20 @@ func New(opts Options) (*Client, error) {
 // scope when empty). It always asks the token endpoint, so it proves that
 // the secret works now; the token is then cached for management calls.
 func (c *Client) Token(ctx context.Context, creds equifax.Credentials, scope string) (equifax.Token, error) {
-	if scope == "" {
-		scope = c.scope
-	}
-	if err := checkCreds(opToken, creds); err != nil {
-		return equifax.Token{}, err
-	}
-	t, err := c.fetchToken(ctx, creds, scope)
+	t, scope, err := c.core.Token(ctx, creds, scope)
 	if err != nil {
 		return equifax.Token{}, err
 	}
-	c.tokens.Put(creds, scope, t)
 	return toToken(t, scope), nil
 }
 
 // Describe returns the metadata of every secret of creds.ClientID.
 func (c *Client) Describe(ctx context.Context, creds equifax.Credentials) (equifax.ClientInfo, error) {
-	if err := checkCreds(opDescribe, creds); err != nil {
+	if err := wire.CheckCreds(wire.OpDescribe, creds); err != nil {
 		return equifax.ClientInfo{}, err
 	}
 	var info equifax.ClientInfo
-	err := c.manage(ctx, opDescribe, creds, nil, call{
+	err := c.manage(ctx, wire.OpDescribe, creds, nil, call{
 		method: http.MethodGet,
 		url:    c.secretsURL(creds.ClientID),
 		want:   []int{http.StatusOK},
@@ -192,21 +162,15 @@ func (c *Client) Describe(ctx context.Context, creds equifax.Credentials) (equif
 // required: every attempt sends it, so a retry after a lost answer replays
 // the first renew.
 func (c *Client) Renew(ctx context.Context, creds equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error) {
-	if err := checkCreds(opRenew, creds); err != nil {
+	if err := wire.CheckRenew(creds, req); err != nil {
 		return equifax.RenewResult{}, err
-	}
-	if strings.TrimSpace(req.IdempotencyKey) == "" {
-		return equifax.RenewResult{}, &equifax.Error{Op: opRenew, Kind: equifax.ErrBadRequest, Description: "renew needs an idempotency key (equifax.IdempotencyKey)"}
-	}
-	if req.GracePeriod < 0 {
-		return equifax.RenewResult{}, &equifax.Error{Op: opRenew, Kind: equifax.ErrBadRequest, Description: "negative grace period"}
 	}
 	body, err := json.Marshal(renewBody{GracePeriodSeconds: int64(req.GracePeriod / time.Second), Force: req.Force})
 	if err != nil {
 		return equifax.RenewResult{}, err
 	}
 	var res equifax.RenewResult
-	err = c.manage(ctx, opRenew, creds, logrus.Fields{"idempotency_key": req.IdempotencyKey}, call{
+	err = c.manage(ctx, wire.OpRenew, creds, logrus.Fields{"idempotency_key": req.IdempotencyKey}, call{
 		method: http.MethodPost,
 		url:    c.secretsURL(creds.ClientID),
 		header: http.Header{"Idempotency-Key": {req.IdempotencyKey}, "Content-Type": {"application/json"}},
@@ -224,13 +188,10 @@ func (c *Client) Renew(ctx context.Context, creds equifax.Credentials, req equif
 // Revoke revokes secretID of creds.ClientID; revoking a revoked secret
 // succeeds.
 func (c *Client) Revoke(ctx context.Context, creds equifax.Credentials, secretID string) error {
-	if err := checkCreds(opRevoke, creds); err != nil {
+	if err := wire.CheckRevoke(creds, secretID); err != nil {
 		return err
 	}
-	if secretID == "" {
-		return &equifax.Error{Op: opRevoke, Kind: equifax.ErrBadRequest, Description: "no secret id to revoke"}
-	}
-	return c.manage(ctx, opRevoke, creds, logrus.Fields{"secret_id": secretID}, call{
+	return c.manage(ctx, wire.OpRevoke, creds, logrus.Fields{"secret_id": secretID}, call{
 		method: http.MethodDelete,
 		url:    c.secretsURL(creds.ClientID) + "/" + url.PathEscape(secretID),
 		want:   []int{http.StatusNoContent},
@@ -246,13 +207,6 @@ func (c *Client) secretsURL(clientID string) string {
 	return c.mgmtBase + "/clients/" + url.PathEscape(clientID) + "/secrets"
 }
 
-func checkCreds(op string, creds equifax.Credentials) error {
-	if creds.ClientID == "" || creds.ClientSecret.IsZero() {
-		return &equifax.Error{Op: op, Kind: equifax.ErrBadRequest, Description: "client id and secret are required"}
-	}
-	return nil
-}
-
 // call is one management request and what to do with its success answer.
 type call struct {
 	method string
@@ -263,34 +217,12 @@ type call struct {
 	decode func(body []byte) error
 }
 
-// manage sends a management call with a cached token, under the retry
-// policy; a rejected token (401.01, 401.03) is dropped and the call is
-// tried once more with a new one.
+// manage sends cl through the shared management loop (wire.Core.Manage):
+// a cached token, the retry policy, one new token after a rejected one.
 func (c *Client) manage(ctx context.Context, op string, creds equifax.Credentials, fields logrus.Fields, cl call) error {
-	log := wire.NewLog(c.log, "rest", op, creds.ClientID, fields)
-	for refreshed := false; ; refreshed = true {
-		tok, err := c.tokens.Get(ctx, creds, c.scope, func(ctx context.Context) (*oauth2.Token, error) {
-			return c.fetchToken(ctx, creds, c.scope)
-		})
-		if err != nil {
-			return err
-		}
-		err = c.policy.Do(ctx, func(ctx context.Context, attempt int) error {
-			a := wire.NewAttempt()
-			actx, cancel := context.WithTimeout(wire.WithAttempt(ctx, a), c.timeout)
-			defer cancel()
-			start := time.Now()
-			err := c.send(actx, a, op, tok.AccessToken, cl)
-			log.Attempt(a, attempt, time.Since(start), err)
-			return err
-		}, log.Retry)
-		if err != nil && !refreshed && wire.TokenRejected(err) {
-			c.tokens.Drop(creds, c.scope, tok)
-			log.Info("access token rejected; fetching a new one", nil)
-			continue
-		}
-		return err
-	}
+	return c.core.Manage(ctx, op, creds, fields, func(ctx context.Context, a *wire.Attempt, token string) error {
+		return c.send(ctx, a, op, token, cl)
+	})
 }
 
 func (c *Client) send(ctx context.Context, a *wire.Attempt, op, token string, cl call) error {
@@ -309,12 +241,12 @@ func (c *Client) send(ctx context.Context, a *wire.Attempt, op, token string, cl
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
+	resp, err := c.core.HTTP.Do(req)
 	if err != nil {
 		return wire.FailedCall(ctx, op, a, err)
 	}
 	defer resp.Body.Close()
-	b, err := wire.ReadBody(resp.Body, c.maxBody)
+	b, err := wire.ReadBody(resp.Body, c.core.MaxBody)
 	ok := slices.Contains(cl.want, resp.StatusCode)
 	if err != nil {
 		if !ok && errors.Is(err, wire.ErrBodyTooLarge) {
@@ -337,7 +269,6 @@ func (c *Client) send(ctx context.Context, a *wire.Attempt, op, token string, cl
 
 // fetchToken asks the token endpoint for a token, under the retry policy.
 func (c *Client) fetchToken(ctx context.Context, creds equifax.Credentials, scope string) (*oauth2.Token, error) {
-	log := wire.NewLog(c.log, "rest", opToken, creds.ClientID, nil)
 	cc := clientcredentials.Config{
 		ClientID:     creds.ClientID,
 		ClientSecret: creds.ClientSecret.Reveal(),
@@ -348,21 +279,16 @@ func (c *Client) fetchToken(ctx context.Context, creds equifax.Credentials, scop
 		cc.Scopes = []string{scope}
 	}
 	var tok *oauth2.Token
-	err := c.policy.Do(ctx, func(ctx context.Context, attempt int) error {
-		a := wire.NewAttempt()
-		actx, cancel := context.WithTimeout(wire.WithAttempt(ctx, a), c.timeout)
-		defer cancel()
-		start := time.Now()
-		t, err := cc.Token(context.WithValue(actx, oauth2.HTTPClient, c.http))
+	err := c.core.TokenCall(ctx, creds.ClientID, func(actx context.Context, a *wire.Attempt) error {
+		t, err := cc.Token(context.WithValue(actx, oauth2.HTTPClient, c.core.HTTP))
 		if err != nil {
 			err = tokenError(actx, a, err)
 		} else if err = checkToken(t); err != nil {
-			err = &equifax.Error{Op: opToken, Kind: equifax.ErrMalformedResponse, HTTPStatus: a.Status(), TransactionID: a.TransactionID(), Err: err}
+			err = &equifax.Error{Op: wire.OpToken, Kind: equifax.ErrMalformedResponse, HTTPStatus: a.Status(), TransactionID: a.TransactionID(), Err: err}
 		}
-		log.Attempt(a, attempt, time.Since(start), err)
 		tok = t
 		return err
-	}, log.Retry)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -383,10 +309,10 @@ func checkToken(t *oauth2.Token) error {
 func tokenError(ctx context.Context, a *wire.Attempt, err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response != nil {
-		e := parseError(opToken, re.Response.StatusCode, re.Response.Header, re.Body, time.Now())
+		e := parseError(wire.OpToken, re.Response.StatusCode, re.Response.Header, re.Body, time.Now())
 		if e.Code == "" && re.ErrorCode != "" {
-			e.Code = clean(re.ErrorCode, 64)
-			e.Description = clean(re.ErrorDescription, maxDescription)
+			e.Code = wire.Clean(re.ErrorCode, 64)
+			e.Description = wire.Clean(re.ErrorDescription, wire.MaxDescription)
 		}
 		if e.Code != "" && e.Kind == equifax.ErrMalformedResponse {
 			// An RFC 6749 error in a 2xx answer.
@@ -398,10 +324,10 @@ func tokenError(ctx context.Context, a *wire.Attempt, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) || ctx.Err() != nil || a.BodyTooLarge() ||
 		strings.HasPrefix(err.Error(), "oauth2: cannot fetch token") {
-		return wire.FailedCall(ctx, opToken, a, err)
+		return wire.FailedCall(ctx, wire.OpToken, a, err)
 	}
 	// The answer was a 2xx that is not a token.
-	return &equifax.Error{Op: opToken, Kind: equifax.ErrMalformedResponse, HTTPStatus: a.Status(), TransactionID: a.TransactionID(),
+	return &equifax.Error{Op: wire.OpToken, Kind: equifax.ErrMalformedResponse, HTTPStatus: a.Status(), TransactionID: a.TransactionID(),
 		Err: errors.New("token answer is not the expected JSON")}
 }
 
@@ -414,7 +340,7 @@ func toToken(t *oauth2.Token, scope string) equifax.Token {
 		IssuedAt:    issuedAt(t.Extra("issued_at"), time.Now().UTC()),
 	}
 	if s, ok := t.Extra("scope").(string); ok && s != "" {
-		out.Scope = clean(s, 512)
+		out.Scope = wire.Clean(s, 512)
 	}
 	return out
 }
