@@ -13,6 +13,7 @@ import (
 	gosoap "github.com/hooklift/gowsdl/soap"
 
 	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/equifax/internal/wire"
 	"github.com/credrotate/credrotate/pkg/equifax/soap/internal/securitysoap"
 )
 
@@ -21,7 +22,7 @@ import (
 const maxXMLDepth = 32
 
 // maxDescription bounds the server text kept in an error.
-const maxDescription = 512
+const maxDescription = wire.MaxDescription
 
 var errNotXML = errors.New("answer is not a well-formed SOAP document")
 
@@ -115,10 +116,10 @@ func decodeFault(body []byte) (fault, error) {
 	if env.Body.Fault == nil {
 		return fault{}, errors.New("answer holds no SOAP fault")
 	}
-	f := fault{faultCode: clean(env.Body.Fault.Code, 64), description: clean(env.Body.Fault.String, maxDescription)}
+	f := fault{faultCode: wire.Clean(env.Body.Fault.Code, 64), description: wire.Clean(env.Body.Fault.String, maxDescription)}
 	if sf := env.Body.Fault.Detail.SecurityFault; sf != nil {
-		f.code = clean(strings.TrimSpace(sf.ErrorCode), 64)
-		if d := clean(strings.TrimSpace(sf.Description), maxDescription); d != "" {
+		f.code = wire.Clean(strings.TrimSpace(sf.ErrorCode), 64)
+		if d := wire.Clean(strings.TrimSpace(sf.Description), maxDescription); d != "" {
 			f.description = d
 		}
 		if s, err := strconv.ParseInt(strings.TrimSpace(sf.RetryAfterSeconds), 10, 64); err == nil && s > 0 && s <= 86400 {
@@ -141,19 +142,6 @@ func (f fault) kind(status int) error {
 		return equifax.ErrTransient
 	}
 	return equifax.KindForCode(f.code, status)
-}
-
-// clean keeps printable text only and bounds its length.
-func clean(s string, max int) string {
-	if len(s) > max {
-		s = s[:max]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // decodeEnvelope decodes a success answer the way gowsdl's client does,
@@ -182,18 +170,18 @@ func secretInfo(s *securitysoap.SecretInfo) (equifax.SecretInfo, error) {
 		return equifax.SecretInfo{}, errors.New("secret without SecretId")
 	}
 	if s.Status == nil {
-		return equifax.SecretInfo{}, fmt.Errorf("secret %s without Status", clean(s.SecretId, 64))
+		return equifax.SecretInfo{}, fmt.Errorf("secret %s without Status", wire.Clean(s.SecretId, 64))
 	}
 	st := equifax.Status(strings.TrimSpace(string(*s.Status)))
 	switch st {
 	case equifax.StatusActive, equifax.StatusRetiring, equifax.StatusRevoked, equifax.StatusExpired:
 	default:
-		return equifax.SecretInfo{}, fmt.Errorf("secret %s has unknown status %q", clean(s.SecretId, 64), clean(string(st), 32))
+		return equifax.SecretInfo{}, fmt.Errorf("secret %s has unknown status %q", wire.Clean(s.SecretId, 64), wire.Clean(string(st), 32))
 	}
 	out := equifax.SecretInfo{
-		SecretID:  clean(strings.TrimSpace(s.SecretId), 128),
+		SecretID:  wire.Clean(strings.TrimSpace(s.SecretId), 128),
 		Status:    st,
-		Hint:      clean(s.Hint, 64),
+		Hint:      wire.Clean(s.Hint, 64),
 		CreatedAt: xsdTime(s.CreatedAt),
 		ExpiresAt: xsdTime(s.ExpiresAt),
 	}

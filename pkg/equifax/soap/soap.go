@@ -34,17 +34,10 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultManagementScope  = "https://api.equifax.com/business/security/v1"
-	DefaultTokenExpiryDelta = time.Minute
+	DefaultManagementScope  = wire.DefaultManagementScope  // https://api.equifax.com/business/security/v1
+	DefaultTokenExpiryDelta = wire.DefaultTokenExpiryDelta // one minute
 	// GrantType is what IssueToken asks for.
 	GrantType = "client_credentials"
-)
-
-const (
-	opToken    = "token"
-	opDescribe = "describe"
-	opRenew    = "renew"
-	opRevoke   = "revoke"
 )
 
 // Options configure a Client. Only URL is required.
@@ -82,14 +75,8 @@ type Options struct {
 // Client is the SOAP implementation of equifax.Provider. It is safe for
 // concurrent use.
 type Client struct {
-	url     string
-	scope   string
-	http    *http.Client
-	timeout time.Duration
-	policy  wire.Policy
-	maxBody int64
-	log     *logrus.Entry
-	tokens  *wire.TokenCache
+	url  string
+	core *wire.Core
 }
 
 var _ equifax.Provider = (*Client)(nil)
@@ -100,33 +87,22 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{
-		url:     u.String(),
-		scope:   opts.ManagementScope,
-		http:    wire.HTTPClient(opts.HTTPClient, opts.MaxBodyBytes),
-		timeout: opts.Timeout,
-		policy: wire.Policy{
+	c := &Client{url: u.String()}
+	c.core = wire.NewCore(wire.Config{
+		Transport:  "soap",
+		Scope:      opts.ManagementScope,
+		HTTPClient: opts.HTTPClient,
+		Timeout:    opts.Timeout,
+		Policy: wire.Policy{
 			MaxRetries:     opts.MaxRetries,
 			InitialBackoff: opts.InitialBackoff,
 			MaxBackoff:     opts.MaxBackoff,
 			MaxRetryAfter:  opts.MaxRetryAfter,
 		},
-		maxBody: opts.MaxBodyBytes,
-		log:     opts.Logger,
-		tokens:  &wire.TokenCache{Delta: opts.TokenExpiryDelta},
-	}
-	if c.scope == "" {
-		c.scope = DefaultManagementScope
-	}
-	if c.timeout <= 0 {
-		c.timeout = wire.DefaultTimeout
-	}
-	if c.tokens.Delta <= 0 {
-		c.tokens.Delta = DefaultTokenExpiryDelta
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = wire.DefaultMaxBodyBytes
-	}
+		TokenExpiryDelta: opts.TokenExpiryDelta,
+		MaxBodyBytes:     opts.MaxBodyBytes,
+		Logger:           opts.Logger,
+	}, c.fetchToken)
 	return c, nil
 }
 
@@ -134,28 +110,21 @@ func New(opts Options) (*Client, error) {
 // empty). It always asks the server, so it proves that the secret works
 // now; the token is then cached for management calls.
 func (c *Client) Token(ctx context.Context, creds equifax.Credentials, scope string) (equifax.Token, error) {
-	if scope == "" {
-		scope = c.scope
-	}
-	if err := checkCreds(opToken, creds); err != nil {
-		return equifax.Token{}, err
-	}
-	t, err := c.fetchToken(ctx, creds, scope)
+	t, _, err := c.core.Token(ctx, creds, scope)
 	if err != nil {
 		return equifax.Token{}, err
 	}
-	c.tokens.Put(creds, scope, t)
 	return toToken(t), nil
 }
 
 // Describe calls GetCredentialInfo. The SOAP answer carries no policy and
 // no revocation times, so those fields stay zero.
 func (c *Client) Describe(ctx context.Context, creds equifax.Credentials) (equifax.ClientInfo, error) {
-	if err := checkCreds(opDescribe, creds); err != nil {
+	if err := wire.CheckCreds(wire.OpDescribe, creds); err != nil {
 		return equifax.ClientInfo{}, err
 	}
 	var info equifax.ClientInfo
-	err := c.manage(ctx, opDescribe, creds, nil, func(ctx context.Context, port securitysoap.SecurityPortType) error {
+	err := c.manage(ctx, wire.OpDescribe, creds, nil, func(ctx context.Context, port securitysoap.SecurityPortType) error {
 		r, err := port.GetCredentialInfoContext(ctx, &securitysoap.GetCredentialInfo{ClientId: creds.ClientID})
 		if err != nil {
 			return err
@@ -169,14 +138,8 @@ func (c *Client) Describe(ctx context.Context, creds equifax.Credentials) (equif
 // Renew calls RenewClientSecret. req.IdempotencyKey is required: every
 // attempt sends it, so a retry after a lost answer replays the first renew.
 func (c *Client) Renew(ctx context.Context, creds equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error) {
-	if err := checkCreds(opRenew, creds); err != nil {
+	if err := wire.CheckRenew(creds, req); err != nil {
 		return equifax.RenewResult{}, err
-	}
-	if strings.TrimSpace(req.IdempotencyKey) == "" {
-		return equifax.RenewResult{}, &equifax.Error{Op: opRenew, Kind: equifax.ErrBadRequest, Description: "renew needs an idempotency key (equifax.IdempotencyKey)"}
-	}
-	if req.GracePeriod < 0 {
-		return equifax.RenewResult{}, &equifax.Error{Op: opRenew, Kind: equifax.ErrBadRequest, Description: "negative grace period"}
 	}
 	in := &securitysoap.RenewClientSecret{
 		ClientId:           creds.ClientID,
@@ -185,7 +148,7 @@ func (c *Client) Renew(ctx context.Context, creds equifax.Credentials, req equif
 		Force:              req.Force,
 	}
 	var res equifax.RenewResult
-	err := c.manage(ctx, opRenew, creds, logrus.Fields{"idempotency_key": req.IdempotencyKey}, func(ctx context.Context, port securitysoap.SecurityPortType) error {
+	err := c.manage(ctx, wire.OpRenew, creds, logrus.Fields{"idempotency_key": req.IdempotencyKey}, func(ctx context.Context, port securitysoap.SecurityPortType) error {
 		r, err := port.RenewClientSecretContext(ctx, in)
 		if err != nil {
 			return err
@@ -198,13 +161,10 @@ func (c *Client) Renew(ctx context.Context, creds equifax.Credentials, req equif
 
 // Revoke calls RevokeClientSecret; revoking a revoked secret succeeds.
 func (c *Client) Revoke(ctx context.Context, creds equifax.Credentials, secretID string) error {
-	if err := checkCreds(opRevoke, creds); err != nil {
+	if err := wire.CheckRevoke(creds, secretID); err != nil {
 		return err
 	}
-	if secretID == "" {
-		return &equifax.Error{Op: opRevoke, Kind: equifax.ErrBadRequest, Description: "no secret id to revoke"}
-	}
-	return c.manage(ctx, opRevoke, creds, logrus.Fields{"secret_id": secretID}, func(ctx context.Context, port securitysoap.SecurityPortType) error {
+	return c.manage(ctx, wire.OpRevoke, creds, logrus.Fields{"secret_id": secretID}, func(ctx context.Context, port securitysoap.SecurityPortType) error {
 		r, err := port.RevokeClientSecretContext(ctx, &securitysoap.RevokeClientSecret{ClientId: creds.ClientID, SecretId: secretID})
 		if err != nil {
 			return err
@@ -214,13 +174,6 @@ func (c *Client) Revoke(ctx context.Context, creds equifax.Credentials, secretID
 		}
 		return nil
 	})
-}
-
-func checkCreds(op string, creds equifax.Credentials) error {
-	if creds.ClientID == "" || creds.ClientSecret.IsZero() {
-		return &equifax.Error{Op: op, Kind: equifax.ErrBadRequest, Description: "client id and secret are required"}
-	}
-	return nil
 }
 
 // errRenewAnswer hides details that could quote the new secret.
@@ -264,60 +217,38 @@ func asMalformed(err error) error {
 // operation is one SOAP call on a generated port.
 type operation func(ctx context.Context, port securitysoap.SecurityPortType) error
 
-// manage runs a management operation with a cached token, under the retry
-// policy; a rejected token (401.01, 401.03) is dropped and the operation
-// tried once more with a new one.
+// manage runs fn through the shared management loop (wire.Core.Manage):
+// a cached token, the retry policy, one new token after a rejected one.
 func (c *Client) manage(ctx context.Context, op string, creds equifax.Credentials, fields logrus.Fields, fn operation) error {
-	log := wire.NewLog(c.log, "soap", op, creds.ClientID, fields)
-	for refreshed := false; ; refreshed = true {
-		tok, err := c.tokens.Get(ctx, creds, c.scope, func(ctx context.Context) (*oauth2.Token, error) {
-			return c.fetchToken(ctx, creds, c.scope)
-		})
-		if err != nil {
-			return err
-		}
-		err = c.policy.Do(ctx, func(ctx context.Context, attempt int) error {
-			return c.attempt(ctx, log, op, attempt, tok.AccessToken, nil, fn)
-		}, log.Retry)
-		if err != nil && !refreshed && wire.TokenRejected(err) {
-			c.tokens.Drop(creds, c.scope, tok)
-			log.Info("access token rejected; fetching a new one", nil)
-			continue
-		}
-		return err
-	}
+	return c.core.Manage(ctx, op, creds, fields, func(ctx context.Context, a *wire.Attempt, token string) error {
+		return c.attempt(ctx, a, op, token, nil, fn)
+	})
 }
 
 // attempt makes one SOAP call with a fresh gowsdl client over the
 // recording, checking HTTP client.
-func (c *Client) attempt(ctx context.Context, log wire.Log, op string, n int, bearer string, header any, fn operation) error {
-	a := wire.NewAttempt()
+func (c *Client) attempt(ctx context.Context, a *wire.Attempt, op string, bearer string, header any, fn operation) error {
 	if bearer != "" {
 		a.ExtraHeaders = http.Header{"Authorization": {"Bearer " + bearer}}
 	}
-	actx, cancel := context.WithTimeout(wire.WithAttempt(ctx, a), c.timeout)
-	defer cancel()
-	d := &doer{http: c.http, maxBody: c.maxBody}
+	d := &doer{http: c.core.HTTP, maxBody: c.core.MaxBody}
 	sc := gosoap.NewClient(c.url, gosoap.WithHTTPClient(d))
 	if header != nil {
 		sc.AddHeader(header)
 	}
-	start := time.Now()
-	err := fn(actx, securitysoap.NewSecurityPortType(sc))
+	err := fn(ctx, securitysoap.NewSecurityPortType(sc))
 	if err != nil {
-		err = mapError(actx, op, a, d, err)
+		err = mapError(ctx, op, a, d, err)
 	}
-	log.Attempt(a, n, time.Since(start), err)
 	return err
 }
 
 // fetchToken calls IssueToken with a UsernameToken, under the retry policy.
 func (c *Client) fetchToken(ctx context.Context, creds equifax.Credentials, scope string) (*oauth2.Token, error) {
-	log := wire.NewLog(c.log, "soap", opToken, creds.ClientID, nil)
 	var tok *oauth2.Token
-	err := c.policy.Do(ctx, func(ctx context.Context, attempt int) error {
+	err := c.core.TokenCall(ctx, creds.ClientID, func(ctx context.Context, a *wire.Attempt) error {
 		wss := gosoap.NewWSSSecurityHeader(creds.ClientID, creds.ClientSecret.Reveal(), "", "")
-		return c.attempt(ctx, log, opToken, attempt, "", wss, func(ctx context.Context, port securitysoap.SecurityPortType) error {
+		return c.attempt(ctx, a, wire.OpToken, "", wss, func(ctx context.Context, port securitysoap.SecurityPortType) error {
 			r, err := port.IssueTokenContext(ctx, &securitysoap.IssueToken{GrantType: GrantType, Scope: scope})
 			if err != nil {
 				return err
@@ -326,7 +257,7 @@ func (c *Client) fetchToken(ctx context.Context, creds equifax.Credentials, scop
 			tok = t
 			return asMalformed(err)
 		})
-	}, log.Retry)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +285,7 @@ func oauthToken(r *securitysoap.IssueTokenResponse, now time.Time) (*oauth2.Toke
 		// Expiry follows the local clock, as x/oauth2 does over REST.
 		Expiry: now.Add(time.Duration(expiresIn) * time.Second),
 	}
-	return t.WithExtra(map[string]any{"issued_at": issued, "scope": clean(r.Scope, 512)}), nil
+	return t.WithExtra(map[string]any{"issued_at": issued, "scope": wire.Clean(r.Scope, 512)}), nil
 }
 
 func toToken(t *oauth2.Token) equifax.Token {
