@@ -6,7 +6,7 @@
 # Binaries land in a cache keyed by version and are reused when present.
 # It prints, as shell assignments, where they are (run.sh evals them).
 #
-#   CREDROTATE_E2E_CACHE   cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/credrotate-e2e)
+#   E2E_CACHE   cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/credrotate-e2e)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,7 +15,7 @@ root="$(cd "$here/../.." && pwd)"
 kube_version=v1.37.2
 sealed_secrets_version=v0.36.0
 
-cache_root="${CREDROTATE_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/credrotate-e2e}"
+cache_root="${E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/credrotate-e2e}"
 kube_dir="$cache_root/kubernetes-$kube_version"
 sealed_dir="$cache_root/sealed-secrets-$sealed_secrets_version"
 mkdir -p "$kube_dir" "$sealed_dir"
@@ -80,7 +80,7 @@ crd_dir="$(cd "$root" && go mod download -json "github.com/bitnami-labs/sealed-s
 	sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/helm/sealed-secrets/crds"
 [ -d "$crd_dir" ] || { log "no CRD folder at $crd_dir"; exit 1; }
 
-printf 'export CREDROTATE_E2E_ETCD=%q\n' /usr/bin/etcd
-printf 'export CREDROTATE_E2E_KUBE_APISERVER=%q\n' "$apiserver"
-printf 'export CREDROTATE_E2E_SEALED_SECRETS_CONTROLLER=%q\n' "$controller"
-printf 'export CREDROTATE_E2E_CRD_DIR=%q\n' "$crd_dir"
+printf 'export E2E_ETCD=%q\n' /usr/bin/etcd
+printf 'export E2E_KUBE_APISERVER=%q\n' "$apiserver"
+printf 'export E2E_SEALED_SECRETS_CONTROLLER=%q\n' "$controller"
+printf 'export E2E_CRD_DIR=%q\n' "$crd_dir"
