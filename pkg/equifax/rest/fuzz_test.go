@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/equifax/internal/wiretest"
 )
 
 func hostileJSON() []string {
@@ -51,11 +52,11 @@ func FuzzDecodeClientInfo(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		info, err := decodeClientInfo([]byte(body), testClient)
+		info, err := decodeClientInfo([]byte(body), wiretest.ClientID)
 		if err != nil {
 			return
 		}
-		if info.ClientID != testClient {
+		if info.ClientID != wiretest.ClientID {
 			t.Fatalf("accepted another client: %q", info.ClientID)
 		}
 		for _, s := range info.Secrets {
@@ -71,7 +72,7 @@ func FuzzDecodeRenew(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		res, err := decodeRenew([]byte(body), testClient)
+		res, err := decodeRenew([]byte(body), wiretest.ClientID)
 		if err != nil {
 			if errors.Is(err, equifax.ErrMalformedResponse) {
 				t.Fatal("decoder errors are wrapped by the caller")

@@ -20,15 +20,8 @@ import (
 
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/equifax/internal/wiretest"
 )
-
-const (
-	testClient = "0oa-test"
-	testSecret = "canary-secret-Hq7ZpX"
-	testToken  = "canary-token-Wd2LkM"
-)
-
-var testCreds = equifax.Credentials{ClientID: testClient, ClientSecret: credential.NewSecret(testSecret)}
 
 // fakeAPI is a scripted Equifax: each request to a path takes the next
 // scripted answer, or the default one when the script is used up.
@@ -42,12 +35,7 @@ type fakeAPI struct {
 	tokens   atomic.Int64
 }
 
-type answer struct {
-	status int
-	header map[string]string
-	body   string
-	delay  time.Duration
-}
+type answer = wiretest.Answer
 
 type recorded struct {
 	method, path string
@@ -115,44 +103,31 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !scripted {
 		a = f.defaultAnswer(key, r, string(body))
 	}
-	if a.delay > 0 {
-		select {
-		case <-time.After(a.delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	for k, v := range a.header {
-		w.Header().Set(k, v)
-	}
-	if a.status == 0 {
-		a.status = 200
-	}
-	if a.body != "" && w.Header().Get("Content-Type") == "" {
+	if a.Body != "" {
+		// JSON unless the answer names its own Content-Type.
 		w.Header().Set("Content-Type", "application/json")
 	}
-	w.WriteHeader(a.status)
-	_, _ = io.WriteString(w, a.body)
+	a.Write(w, r)
 }
 
 func (f *fakeAPI) defaultAnswer(key string, r *http.Request, body string) answer {
 	switch key {
 	case keyToken:
 		id, secret, ok := r.BasicAuth()
-		if !ok || id != testClient || secret != testSecret {
-			return answer{status: 401, body: `{"error":"invalid_client","error_description":"bad client"}`}
+		if !ok || id != wiretest.ClientID || secret != wiretest.Secret {
+			return answer{Status: 401, Body: `{"error":"invalid_client","error_description":"bad client"}`}
 		}
 		n := f.tokens.Add(1)
-		return answer{body: fmt.Sprintf(`{"access_token":"%s-%d","token_type":"Bearer","expires_in":%d,"issued_at":"%d","scope":"%s"}`,
-			testToken, n, f.tokenTTL, time.Now().UnixMilli(), r.PostFormValue("scope"))}
+		return answer{Body: fmt.Sprintf(`{"access_token":"%s-%d","token_type":"Bearer","expires_in":%d,"issued_at":"%d","scope":"%s"}`,
+			wiretest.Token, n, f.tokenTTL, time.Now().UnixMilli(), r.PostFormValue("scope"))}
 	case keyDescribe:
-		return answer{body: describeBody}
+		return answer{Body: describeBody}
 	case keyRenew:
-		return answer{status: 201, body: renewBody201}
+		return answer{Status: 201, Body: renewBody201}
 	case keyRevoke:
-		return answer{status: 204}
+		return answer{Status: 204}
 	}
-	return answer{status: 404, body: `{"efxErrorCode":"404.01","description":"no such thing"}`}
+	return answer{Status: 404, Body: `{"efxErrorCode":"404.01","description":"no such thing"}`}
 }
 
 const describeBody = `{"clientId":"0oa-test","renewalEligibleAt":"2026-01-01T00:00:00Z",
@@ -199,11 +174,11 @@ func TestTokenAndCache(t *testing.T) {
 	c, _ := newClient(t, srv, nil)
 	ctx := context.Background()
 
-	tok, err := c.Token(ctx, testCreds, "")
+	tok, err := c.Token(ctx, wiretest.Creds, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(tok.AccessToken.Reveal(), testToken) || tok.TokenType != "Bearer" || tok.Scope != DefaultManagementScope {
+	if !strings.HasPrefix(tok.AccessToken.Reveal(), wiretest.Token) || tok.TokenType != "Bearer" || tok.Scope != DefaultManagementScope {
 		t.Fatalf("token = %+v", tok)
 	}
 	if time.Until(tok.ExpiresAt) < 29*time.Minute || tok.IssuedAt.IsZero() {
@@ -216,13 +191,13 @@ func TestTokenAndCache(t *testing.T) {
 	if !strings.Contains(req.body, "grant_type=client_credentials") || !strings.Contains(req.body, "scope=https%3A%2F%2Fapi.equifax.com%2Fbusiness%2Fsecurity%2Fv1") {
 		t.Errorf("token request body = %q", req.body)
 	}
-	if strings.Contains(req.body, testSecret) {
+	if strings.Contains(req.body, wiretest.Secret) {
 		t.Error("secret sent in the body as well as the header")
 	}
 
 	// Management calls reuse the token fetched by Token.
 	for range 3 {
-		if _, err := c.Describe(ctx, testCreds); err != nil {
+		if _, err := c.Describe(ctx, wiretest.Creds); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -230,7 +205,7 @@ func TestTokenAndCache(t *testing.T) {
 		t.Errorf("token endpoint called %d times, want 1", n)
 	}
 	for _, r := range f.recorded(keyDescribe) {
-		if got := r.header.Get("Authorization"); got != "Bearer "+testToken+"-1" {
+		if got := r.header.Get("Authorization"); got != "Bearer "+wiretest.Token+"-1" {
 			t.Errorf("describe Authorization = %q", got)
 		}
 		if _, err := uuid.Parse(r.header.Get("X-Correlation-ID")); err != nil {
@@ -239,7 +214,7 @@ func TestTokenAndCache(t *testing.T) {
 	}
 
 	// A token is cached per secret: another secret fetches its own.
-	other := equifax.Credentials{ClientID: testClient, ClientSecret: credential.NewSecret("other")}
+	other := equifax.Credentials{ClientID: wiretest.ClientID, ClientSecret: credential.NewSecret("other")}
 	if _, err := c.Describe(ctx, other); !errors.Is(err, equifax.ErrUnauthorized) {
 		t.Fatalf("describe with a wrong secret: %v", err)
 	}
@@ -253,7 +228,7 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 	f.tokenTTL = 30 // inside the 1m expiry delta: never reused
 	c, _ := newClient(t, srv, nil)
 	for range 3 {
-		if _, err := c.Describe(context.Background(), testCreds); err != nil {
+		if _, err := c.Describe(context.Background(), wiretest.Creds); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -265,11 +240,11 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	_, srv := newFakeAPI(t)
 	c, _ := newClient(t, srv, nil)
-	info, err := c.Describe(context.Background(), testCreds)
+	info, err := c.Describe(context.Background(), wiretest.Creds)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.ClientID != testClient || len(info.Secrets) != 2 || info.ValidCount() != 1 || info.Policy.MaxSecrets != 2 {
+	if info.ClientID != wiretest.ClientID || len(info.Secrets) != 2 || info.ValidCount() != 1 || info.Policy.MaxSecrets != 2 {
 		t.Fatalf("info = %+v", info)
 	}
 	a, ok := info.Active()
@@ -285,16 +260,16 @@ func TestRenew(t *testing.T) {
 	f, srv := newFakeAPI(t)
 	c, _ := newClient(t, srv, nil)
 	ctx := context.Background()
-	key := equifax.IdempotencyKey(testClient, "sec-1")
+	key := equifax.IdempotencyKey(wiretest.ClientID, "sec-1")
 
-	if _, err := c.Renew(ctx, testCreds, equifax.RenewRequest{}); !errors.Is(err, equifax.ErrBadRequest) {
+	if _, err := c.Renew(ctx, wiretest.Creds, equifax.RenewRequest{}); !errors.Is(err, equifax.ErrBadRequest) {
 		t.Fatalf("renew without a key: %v", err)
 	}
 	if n := f.count(keyRenew); n != 0 {
 		t.Fatalf("renew without a key reached the server")
 	}
 
-	res, err := c.Renew(ctx, testCreds, equifax.RenewRequest{IdempotencyKey: key, GracePeriod: 48 * time.Hour, Force: true})
+	res, err := c.Renew(ctx, wiretest.Creds, equifax.RenewRequest{IdempotencyKey: key, GracePeriod: 48 * time.Hour, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,12 +290,12 @@ func TestRenew(t *testing.T) {
 func TestRenewRetriesWithTheSameKey(t *testing.T) {
 	f, srv := newFakeAPI(t)
 	f.script(keyRenew,
-		answer{status: 504, body: `{"efxErrorCode":"504.01","description":"gateway timeout"}`},
-		answer{delay: 5 * time.Second}, // the answer is lost: the client gives up
-		answer{status: 503, body: `<html>busy</html>`})
+		answer{Status: 504, Body: `{"efxErrorCode":"504.01","description":"gateway timeout"}`},
+		answer{Delay: 5 * time.Second}, // the answer is lost: the client gives up
+		answer{Status: 503, Body: `<html>busy</html>`})
 	c, _ := newClient(t, srv, func(o *Options) { o.Timeout = 300 * time.Millisecond })
-	key := equifax.IdempotencyKey(testClient, "sec-1")
-	if _, err := c.Renew(context.Background(), testCreds, equifax.RenewRequest{IdempotencyKey: key}); err != nil {
+	key := equifax.IdempotencyKey(wiretest.ClientID, "sec-1")
+	if _, err := c.Renew(context.Background(), wiretest.Creds, equifax.RenewRequest{IdempotencyKey: key}); err != nil {
 		t.Fatal(err)
 	}
 	rs := f.recorded(keyRenew)
@@ -337,23 +312,23 @@ func TestRenewRetriesWithTheSameKey(t *testing.T) {
 func TestRevoke(t *testing.T) {
 	f, srv := newFakeAPI(t)
 	c, _ := newClient(t, srv, nil)
-	if err := c.Revoke(context.Background(), testCreds, "sec-1"); err != nil {
+	if err := c.Revoke(context.Background(), wiretest.Creds, "sec-1"); err != nil {
 		t.Fatal(err)
 	}
 	if f.count(keyRevoke) != 1 {
 		t.Fatal("revoke not sent")
 	}
-	if err := c.Revoke(context.Background(), testCreds, ""); !errors.Is(err, equifax.ErrBadRequest) {
+	if err := c.Revoke(context.Background(), wiretest.Creds, ""); !errors.Is(err, equifax.ErrBadRequest) {
 		t.Fatalf("revoke without id: %v", err)
 	}
 }
 
 func TestExpiredTokenIsReplacedOnce(t *testing.T) {
 	f, srv := newFakeAPI(t)
-	expired := answer{status: 401, body: `{"efxErrorCode":"401.01","description":"access token expired"}`}
+	expired := answer{Status: 401, Body: `{"efxErrorCode":"401.01","description":"access token expired"}`}
 	f.script(keyDescribe, expired)
 	c, _ := newClient(t, srv, nil)
-	if _, err := c.Describe(context.Background(), testCreds); err != nil {
+	if _, err := c.Describe(context.Background(), wiretest.Creds); err != nil {
 		t.Fatal(err)
 	}
 	if n, m := f.count(keyToken), f.count(keyDescribe); n != 2 || m != 2 {
@@ -366,7 +341,7 @@ func TestExpiredTokenIsReplacedOnce(t *testing.T) {
 
 	// Rejected again: no loop, the error comes back.
 	f.script(keyDescribe, expired, expired, expired)
-	_, err := c.Describe(context.Background(), testCreds)
+	_, err := c.Describe(context.Background(), wiretest.Creds)
 	var e *equifax.Error
 	if !errors.As(err, &e) || e.Code != "401.01" || !errors.Is(err, equifax.ErrUnauthorized) {
 		t.Fatalf("err = %v", err)
@@ -386,27 +361,27 @@ func TestErrorTable(t *testing.T) {
 		code     string
 		attempts int
 	}{
-		{"invalid client", keyToken, answer{status: 401, body: `{"error":"invalid_client","error_description":"no"}`}, equifax.ErrUnauthorized, "invalid_client", 1},
-		{"invalid scope", keyToken, answer{status: 400, body: `{"error":"invalid_scope"}`}, equifax.ErrBadRequest, "invalid_scope", 1},
-		{"token missing", keyDescribe, answer{status: 401, body: `{"efxErrorCode":"401.02","description":"missing"}`}, equifax.ErrUnauthorized, "401.02", 1},
-		{"forbidden", keyDescribe, answer{status: 403, body: `{"efxErrorCode":"403.01","description":"scope"}`}, equifax.ErrForbidden, "403.01", 1},
-		{"not found", keyDescribe, answer{status: 404, body: `{"efxErrorCode":"404.01","description":"unknown client"}`}, equifax.ErrNotFound, "404.01", 1},
-		{"two secrets", keyRenew, answer{status: 409, body: `{"efxErrorCode":"409.01","description":"two"}`}, equifax.ErrTooManySecrets, "409.01", 1},
-		{"not eligible", keyRenew, answer{status: 409, body: `{"efxErrorCode":"409.02","description":"wait","additionalErrorDetails":{"eligibleAt":"` + eligible + `"}}`}, equifax.ErrNotEligible, "409.02", 1},
-		{"last secret", keyRevoke, answer{status: 409, body: `{"efxErrorCode":"409.03","description":"last"}`}, equifax.ErrLastSecret, "409.03", 1},
-		{"key reused", keyRenew, answer{status: 422, body: `{"efxErrorCode":"422.01","description":"different body"}`}, equifax.ErrIdempotencyConflict, "422.01", 1},
-		{"server error", keyDescribe, answer{status: 500, body: `{"efxErrorCode":"500.01"}`}, equifax.ErrTransient, "500.01", 4},
-		{"unavailable", keyRevoke, answer{status: 503, body: `{"efxErrorCode":"503.01"}`}, equifax.ErrTransient, "503.01", 4},
-		{"gateway timeout", keyRenew, answer{status: 504, body: `{"efxErrorCode":"504.01"}`}, equifax.ErrTransient, "504.01", 4},
-		{"token 5xx html", keyToken, answer{status: 502, body: `<html>bad gateway</html>`, header: map[string]string{"Content-Type": "text/html"}}, equifax.ErrTransient, "", 4},
-		{"rate limited", keyDescribe, answer{status: 429, body: `{"efxErrorCode":"429.01"}`, header: map[string]string{"Retry-After": "0"}}, equifax.ErrRateLimited, "429.01", 4},
-		{"malformed", keyDescribe, answer{status: 200, body: `{"clientId":`}, equifax.ErrMalformedResponse, "", 1},
-		{"wrong client", keyDescribe, answer{status: 200, body: strings.Replace(describeBody, "0oa-test", "someone-else", 1)}, equifax.ErrMalformedResponse, "", 1},
-		{"token malformed", keyToken, answer{status: 200, body: `not json`}, equifax.ErrMalformedResponse, "", 1},
-		{"token without expiry", keyToken, answer{status: 200, body: `{"access_token":"x","token_type":"Bearer"}`}, equifax.ErrMalformedResponse, "", 1},
-		{"renew without plaintext", keyRenew, answer{status: 201, body: strings.Replace(renewBody201, `"clientSecret":"new-canary-Pq8",`, "", 1)}, equifax.ErrMalformedResponse, "", 1},
-		{"huge body", keyDescribe, answer{status: 200, body: `{"clientId":"` + strings.Repeat("a", 2<<20) + `"}`}, equifax.ErrMalformedResponse, "", 1},
-		{"teapot", keyDescribe, answer{status: 418, body: `short and stout`}, equifax.ErrMalformedResponse, "", 1},
+		{"invalid client", keyToken, answer{Status: 401, Body: `{"error":"invalid_client","error_description":"no"}`}, equifax.ErrUnauthorized, "invalid_client", 1},
+		{"invalid scope", keyToken, answer{Status: 400, Body: `{"error":"invalid_scope"}`}, equifax.ErrBadRequest, "invalid_scope", 1},
+		{"token missing", keyDescribe, answer{Status: 401, Body: `{"efxErrorCode":"401.02","description":"missing"}`}, equifax.ErrUnauthorized, "401.02", 1},
+		{"forbidden", keyDescribe, answer{Status: 403, Body: `{"efxErrorCode":"403.01","description":"scope"}`}, equifax.ErrForbidden, "403.01", 1},
+		{"not found", keyDescribe, answer{Status: 404, Body: `{"efxErrorCode":"404.01","description":"unknown client"}`}, equifax.ErrNotFound, "404.01", 1},
+		{"two secrets", keyRenew, answer{Status: 409, Body: `{"efxErrorCode":"409.01","description":"two"}`}, equifax.ErrTooManySecrets, "409.01", 1},
+		{"not eligible", keyRenew, answer{Status: 409, Body: `{"efxErrorCode":"409.02","description":"wait","additionalErrorDetails":{"eligibleAt":"` + eligible + `"}}`}, equifax.ErrNotEligible, "409.02", 1},
+		{"last secret", keyRevoke, answer{Status: 409, Body: `{"efxErrorCode":"409.03","description":"last"}`}, equifax.ErrLastSecret, "409.03", 1},
+		{"key reused", keyRenew, answer{Status: 422, Body: `{"efxErrorCode":"422.01","description":"different body"}`}, equifax.ErrIdempotencyConflict, "422.01", 1},
+		{"server error", keyDescribe, answer{Status: 500, Body: `{"efxErrorCode":"500.01"}`}, equifax.ErrTransient, "500.01", 4},
+		{"unavailable", keyRevoke, answer{Status: 503, Body: `{"efxErrorCode":"503.01"}`}, equifax.ErrTransient, "503.01", 4},
+		{"gateway timeout", keyRenew, answer{Status: 504, Body: `{"efxErrorCode":"504.01"}`}, equifax.ErrTransient, "504.01", 4},
+		{"token 5xx html", keyToken, answer{Status: 502, Body: `<html>bad gateway</html>`, Header: map[string]string{"Content-Type": "text/html"}}, equifax.ErrTransient, "", 4},
+		{"rate limited", keyDescribe, answer{Status: 429, Body: `{"efxErrorCode":"429.01"}`, Header: map[string]string{"Retry-After": "0"}}, equifax.ErrRateLimited, "429.01", 4},
+		{"malformed", keyDescribe, answer{Status: 200, Body: `{"clientId":`}, equifax.ErrMalformedResponse, "", 1},
+		{"wrong client", keyDescribe, answer{Status: 200, Body: strings.Replace(describeBody, "0oa-test", "someone-else", 1)}, equifax.ErrMalformedResponse, "", 1},
+		{"token malformed", keyToken, answer{Status: 200, Body: `not json`}, equifax.ErrMalformedResponse, "", 1},
+		{"token without expiry", keyToken, answer{Status: 200, Body: `{"access_token":"x","token_type":"Bearer"}`}, equifax.ErrMalformedResponse, "", 1},
+		{"renew without plaintext", keyRenew, answer{Status: 201, Body: strings.Replace(renewBody201, `"clientSecret":"new-canary-Pq8",`, "", 1)}, equifax.ErrMalformedResponse, "", 1},
+		{"huge body", keyDescribe, answer{Status: 200, Body: `{"clientId":"` + strings.Repeat("a", 2<<20) + `"}`}, equifax.ErrMalformedResponse, "", 1},
+		{"teapot", keyDescribe, answer{Status: 418, Body: `short and stout`}, equifax.ErrMalformedResponse, "", 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -426,8 +401,8 @@ func TestErrorTable(t *testing.T) {
 			if n := f.count(tc.key); n != tc.attempts {
 				t.Fatalf("%s sent %d times, want %d", tc.key, n, tc.attempts)
 			}
-			if e.HTTPStatus != tc.ans.status && !(tc.ans.status == 0 && e.HTTPStatus == 200) {
-				t.Errorf("HTTPStatus = %d, want %d", e.HTTPStatus, tc.ans.status)
+			if e.HTTPStatus != tc.ans.Status && !(tc.ans.Status == 0 && e.HTTPStatus == 200) {
+				t.Errorf("HTTPStatus = %d, want %d", e.HTTPStatus, tc.ans.Status)
 			}
 			if e.TransactionID == "" && tc.name != "huge body" {
 				t.Errorf("no efx-transaction-id in %v", err)
@@ -435,7 +410,7 @@ func TestErrorTable(t *testing.T) {
 			if tc.code == "409.02" && e.EligibleAt.Format(time.RFC3339) != eligible {
 				t.Errorf("EligibleAt = %v", e.EligibleAt)
 			}
-			assertNoSecrets(t, hook, err)
+			wiretest.AssertNoSecrets(t, hook, err)
 		})
 	}
 }
@@ -445,51 +420,32 @@ func runOp(c *Client, key string) error {
 	ctx := context.Background()
 	switch key {
 	case keyToken:
-		_, err := c.Token(ctx, testCreds, "")
+		_, err := c.Token(ctx, wiretest.Creds, "")
 		return err
 	case keyDescribe:
-		_, err := c.Describe(ctx, testCreds)
+		_, err := c.Describe(ctx, wiretest.Creds)
 		return err
 	case keyRenew:
-		_, err := c.Renew(ctx, testCreds, equifax.RenewRequest{IdempotencyKey: "k-1"})
+		_, err := c.Renew(ctx, wiretest.Creds, equifax.RenewRequest{IdempotencyKey: "k-1"})
 		return err
 	case keyRevoke:
-		return c.Revoke(ctx, testCreds, "sec-1")
+		return c.Revoke(ctx, wiretest.Creds, "sec-1")
 	}
 	panic(key)
-}
-
-func assertNoSecrets(t *testing.T, hook *logtest.Hook, err error) {
-	t.Helper()
-	texts := []string{}
-	if err != nil {
-		texts = append(texts, err.Error(), fmt.Sprintf("%+v", err))
-	}
-	for _, e := range hook.AllEntries() {
-		s, _ := e.String()
-		texts = append(texts, s)
-	}
-	for _, s := range texts {
-		for _, bad := range []string{testSecret, testToken, "new-canary-Pq8"} {
-			if strings.Contains(s, bad) {
-				t.Errorf("leaked %q in %q", bad, s)
-			}
-		}
-	}
 }
 
 func TestRetriesThenSucceeds(t *testing.T) {
 	for _, status := range []int{500, 503, 504} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			f, srv := newFakeAPI(t)
-			f.script(keyToken, answer{status: status})
-			f.script(keyDescribe, answer{status: status}, answer{status: status})
-			f.script(keyRevoke, answer{status: status}, answer{status: status}, answer{status: status})
+			f.script(keyToken, answer{Status: status})
+			f.script(keyDescribe, answer{Status: status}, answer{Status: status})
+			f.script(keyRevoke, answer{Status: status}, answer{Status: status}, answer{Status: status})
 			c, _ := newClient(t, srv, nil)
-			if _, err := c.Describe(context.Background(), testCreds); err != nil {
+			if _, err := c.Describe(context.Background(), wiretest.Creds); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.Revoke(context.Background(), testCreds, "sec-1"); err != nil {
+			if err := c.Revoke(context.Background(), wiretest.Creds, "sec-1"); err != nil {
 				t.Fatal(err)
 			}
 			if a, b, d := f.count(keyToken), f.count(keyDescribe), f.count(keyRevoke); a != 2 || b != 3 || d != 4 {
@@ -501,9 +457,9 @@ func TestRetriesThenSucceeds(t *testing.T) {
 
 func TestRetryAfterIsHonoured(t *testing.T) {
 	f, srv := newFakeAPI(t)
-	f.script(keyDescribe, answer{status: 429, header: map[string]string{"Retry-After": "1"}, body: `{"efxErrorCode":"429.01"}`})
+	f.script(keyDescribe, answer{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: `{"efxErrorCode":"429.01"}`})
 	c, _ := newClient(t, srv, nil)
-	if _, err := c.Describe(context.Background(), testCreds); err != nil {
+	if _, err := c.Describe(context.Background(), wiretest.Creds); err != nil {
 		t.Fatal(err)
 	}
 	rs := f.recorded(keyDescribe)
@@ -518,9 +474,9 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 
 func TestLongRetryAfterIsReturned(t *testing.T) {
 	f, srv := newFakeAPI(t)
-	f.script(keyDescribe, answer{status: 429, header: map[string]string{"Retry-After": "3600"}, body: `{"efxErrorCode":"429.01"}`})
+	f.script(keyDescribe, answer{Status: 429, Header: map[string]string{"Retry-After": "3600"}, Body: `{"efxErrorCode":"429.01"}`})
 	c, _ := newClient(t, srv, nil)
-	_, err := c.Describe(context.Background(), testCreds)
+	_, err := c.Describe(context.Background(), wiretest.Creds)
 	var e *equifax.Error
 	if !errors.As(err, &e) || !errors.Is(err, equifax.ErrRateLimited) || e.RetryAfter != time.Hour {
 		t.Fatalf("err = %v", err)
@@ -533,10 +489,10 @@ func TestLongRetryAfterIsReturned(t *testing.T) {
 func TestTimeoutIsTransient(t *testing.T) {
 	f, srv := newFakeAPI(t)
 	for range 2 {
-		f.script(keyDescribe, answer{delay: 10 * time.Second})
+		f.script(keyDescribe, answer{Delay: 10 * time.Second})
 	}
 	c, _ := newClient(t, srv, func(o *Options) { o.Timeout = 200 * time.Millisecond; o.MaxRetries = 1 })
-	_, err := c.Describe(context.Background(), testCreds)
+	_, err := c.Describe(context.Background(), wiretest.Creds)
 	var e *equifax.Error
 	if !errors.As(err, &e) || !errors.Is(err, equifax.ErrTransient) || e.HTTPStatus != 0 {
 		t.Fatalf("err = %v", err)
@@ -545,8 +501,8 @@ func TestTimeoutIsTransient(t *testing.T) {
 		t.Fatalf("describe sent %d times, want 2", n)
 	}
 	// A stall once, then an answer: the retry succeeds.
-	f.script(keyDescribe, answer{delay: 10 * time.Second})
-	if _, err := c.Describe(context.Background(), testCreds); err != nil {
+	f.script(keyDescribe, answer{Delay: 10 * time.Second})
+	if _, err := c.Describe(context.Background(), wiretest.Creds); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -554,12 +510,12 @@ func TestTimeoutIsTransient(t *testing.T) {
 func TestCancelledContextStopsRetries(t *testing.T) {
 	f, srv := newFakeAPI(t)
 	for range 5 {
-		f.script(keyDescribe, answer{status: 503})
+		f.script(keyDescribe, answer{Status: 503})
 	}
 	c, _ := newClient(t, srv, func(o *Options) { o.InitialBackoff = time.Hour; o.MaxBackoff = time.Hour })
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if _, err := c.Describe(ctx, testCreds); !errors.Is(err, equifax.ErrTransient) {
+	if _, err := c.Describe(ctx, wiretest.Creds); !errors.Is(err, equifax.ErrTransient) {
 		t.Fatalf("err = %v", err)
 	}
 	if n := f.count(keyDescribe); n != 1 {
@@ -568,32 +524,25 @@ func TestCancelledContextStopsRetries(t *testing.T) {
 }
 
 func TestConnectionRefusedIsTransientAndScrubbed(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	addr := srv.Listener.Addr().String()
-	srv.Close()
-	c, err := New(Options{BaseURL: "http://user:hunter2@" + addr + "/?token=sekrit", MaxRetries: -1})
+	c, err := New(Options{BaseURL: "http://user:hunter2@" + wiretest.ClosedAddr(t) + "/?token=sekrit", MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Token(context.Background(), testCreds, "")
+	_, err = c.Token(context.Background(), wiretest.Creds, "")
 	if !errors.Is(err, equifax.ErrTransient) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, bad := range []string{"hunter2", "sekrit", testSecret} {
-		if strings.Contains(err.Error(), bad) {
-			t.Errorf("error leaks %q: %v", bad, err)
-		}
-	}
+	wiretest.AssertScrubbed(t, err, "hunter2", "sekrit")
 }
 
 func TestLogLines(t *testing.T) {
 	f, srv := newFakeAPI(t)
-	f.script(keyDescribe, answer{status: 503})
+	f.script(keyDescribe, answer{Status: 503})
 	c, hook := newClient(t, srv, nil)
-	if _, err := c.Describe(context.Background(), testCreds); err != nil {
+	if _, err := c.Describe(context.Background(), wiretest.Creds); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Renew(context.Background(), testCreds, equifax.RenewRequest{IdempotencyKey: "k"}); err != nil {
+	if _, err := c.Renew(context.Background(), wiretest.Creds, equifax.RenewRequest{IdempotencyKey: "k"}); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
@@ -611,7 +560,7 @@ func TestLogLines(t *testing.T) {
 	if seen["token"] != 1 || seen["describe"] != 2 || seen["renew"] != 1 {
 		t.Errorf("log lines per op = %v", seen)
 	}
-	assertNoSecrets(t, hook, nil)
+	wiretest.AssertNoSecrets(t, hook, nil)
 }
 
 func TestConcurrentCallsShareOneToken(t *testing.T) {
@@ -620,7 +569,7 @@ func TestConcurrentCallsShareOneToken(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			if _, err := c.Describe(context.Background(), testCreds); err != nil {
+			if _, err := c.Describe(context.Background(), wiretest.Creds); err != nil {
 				t.Error(err)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/equifax/internal/wiretest"
 	"github.com/credrotate/credrotate/pkg/equifax/soap/internal/securitysoap"
 )
 
@@ -63,7 +64,7 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 		var info securitysoap.GetCredentialInfoResponse
 		if decodeEnvelope(b, &info) == nil {
-			if ci, err := clientInfo(&info, testClient); err == nil {
+			if ci, err := clientInfo(&info, wiretest.ClientID); err == nil {
 				for _, s := range ci.Secrets {
 					if s.SecretID == "" || s.ExpiresAt.IsZero() || !s.Status.Valid() && s.Status != equifax.StatusRevoked && s.Status != equifax.StatusExpired {
 						t.Fatalf("accepted an incomplete secret: %+v", s)
@@ -73,7 +74,7 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 		var rn securitysoap.RenewClientSecretResponse
 		if decodeEnvelope(b, &rn) == nil {
-			res, err := renewResult(&rn, testClient)
+			res, err := renewResult(&rn, wiretest.ClientID)
 			if err == nil && (res.ClientSecret.IsZero() || res.Secret.SecretID == "") {
 				t.Fatalf("accepted an incomplete renew: %+v", res)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,23 +16,15 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
-	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/equifax/internal/wiretest"
 )
-
-const (
-	testClient = "0oa-test"
-	testSecret = "canary-secret-Hq7ZpX"
-	testToken  = "canary-token-Wd2LkM"
-)
-
-var testCreds = equifax.Credentials{ClientID: testClient, ClientSecret: credential.NewSecret(testSecret)}
 
 const envOpen = `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>`
 const envClose = `</soap:Body></soap:Envelope>`
 
 func tokenAnswer() string {
-	return envOpen + `<IssueTokenResponse xmlns="urn:efx-emulator:security:v1"><AccessToken>` + testToken + `</AccessToken><TokenType>Bearer</TokenType><ExpiresIn>1800</ExpiresIn><IssuedAt>2026-01-01T00:00:00Z</IssuedAt><Scope>` + DefaultManagementScope + `</Scope></IssueTokenResponse>` + envClose
+	return envOpen + `<IssueTokenResponse xmlns="urn:efx-emulator:security:v1"><AccessToken>` + wiretest.Token + `</AccessToken><TokenType>Bearer</TokenType><ExpiresIn>1800</ExpiresIn><IssuedAt>2026-01-01T00:00:00Z</IssuedAt><Scope>` + DefaultManagementScope + `</Scope></IssueTokenResponse>` + envClose
 }
 
 const infoAnswer = envOpen + `<GetCredentialInfoResponse xmlns="urn:efx-emulator:security:v1"><ClientId>0oa-test</ClientId><RenewalEligibleAt>2026-01-01T00:00:00Z</RenewalEligibleAt>` +
@@ -50,12 +41,7 @@ func faultXML(code, desc, extra string) string {
 	return envOpen + `<soap:Fault><faultcode>soap:Client</faultcode><faultstring>` + desc + `</faultstring><detail><SecurityFault xmlns="urn:efx-emulator:security:v1"><ErrorCode>` + code + `</ErrorCode><Description>` + desc + `</Description>` + extra + `</SecurityFault></detail></soap:Fault>` + envClose
 }
 
-type answer struct {
-	status int
-	header map[string]string
-	body   string
-	delay  time.Duration
-}
+type answer = wiretest.Answer
 
 type request struct {
 	action string
@@ -107,30 +93,16 @@ func (f *fakeSOAP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a, f.scripts[op] = s[0], s[1:]
 	} else {
 		a = map[string]answer{
-			"IssueToken":         {body: tokenAnswer()},
-			"GetCredentialInfo":  {body: infoAnswer},
-			"RenewClientSecret":  {body: renewAnswer},
-			"RevokeClientSecret": {body: envOpen + `<RevokeClientSecretResponse xmlns="urn:efx-emulator:security:v1"><Secret><SecretId>sec-1</SecretId><Status>REVOKED</Status><CreatedAt>2025-07-01T00:00:00Z</CreatedAt><ExpiresAt>2026-01-31T00:00:00Z</ExpiresAt></Secret></RevokeClientSecretResponse>` + envClose},
+			"IssueToken":         {Body: tokenAnswer()},
+			"GetCredentialInfo":  {Body: infoAnswer},
+			"RenewClientSecret":  {Body: renewAnswer},
+			"RevokeClientSecret": {Body: envOpen + `<RevokeClientSecretResponse xmlns="urn:efx-emulator:security:v1"><Secret><SecretId>sec-1</SecretId><Status>REVOKED</Status><CreatedAt>2025-07-01T00:00:00Z</CreatedAt><ExpiresAt>2026-01-31T00:00:00Z</ExpiresAt></Secret></RevokeClientSecretResponse>` + envClose},
 		}[op]
 	}
 	f.mu.Unlock()
-	if a.delay > 0 {
-		select {
-		case <-time.After(a.delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
 	w.Header().Set("efx-transaction-id", "tx-"+uuid.NewString()[:8])
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	for k, v := range a.header {
-		w.Header().Set(k, v)
-	}
-	if a.status == 0 {
-		a.status = 200
-	}
-	w.WriteHeader(a.status)
-	_, _ = io.WriteString(w, a.body)
+	a.Write(w, r)
 }
 
 func newClient(t *testing.T, srv *httptest.Server, mod func(*Options)) (*Client, *logtest.Hook) {
@@ -151,29 +123,29 @@ func TestWireFormat(t *testing.T) {
 	f, srv := newFake(t)
 	c, hook := newClient(t, srv, nil)
 	ctx := context.Background()
-	tok, err := c.Token(ctx, testCreds, "")
+	tok, err := c.Token(ctx, wiretest.Creds, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.AccessToken.Reveal() != testToken || tok.Scope != DefaultManagementScope || !tok.IssuedAt.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) ||
+	if tok.AccessToken.Reveal() != wiretest.Token || tok.Scope != DefaultManagementScope || !tok.IssuedAt.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) ||
 		time.Until(tok.ExpiresAt) < 29*time.Minute {
 		t.Fatalf("token = %+v", tok)
 	}
-	info, err := c.Describe(ctx, testCreds)
+	info, err := c.Describe(ctx, wiretest.Creds)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a, ok := info.Active(); !ok || a.SecretID != "sec-1" || info.RenewalEligibleAt.IsZero() {
 		t.Fatalf("info = %+v", info)
 	}
-	res, err := c.Renew(ctx, testCreds, equifax.RenewRequest{IdempotencyKey: "key-1", GracePeriod: time.Hour, Force: true})
+	res, err := c.Renew(ctx, wiretest.Creds, equifax.RenewRequest{IdempotencyKey: "key-1", GracePeriod: time.Hour, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.ClientSecret.Reveal() != "new-canary-Pq8" || res.PreviousSecret == nil || res.PreviousSecret.GraceEndsAt == nil {
 		t.Fatalf("renew = %+v", res)
 	}
-	if err := c.Revoke(ctx, testCreds, "sec-1"); err != nil {
+	if err := c.Revoke(ctx, wiretest.Creds, "sec-1"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -202,7 +174,7 @@ func TestWireFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	ut := env.Header.Security.UsernameToken
-	if ut.Username != testClient || ut.Password.Value != testSecret || !strings.HasSuffix(ut.Password.Type, "#PasswordText") {
+	if ut.Username != wiretest.ClientID || ut.Password.Value != wiretest.Secret || !strings.HasSuffix(ut.Password.Type, "#PasswordText") {
 		t.Fatalf("UsernameToken = %+v in %s", ut, it.body)
 	}
 	if env.Body.Issue.GrantType != "client_credentials" || env.Body.Issue.Scope != DefaultManagementScope {
@@ -214,7 +186,7 @@ func TestWireFormat(t *testing.T) {
 	// Management calls: Bearer, correlation id, no UsernameToken.
 	for _, op := range []string{"GetCredentialInfo", "RenewClientSecret", "RevokeClientSecret"} {
 		r := f.got(op)[0]
-		if r.header.Get("Authorization") != "Bearer "+testToken {
+		if r.header.Get("Authorization") != "Bearer "+wiretest.Token {
 			t.Errorf("%s Authorization = %q", op, r.header.Get("Authorization"))
 		}
 		if _, err := uuid.Parse(r.header.Get("X-Correlation-ID")); err != nil {
@@ -223,7 +195,7 @@ func TestWireFormat(t *testing.T) {
 		if r.header.Get("SOAPAction") != "urn:efx-emulator:security:v1/"+op {
 			t.Errorf("%s SOAPAction = %q", op, r.header.Get("SOAPAction"))
 		}
-		if strings.Contains(r.body, testSecret) || strings.Contains(r.body, "UsernameToken") {
+		if strings.Contains(r.body, wiretest.Secret) || strings.Contains(r.body, "UsernameToken") {
 			t.Errorf("%s carries the client secret: %s", op, r.body)
 		}
 	}
@@ -236,29 +208,10 @@ func TestWireFormat(t *testing.T) {
 	if n := len(f.got("IssueToken")); n != 1 {
 		t.Errorf("IssueToken called %d times, want 1 (cached)", n)
 	}
-	assertNoSecrets(t, hook, nil)
+	wiretest.AssertNoSecrets(t, hook, nil)
 	for _, e := range hook.AllEntries() {
-		if e.Data["correlation_id"] == "" || e.Data["efx_transaction_id"] == "" || e.Data["op"] == "" || e.Data["client_id"] != testClient {
+		if e.Data["correlation_id"] == "" || e.Data["efx_transaction_id"] == "" || e.Data["op"] == "" || e.Data["client_id"] != wiretest.ClientID {
 			t.Errorf("log line lacks fields: %v", e.Data)
-		}
-	}
-}
-
-func assertNoSecrets(t *testing.T, hook *logtest.Hook, err error) {
-	t.Helper()
-	var texts []string
-	if err != nil {
-		texts = append(texts, err.Error(), fmt.Sprintf("%+v", err))
-	}
-	for _, e := range hook.AllEntries() {
-		s, _ := e.String()
-		texts = append(texts, s)
-	}
-	for _, s := range texts {
-		for _, bad := range []string{testSecret, testToken, "new-canary-Pq8"} {
-			if strings.Contains(s, bad) {
-				t.Errorf("leaked %q in %q", bad, s)
-			}
 		}
 	}
 }
@@ -276,29 +229,29 @@ func TestAnswers(t *testing.T) {
 		code     string
 		attempts int
 	}{
-		{"invalid client", "IssueToken", answer{status: 500, body: faultXML("invalid_client", "client authentication failed", "")}, equifax.ErrUnauthorized, "invalid_client", 1},
-		{"expired token twice", "GetCredentialInfo", answer{status: 500, body: faultXML("401.01", "expired", "")}, equifax.ErrUnauthorized, "401.01", 2},
-		{"forbidden", "GetCredentialInfo", answer{status: 500, body: faultXML("403.01", "scope", "")}, equifax.ErrForbidden, "403.01", 1},
-		{"not found", "RevokeClientSecret", answer{status: 500, body: faultXML("404.01", "unknown", "")}, equifax.ErrNotFound, "404.01", 1},
-		{"two secrets", "RenewClientSecret", answer{status: 500, body: faultXML("409.01", "two", "")}, equifax.ErrTooManySecrets, "409.01", 1},
-		{"not eligible", "RenewClientSecret", answer{status: 500, body: faultXML("409.02", "wait", eligible)}, equifax.ErrNotEligible, "409.02", 1},
-		{"last secret", "RevokeClientSecret", answer{status: 500, body: faultXML("409.03", "last", "")}, equifax.ErrLastSecret, "409.03", 1},
-		{"key reused", "RenewClientSecret", answer{status: 500, body: faultXML("422.01", "other body", "")}, equifax.ErrIdempotencyConflict, "422.01", 1},
-		{"rate limited", "GetCredentialInfo", answer{status: 429, body: faultXML("429.01", "slow down", "<RetryAfterSeconds>0</RetryAfterSeconds>")}, equifax.ErrRateLimited, "429.01", 4},
-		{"server fault", "RenewClientSecret", answer{status: 500, body: strings.Replace(faultXML("500.01", "oops", ""), "soap:Client", "soap:Server", 1)}, equifax.ErrTransient, "500.01", 4},
-		{"gateway html", "RevokeClientSecret", answer{status: 502, body: "<html><body>bad gateway</html>"}, equifax.ErrTransient, "", 4},
-		{"fault without detail", "GetCredentialInfo", answer{status: 500, body: envOpen + `<soap:Fault><faultcode>soap:Client</faultcode><faultstring>bad</faultstring></soap:Fault>` + envClose}, equifax.ErrBadRequest, "", 1},
-		{"fault in a 200", "GetCredentialInfo", answer{status: 200, body: faultXML("403.01", "scope", "")}, equifax.ErrForbidden, "403.01", 1},
-		{"billion laughs answer", "GetCredentialInfo", answer{body: billionLaughs}, equifax.ErrMalformedResponse, "", 1},
-		{"billion laughs fault", "GetCredentialInfo", answer{status: 500, body: billionLaughs}, equifax.ErrTransient, "", 4},
-		{"garbage", "IssueToken", answer{body: "\x00\xffnot xml"}, equifax.ErrMalformedResponse, "", 1},
-		{"deep nesting", "GetCredentialInfo", answer{body: envOpen + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + envClose}, equifax.ErrMalformedResponse, "", 1},
-		{"huge answer", "GetCredentialInfo", answer{body: envOpen + "<x>" + strings.Repeat("a", 2<<20) + "</x>" + envClose}, equifax.ErrMalformedResponse, "", 1},
-		{"huge fault", "GetCredentialInfo", answer{status: 503, body: strings.Repeat("a", 2<<20)}, equifax.ErrTransient, "", 4},
-		{"wrong client", "GetCredentialInfo", answer{body: strings.Replace(infoAnswer, "0oa-test", "other", 1)}, equifax.ErrMalformedResponse, "", 1},
-		{"bad time", "GetCredentialInfo", answer{body: strings.Replace(infoAnswer, "2026-01-31T00:00:00Z", "soon", 1)}, equifax.ErrMalformedResponse, "", 1},
-		{"renew without plaintext", "RenewClientSecret", answer{body: strings.Replace(renewAnswer, "<ClientSecret>new-canary-Pq8</ClientSecret>", "", 1)}, equifax.ErrMalformedResponse, "", 1},
-		{"token without expiry", "IssueToken", answer{body: strings.Replace(tokenAnswer(), "<ExpiresIn>1800</ExpiresIn>", "", 1)}, equifax.ErrMalformedResponse, "", 1},
+		{"invalid client", "IssueToken", answer{Status: 500, Body: faultXML("invalid_client", "client authentication failed", "")}, equifax.ErrUnauthorized, "invalid_client", 1},
+		{"expired token twice", "GetCredentialInfo", answer{Status: 500, Body: faultXML("401.01", "expired", "")}, equifax.ErrUnauthorized, "401.01", 2},
+		{"forbidden", "GetCredentialInfo", answer{Status: 500, Body: faultXML("403.01", "scope", "")}, equifax.ErrForbidden, "403.01", 1},
+		{"not found", "RevokeClientSecret", answer{Status: 500, Body: faultXML("404.01", "unknown", "")}, equifax.ErrNotFound, "404.01", 1},
+		{"two secrets", "RenewClientSecret", answer{Status: 500, Body: faultXML("409.01", "two", "")}, equifax.ErrTooManySecrets, "409.01", 1},
+		{"not eligible", "RenewClientSecret", answer{Status: 500, Body: faultXML("409.02", "wait", eligible)}, equifax.ErrNotEligible, "409.02", 1},
+		{"last secret", "RevokeClientSecret", answer{Status: 500, Body: faultXML("409.03", "last", "")}, equifax.ErrLastSecret, "409.03", 1},
+		{"key reused", "RenewClientSecret", answer{Status: 500, Body: faultXML("422.01", "other body", "")}, equifax.ErrIdempotencyConflict, "422.01", 1},
+		{"rate limited", "GetCredentialInfo", answer{Status: 429, Body: faultXML("429.01", "slow down", "<RetryAfterSeconds>0</RetryAfterSeconds>")}, equifax.ErrRateLimited, "429.01", 4},
+		{"server fault", "RenewClientSecret", answer{Status: 500, Body: strings.Replace(faultXML("500.01", "oops", ""), "soap:Client", "soap:Server", 1)}, equifax.ErrTransient, "500.01", 4},
+		{"gateway html", "RevokeClientSecret", answer{Status: 502, Body: "<html><body>bad gateway</html>"}, equifax.ErrTransient, "", 4},
+		{"fault without detail", "GetCredentialInfo", answer{Status: 500, Body: envOpen + `<soap:Fault><faultcode>soap:Client</faultcode><faultstring>bad</faultstring></soap:Fault>` + envClose}, equifax.ErrBadRequest, "", 1},
+		{"fault in a 200", "GetCredentialInfo", answer{Status: 200, Body: faultXML("403.01", "scope", "")}, equifax.ErrForbidden, "403.01", 1},
+		{"billion laughs answer", "GetCredentialInfo", answer{Body: billionLaughs}, equifax.ErrMalformedResponse, "", 1},
+		{"billion laughs fault", "GetCredentialInfo", answer{Status: 500, Body: billionLaughs}, equifax.ErrTransient, "", 4},
+		{"garbage", "IssueToken", answer{Body: "\x00\xffnot xml"}, equifax.ErrMalformedResponse, "", 1},
+		{"deep nesting", "GetCredentialInfo", answer{Body: envOpen + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + envClose}, equifax.ErrMalformedResponse, "", 1},
+		{"huge answer", "GetCredentialInfo", answer{Body: envOpen + "<x>" + strings.Repeat("a", 2<<20) + "</x>" + envClose}, equifax.ErrMalformedResponse, "", 1},
+		{"huge fault", "GetCredentialInfo", answer{Status: 503, Body: strings.Repeat("a", 2<<20)}, equifax.ErrTransient, "", 4},
+		{"wrong client", "GetCredentialInfo", answer{Body: strings.Replace(infoAnswer, "0oa-test", "other", 1)}, equifax.ErrMalformedResponse, "", 1},
+		{"bad time", "GetCredentialInfo", answer{Body: strings.Replace(infoAnswer, "2026-01-31T00:00:00Z", "soon", 1)}, equifax.ErrMalformedResponse, "", 1},
+		{"renew without plaintext", "RenewClientSecret", answer{Body: strings.Replace(renewAnswer, "<ClientSecret>new-canary-Pq8</ClientSecret>", "", 1)}, equifax.ErrMalformedResponse, "", 1},
+		{"token without expiry", "IssueToken", answer{Body: strings.Replace(tokenAnswer(), "<ExpiresIn>1800</ExpiresIn>", "", 1)}, equifax.ErrMalformedResponse, "", 1},
 		{"empty body", "RevokeClientSecret", answer{}, equifax.ErrMalformedResponse, "", 1},
 	}
 	for _, tc := range cases {
@@ -322,7 +275,7 @@ func TestAnswers(t *testing.T) {
 			if tc.code == "409.02" && !e.EligibleAt.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)) {
 				t.Errorf("EligibleAt = %v", e.EligibleAt)
 			}
-			assertNoSecrets(t, hook, err)
+			wiretest.AssertNoSecrets(t, hook, err)
 		})
 	}
 }
@@ -331,35 +284,35 @@ func run(c *Client, op string) error {
 	ctx := context.Background()
 	switch op {
 	case "IssueToken":
-		_, err := c.Token(ctx, testCreds, "")
+		_, err := c.Token(ctx, wiretest.Creds, "")
 		return err
 	case "GetCredentialInfo":
-		_, err := c.Describe(ctx, testCreds)
+		_, err := c.Describe(ctx, wiretest.Creds)
 		return err
 	case "RenewClientSecret":
-		_, err := c.Renew(ctx, testCreds, equifax.RenewRequest{IdempotencyKey: "k"})
+		_, err := c.Renew(ctx, wiretest.Creds, equifax.RenewRequest{IdempotencyKey: "k"})
 		return err
 	case "RevokeClientSecret":
-		return c.Revoke(ctx, testCreds, "sec-1")
+		return c.Revoke(ctx, wiretest.Creds, "sec-1")
 	}
 	panic(op)
 }
 
 func TestRetryAfterHeader(t *testing.T) {
 	f, srv := newFake(t)
-	f.script("GetCredentialInfo", answer{status: 429, header: map[string]string{"Retry-After": "1"}, body: faultXML("429.01", "slow down", "")})
+	f.script("GetCredentialInfo", answer{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: faultXML("429.01", "slow down", "")})
 	c, _ := newClient(t, srv, nil)
 	start := time.Now()
-	if _, err := c.Describe(context.Background(), testCreds); err != nil {
+	if _, err := c.Describe(context.Background(), wiretest.Creds); err != nil {
 		t.Fatal(err)
 	}
 	if took := time.Since(start); took < time.Second {
 		t.Fatalf("retried after %v, before Retry-After", took)
 	}
 	// Retry-After from the fault's detail when the header is missing.
-	f.script("GetCredentialInfo", answer{status: 429, body: faultXML("429.01", "slow down", "<RetryAfterSeconds>600</RetryAfterSeconds>")})
+	f.script("GetCredentialInfo", answer{Status: 429, Body: faultXML("429.01", "slow down", "<RetryAfterSeconds>600</RetryAfterSeconds>")})
 	c2, _ := newClient(t, srv, func(o *Options) { o.MaxRetries = -1 })
-	_, err := c2.Describe(context.Background(), testCreds)
+	_, err := c2.Describe(context.Background(), wiretest.Creds)
 	var e *equifax.Error
 	if !errors.As(err, &e) || e.RetryAfter != 10*time.Minute {
 		t.Fatalf("err = %v", err)
@@ -368,9 +321,9 @@ func TestRetryAfterHeader(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	f, srv := newFake(t)
-	f.script("GetCredentialInfo", answer{delay: 10 * time.Second})
+	f.script("GetCredentialInfo", answer{Delay: 10 * time.Second})
 	c, _ := newClient(t, srv, func(o *Options) { o.Timeout = 200 * time.Millisecond; o.MaxRetries = -1 })
-	_, err := c.Describe(context.Background(), testCreds)
+	_, err := c.Describe(context.Background(), wiretest.Creds)
 	var e *equifax.Error
 	if !errors.As(err, &e) || !errors.Is(err, equifax.ErrTransient) || e.HTTPStatus != 0 {
 		t.Fatalf("err = %v", err)
@@ -378,28 +331,21 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestConnectionRefusedIsScrubbed(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	addr := srv.Listener.Addr().String()
-	srv.Close()
-	c, err := New(Options{URL: "http://user:hunter2@" + addr + "/soap?apikey=sekrit", MaxRetries: -1})
+	c, err := New(Options{URL: "http://user:hunter2@" + wiretest.ClosedAddr(t) + "/soap?apikey=sekrit", MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Token(context.Background(), testCreds, "")
+	_, err = c.Token(context.Background(), wiretest.Creds, "")
 	if !errors.Is(err, equifax.ErrTransient) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, bad := range []string{"hunter2", "sekrit", testSecret} {
-		if strings.Contains(err.Error(), bad) {
-			t.Errorf("error leaks %q: %v", bad, err)
-		}
-	}
+	wiretest.AssertScrubbed(t, err, "hunter2", "sekrit")
 }
 
 func TestRenewNeedsAKey(t *testing.T) {
 	f, srv := newFake(t)
 	c, _ := newClient(t, srv, nil)
-	if _, err := c.Renew(context.Background(), testCreds, equifax.RenewRequest{}); !errors.Is(err, equifax.ErrBadRequest) {
+	if _, err := c.Renew(context.Background(), wiretest.Creds, equifax.RenewRequest{}); !errors.Is(err, equifax.ErrBadRequest) {
 		t.Fatalf("err = %v", err)
 	}
 	if len(f.got("RenewClientSecret")) != 0 {
