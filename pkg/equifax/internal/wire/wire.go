@@ -1,6 +1,8 @@
 // Package wire holds what the REST client and the SOAP adapter share on the
-// way to Equifax: the retry loop (capped, jittered backoff that honours
-// Retry-After), a recording HTTP transport (correlation id out,
+// way to Equifax: the client core (options with their defaults, the token
+// cache, the Token flow, the management loop that replaces a rejected token
+// once, the argument checks), the retry loop (capped, jittered backoff that
+// honours Retry-After), a recording HTTP transport (correlation id out,
 // efx-transaction-id in, response bodies capped), the mapping of transport
 // failures to typed *equifax.Error values, and URL scrubbing.
 package wire
