@@ -202,7 +202,7 @@ func TestChartCronJobDefaults(t *testing.T) {
 		t.Errorf("schedule %q, want %q", cj.Spec.Schedule, "0 5 * * 3")
 	}
 	if cj.Spec.TimeZone == nil || *cj.Spec.TimeZone != "Etc/UTC" {
-		t.Errorf("timeZone %v, want Etc/UTC", cj.Spec.TimeZone)
+		t.Errorf("timeZone %s, want Etc/UTC", show(cj.Spec.TimeZone))
 	}
 	sched, err := cron.ParseStandard("CRON_TZ=" + *cj.Spec.TimeZone + " " + cj.Spec.Schedule)
 	if err != nil {
@@ -216,20 +216,20 @@ func TestChartCronJobDefaults(t *testing.T) {
 		t.Errorf("concurrencyPolicy %q, want Forbid", cj.Spec.ConcurrencyPolicy)
 	}
 	if d := cj.Spec.StartingDeadlineSeconds; d == nil || *d <= 0 {
-		t.Errorf("startingDeadlineSeconds %v, want a positive value", d)
+		t.Errorf("startingDeadlineSeconds %s, want a positive value", show(d))
 	}
 	if cj.Spec.SuccessfulJobsHistoryLimit == nil || cj.Spec.FailedJobsHistoryLimit == nil {
 		t.Error("job history limits are not set")
 	}
 	if cj.Spec.Suspend == nil || *cj.Spec.Suspend {
-		t.Errorf("suspend %v, want false", cj.Spec.Suspend)
+		t.Errorf("suspend %s, want false", show(cj.Spec.Suspend))
 	}
 	job := cj.Spec.JobTemplate.Spec
 	if job.BackoffLimit == nil || *job.BackoffLimit != 0 {
-		t.Errorf("backoffLimit %v, want 0: a rotation is never retried blindly", job.BackoffLimit)
+		t.Errorf("backoffLimit %s, want 0: a rotation is never retried blindly", show(job.BackoffLimit))
 	}
 	if d := job.ActiveDeadlineSeconds; d == nil || *d <= 0 {
-		t.Errorf("activeDeadlineSeconds %v, want a positive value", d)
+		t.Errorf("activeDeadlineSeconds %s, want a positive value", show(d))
 	}
 
 	pod := job.Template.Spec
@@ -237,7 +237,7 @@ func TestChartCronJobDefaults(t *testing.T) {
 		t.Errorf("restartPolicy %q, want Never", pod.RestartPolicy)
 	}
 	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
-		t.Errorf("automountServiceAccountToken %v, want false by default", pod.AutomountServiceAccountToken)
+		t.Errorf("automountServiceAccountToken %s, want false by default", show(pod.AutomountServiceAccountToken))
 	}
 	if pod.ServiceAccountName != "credrotate" {
 		t.Errorf("serviceAccountName %q, want credrotate", pod.ServiceAccountName)
@@ -298,7 +298,7 @@ func TestChartCronJobDefaults(t *testing.T) {
 	}
 	// Readable by the pod's group (fsGroup 65532) only, never by others.
 	if sv != nil && (sv.DefaultMode == nil || *sv.DefaultMode != 0o440) {
-		t.Errorf("current secret volume defaultMode %v, want 0440", sv.DefaultMode)
+		t.Errorf("current secret volume defaultMode %s, want 0440", show(sv.DefaultMode))
 	}
 	for _, m := range c.VolumeMounts {
 		if m.Name != tmp.Name && !m.ReadOnly {
@@ -310,7 +310,7 @@ func TestChartCronJobDefaults(t *testing.T) {
 	var sa corev1.ServiceAccount
 	decodeStrict(t, only(rel.objects, "ServiceAccount")[0], &sa)
 	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
-		t.Errorf("ServiceAccount automountServiceAccountToken %v, want false", sa.AutomountServiceAccountToken)
+		t.Errorf("ServiceAccount automountServiceAccountToken %s, want false", show(sa.AutomountServiceAccountToken))
 	}
 
 	if !strings.Contains(rel.notes, "create job --from=cronjob/credrotate") {
@@ -791,4 +791,12 @@ func TestChartPodsWellFormed(t *testing.T) {
 			t.Errorf("CronJob name %q is longer than 52 characters", n)
 		}
 	})
+}
+
+// show prints what an optional field points at, or "unset".
+func show[T any](p *T) string {
+	if p == nil {
+		return "unset"
+	}
+	return fmt.Sprint(*p)
 }
