@@ -316,43 +316,14 @@ func (c *cluster) createNamespace(t *testing.T, name string) {
 	}
 }
 
-// startController runs env's sealed-secrets controller. It knows only the
-// in-cluster config, so it runs in a private mount namespace where a tmpfs on
-// /run holds the service-account files it expects
-// (/var/run is /run here). It keeps its key in its own namespace and watches
-// that one and env's application namespace only.
+// startController runs env's sealed-secrets controller as if in a pod of
+// env's controller namespace. It keeps its key in that namespace and
+// watches it and env's application namespace only.
 func (c *cluster) startController(t *testing.T, controller, env string) *sealedSecretsController {
 	t.Helper()
-	sa := filepath.Join(c.dir, "sa-"+env)
-	if err := os.MkdirAll(sa, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{
-		"token":     []byte(controllerToken(c, env)),
-		"ca.crt":    c.caPEM,
-		"namespace": []byte(controllerNamespace(env)),
-	} {
-		if err := os.WriteFile(filepath.Join(sa, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	listen := loopback(freePort(t))
 	metrics := loopback(freePort(t))
-	const saDir = "/run/secrets/kubernetes.io/serviceaccount"
-	script := `set -e
-mount -t tmpfs tmpfs /run
-mkdir -p ` + saDir + `
-mount --bind "$SA_DIR" ` + saDir + `
-exec "$@"`
-	apiPort := c.apiURL[strings.LastIndex(c.apiURL, ":")+1:]
-	p := startProc(t, "sealed-secrets-"+env, c.dir, []string{
-		"SA_DIR=" + sa,
-		"KUBERNETES_SERVICE_HOST=127.0.0.1",
-		"KUBERNETES_SERVICE_PORT=" + apiPort,
-		"POD_NAMESPACE=" + controllerNamespace(env),
-	},
-		"unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
-		controller,
+	env_, argv := c.inPod(t, "sa-"+env, controllerToken(c, env), controllerNamespace(env), controller,
 		"--listen-addr="+listen,
 		"--listen-metrics-addr="+metrics,
 		"--key-renew-period=0",
@@ -360,7 +331,43 @@ exec "$@"`
 		"--additional-namespaces="+appNamespace(env),
 		"--my-cn=sealed-secrets-"+env,
 	)
+	p := startProc(t, "sealed-secrets-"+env, c.dir, append(env_, "POD_NAMESPACE="+controllerNamespace(env)), argv...)
 	return &sealedSecretsController{env: env, proc: p, certURL: "http://" + listen + "/v1/cert.pem"}
+}
+
+// inPod returns the environment and command line that run argv as a pod
+// with a service account would run it: in-cluster configuration only. The
+// program runs in a private mount namespace where a tmpfs on /run holds the
+// service-account files (token, ca.crt, namespace) at the path client-go
+// reads (/var/run is /run here), with KUBERNETES_SERVICE_HOST and _PORT set.
+func (c *cluster) inPod(t *testing.T, name, token, namespace string, argv ...string) (env, command []string) {
+	t.Helper()
+	sa := filepath.Join(c.dir, name)
+	if err := os.MkdirAll(sa, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for file, b := range map[string][]byte{
+		"token":     []byte(token),
+		"ca.crt":    c.caPEM,
+		"namespace": []byte(namespace),
+	} {
+		if err := os.WriteFile(filepath.Join(sa, file), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const saDir = "/run/secrets/kubernetes.io/serviceaccount"
+	script := `set -e
+mount -t tmpfs tmpfs /run
+mkdir -p ` + saDir + `
+mount --bind "$SA_DIR" ` + saDir + `
+exec "$@"`
+	apiPort := c.apiURL[strings.LastIndex(c.apiURL, ":")+1:]
+	env = []string{
+		"SA_DIR=" + sa,
+		"KUBERNETES_SERVICE_HOST=127.0.0.1",
+		"KUBERNETES_SERVICE_PORT=" + apiPort,
+	}
+	return env, append([]string{"unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"}, argv...)
 }
 
 // controllerToken is env's controller's bearer token, derived from the admin

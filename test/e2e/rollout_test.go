@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -321,6 +323,16 @@ func (c *cluster) testKubeSource(t *testing.T) {
 		t.Errorf("reading a missing key: %v, want ErrKeyMissing without the value", err)
 	}
 
+	// In a pod: the test binary, re-run with only the reader's
+	// service-account files, reads through the in-cluster configuration.
+	want := credential.Fingerprint([]byte(value))
+	if out, err := c.readInPod(t, ns, "deployed", "client_secret"); err != nil || lastLines(out, 1) != want {
+		t.Errorf("in-cluster read: %v, output %q, want the fingerprint %s", err, out, want)
+	}
+	if out, err := c.readInPod(t, ns, "unrelated", "client_secret"); err == nil || !strings.Contains(out, "via the in-cluster service account") || !strings.Contains(out, "forbidden") {
+		t.Errorf("in-cluster read of a Secret the role does not name: %v, output %q, want forbidden", err, out)
+	}
+
 	// KUBECONFIG instead of an explicit path.
 	t.Setenv("KUBECONFIG", readerConfig)
 	viaEnv, err := kube.New(kube.Options{Namespace: ns, Name: "deployed", Key: "client_secret"})
@@ -330,6 +342,56 @@ func (c *cluster) testKubeSource(t *testing.T) {
 	if got, err := viaEnv.Read(ctx); err != nil || got.Reveal() != value {
 		t.Errorf("reading through KUBECONFIG: %v", err)
 	}
+}
+
+// inPodReadEnv makes the test binary read namespace/name/key with the
+// kubernetes source and print the value's fingerprint, instead of testing.
+const inPodReadEnv = "E2E_IN_POD_READ"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(inPodReadEnv); spec != "" {
+		os.Exit(readAsPod(spec))
+	}
+	os.Exit(m.Run())
+}
+
+// readAsPod is the test binary's work when run by readInPod.
+func readAsPod(spec string) int {
+	parts := strings.Split(spec, "/")
+	if len(parts) != 3 {
+		fmt.Fprintf(os.Stderr, "%s=%q: want namespace/name/key\n", inPodReadEnv, spec)
+		return 2
+	}
+	src, err := kube.New(kube.Options{Namespace: parts[0], Name: parts[1], Key: parts[2]})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	s, err := src.Read(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(s.Fingerprint())
+	return 0
+}
+
+// readInPod runs the test binary as a pod with the reader's service account
+// would run: no kubeconfig, no KUBECONFIG, an empty home. It returns the
+// combined output: the fingerprint of what it read, or the error.
+func (c *cluster) readInPod(t *testing.T, namespace, name, key string) (string, error) {
+	t.Helper()
+	podEnv, argv := c.inPod(t, "sa-reader", c.readerToken, namespace, os.Args[0])
+	cmd := exec.CommandContext(t.Context(), argv[0], argv[1:]...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "KUBECONFIG=") && !strings.HasPrefix(kv, "HOME=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, podEnv...)
+	cmd.Env = append(cmd.Env, "HOME="+t.TempDir(), inPodReadEnv+"="+namespace+"/"+name+"/"+key)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }
 
 func randomValue(t *testing.T) string {
