@@ -133,7 +133,7 @@ func TestMaskedShowsNoSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const canary = "ghp_canaryTOKENvalue1234567890abcdef"
+	const canary = "canary-token-value-1234567890abcdef"
 	out, err := cfg.Masked(func(k string) (string, bool) { return canary, true })
 	if err != nil {
 		t.Fatal(err)
