@@ -127,8 +127,8 @@ func TestTargets(t *testing.T) {
 		rep  *Report
 		want []string
 	}{
-		{"stopped run", stopped, []string{verdictUnknown, verdictMissed, verdictMet, verdictMissed}},
-		{"stopped run under the RSS target", stoppedLow, []string{verdictUnknown, verdictMissed, verdictMet, verdictUnknown}},
+		{"stopped run", stopped, []string{verdictUnknown, verdictMissed, verdictUnknown, verdictMissed}},
+		{"stopped run under the RSS target", stoppedLow, []string{verdictUnknown, verdictMissed, verdictUnknown, verdictUnknown}},
 		{"met", met, []string{verdictMet, verdictMet, verdictMet, verdictMet, verdictMet}},
 		{"missed", missed, []string{verdictMissed, verdictMissed, verdictMissed, verdictMissed, verdictMissed}},
 		// A run that failed its proof measures nothing, however fast.
