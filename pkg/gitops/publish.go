@@ -185,7 +185,9 @@ func (w *Workspace) commit(msg string, touched []string) (plumbing.Hash, error) 
 		fi, err := w.fs.Lstat(p)
 		switch {
 		case err == nil && !fi.IsDir():
-			if _, err := w.wt.Add(p); err != nil {
+			// SkipStatus: a status of the whole worktree per file would make
+			// a commit of N files cost O(N²).
+			if err := w.wt.AddWithOptions(&git.AddOptions{Path: p, SkipStatus: true}); err != nil {
 				return plumbing.ZeroHash, fmt.Errorf("staging %s: %w", p, err)
 			}
 		case err == nil:

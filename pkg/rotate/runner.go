@@ -554,7 +554,7 @@ func (r *Runner) propose(ctx context.Context, obs *Observation, grp []renewed) (
 		}
 		state.Keys = append(state.Keys, ks)
 	}
-	log := r.Log.WithFields(logrus.Fields{"branch": branch, "keys": strings.Join(keys, ",")})
+	log := r.Log.WithFields(logrus.Fields{"branch": branch, "keys": len(keys)})
 
 	log.WithField("step", "seal").Info("sealing for " + strings.Join(envs, ", "))
 	sealed := false
