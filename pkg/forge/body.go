@@ -20,6 +20,13 @@ const StateVersion = 1
 // credrotate's.
 const MaxStateSize = 60 << 10
 
+// MaxBodySize is the longest pull request body GitHub accepts, in characters.
+const MaxBodySize = 65536
+
+// maxFullMarker is the size above which the marker leaves out the
+// environments' files, which the pull request's diff lists anyway.
+const maxFullMarker = 16 << 10
+
 const (
 	markerOpen  = "<!-- credrotate:state "
 	markerClose = "-->"
@@ -82,9 +89,29 @@ func RenderBody(s RotationState) string {
 	default:
 		fmt.Fprintf(&b, "This pull request rotates %d client secrets. Merge it to roll the new secrets out; the old secrets stay valid until the rollout is observed, then credrotate revokes them.\n\n", len(keys))
 	}
+	mark := marker(s)
+	if len(mark) > maxFullMarker {
+		// Many keys: the files are listed in the pull request's diff, so
+		// the marker keeps only what the next run needs.
+		compact := s
+		compact.Keys = make([]KeyState, len(keys))
+		for i, k := range keys {
+			k.Environments = nil
+			compact.Keys[i] = k
+		}
+		mark = marker(compact)
+	}
+	// GitHub refuses a body over MaxBodySize characters: the table gets
+	// what the marker and the rest leave.
+	tableBudget := MaxBodySize - len(mark) - 4096
 	if len(keys) > 0 {
 		b.WriteString("| Provider key | Environment | Secret ID | Fingerprint | Expires | File |\n")
 		b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
+		rows, shown := 0, 0
+		for _, k := range keys {
+			rows += max(len(k.Environments), 1)
+		}
+	table:
 		for _, k := range keys {
 			envs := k.Environments
 			if len(envs) == 0 {
@@ -95,8 +122,14 @@ func RenderBody(s RotationState) string {
 				exp = k.ExpiresAt.UTC().Format(time.RFC3339)
 			}
 			for _, e := range envs {
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n",
+				row := fmt.Sprintf("| %s | %s | %s | %s | %s | %s |\n",
 					code(k.ProviderKey), cell(e.Env), code(k.NewSecretID), code(k.Fingerprint), exp, code(e.Path))
+				if b.Len()+len(row) > tableBudget {
+					fmt.Fprintf(&b, "\n… and %d more rows: see the files changed.\n", rows-shown)
+					break table
+				}
+				b.WriteString(row)
+				shown++
 			}
 		}
 		b.WriteString("\n")
@@ -106,7 +139,7 @@ func RenderBody(s RotationState) string {
 				retiring = append(retiring, fmt.Sprintf("%s: %s", code(k.ProviderKey), code(k.OldSecretID)))
 			}
 		}
-		if len(retiring) > 0 {
+		if len(retiring) > 0 && len(retiring) <= 50 {
 			fmt.Fprintf(&b, "Retiring secrets (revoked after the rollout): %s\n\n", strings.Join(retiring, ", "))
 		}
 	}
@@ -117,7 +150,7 @@ func RenderBody(s RotationState) string {
 		fmt.Fprintf(&b, "**Command:** %s  \n", code(s.Command))
 	}
 	b.WriteString("\n<sub>Opened by credrotate. Edits to this text are fine; keep the hidden state marker below.</sub>\n\n")
-	b.WriteString(marker(s))
+	b.WriteString(mark)
 	b.WriteString("\n")
 	return b.String()
 }

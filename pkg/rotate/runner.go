@@ -64,6 +64,11 @@ type Settings struct {
 	Command string
 }
 
+// MaxKeysPerPR bounds the keys of one pull request, so that its body and
+// state marker stay within GitHub's limits; a run that renews more keys
+// opens one pull request per MaxKeysPerPR keys.
+const MaxKeysPerPR = 100
+
 // Runner runs rotations. Build one per run.
 type Runner struct {
 	Log      *logrus.Entry
@@ -395,12 +400,14 @@ func (r *Runner) Apply(ctx context.Context, obs *Observation, plan Plan) *Report
 
 	// Seal, commit, push and propose the renewed keys: one pull request for
 	// the run, or one per key.
-	groups := [][]renewed{fresh}
+	size := MaxKeysPerPR
 	if r.Settings.PerKey {
-		groups = nil
-		for _, f := range fresh {
-			groups = append(groups, []renewed{f})
-		}
+		size = 1
+	}
+	var groups [][]renewed
+	for len(fresh) > 0 {
+		n := min(size, len(fresh))
+		groups, fresh = append(groups, fresh[:n]), fresh[n:]
 	}
 	for _, grp := range groups {
 		if len(grp) == 0 {

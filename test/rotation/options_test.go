@@ -166,3 +166,24 @@ func TestSupersede(t *testing.T) {
 	}
 	w.checkInvariants("after the supersede")
 }
+
+// TestManyKeysSplitIntoPullRequests: more keys than one pull request body
+// can describe within GitHub's limits are proposed in several, each merged,
+// and the next run reads every one of them back.
+func TestManyKeysSplitIntoPullRequests(t *testing.T) {
+	w := newWorld(t, demo.Options{Keys: 120, AllDue: true})
+	res := w.mustRun("renew", "--cron-mode", "-o", "json")
+	rep := parseReport(t, res.stdout)
+	if len(rep.PullRequests) != 2 {
+		t.Fatalf("want 2 pull requests for 120 keys, got %v", rep.PullRequests)
+	}
+	for _, pr := range w.Hub.PullRequests() {
+		if len(pr.Body) > forge.MaxBodySize || !pr.Merged {
+			t.Errorf("PR #%d: body %d characters, merged %v", pr.Number, len(pr.Body), pr.Merged)
+		}
+		if _, ok, err := forge.ParseState(pr.Body); !ok || err != nil {
+			t.Errorf("PR #%d: state marker unreadable: %v", pr.Number, err)
+		}
+	}
+	w.finishCycle()
+}
