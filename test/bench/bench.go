@@ -241,13 +241,17 @@ func (b *bench) proveCredrotate(ctx context.Context, w *demo.World, r Run) (stri
 	if got := r.Provider[string(emulator.OpRenew)]; got != n {
 		return "", fmt.Sprintf("%d renew calls for %d keys", got, n)
 	}
+	// One pull request per run is the design; more is measured (pull
+	// requests, GitHub calls), not refused. Each must have been merged.
 	prs := w.Hub.PullRequests()
-	if r.PullRequests != 1 || len(prs) == 0 {
-		return "", fmt.Sprintf("%d pull requests opened, want 1", r.PullRequests)
+	if r.PullRequests < 1 || r.PullRequests > len(prs) {
+		return "", fmt.Sprintf("%d pull requests opened", r.PullRequests)
 	}
-	pr := prs[len(prs)-1]
-	if !pr.Merged {
-		return "", fmt.Sprintf("pull request #%d was not merged", pr.Number)
+	opened := prs[len(prs)-r.PullRequests:]
+	for _, pr := range opened {
+		if !pr.Merged {
+			return "", fmt.Sprintf("pull request #%d was not merged", pr.Number)
+		}
 	}
 	changed, err := w.Rollout(ctx)
 	if err != nil {
@@ -263,7 +267,7 @@ func (b *bench) proveCredrotate(ctx context.Context, w *demo.World, r Run) (stri
 	if len(proofs) != n*len(demo.Environments) {
 		return "", fmt.Sprintf("%d manifests proved, want %d", len(proofs), n*len(demo.Environments))
 	}
-	return fmt.Sprintf("PR #%d merged; %d keys renewed; all %d manifests on main decrypt with their own environment's key (only) to the new secret, which Equifax accepts", pr.Number, n, len(proofs)), ""
+	return fmt.Sprintf("%d pull request(s) merged; %d keys renewed; all %d manifests on main decrypt with their own environment's key (only) to the new secret, which Equifax accepts", len(opened), n, len(proofs)), ""
 }
 
 // baseline runs baseline.sh over a fresh world: over every key up to

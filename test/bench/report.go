@@ -395,7 +395,7 @@ func (r *Report) Markdown() string {
 	p("branch, open a pull request with curl — run by the same harness, on the same machine, against a fresh world\n")
 	p("of the same shape.\n\n")
 	p("Every run is proved, so a fast broken run cannot look good: credrotate's run must exit 0, call renew once\n")
-	p("per key, open one pull request that gets merged, and leave main with every manifest decrypting with its own\n")
+	p("per key, open pull requests (one, by design) that get merged, and leave main with every manifest decrypting with its own\n")
 	p("environment's key (and no other) to the new secret, which Equifax accepts (`demo.World.Rollout` and `Prove`).\n")
 	p("The baseline's run must open one pull request per key whose branch holds, for every environment, a manifest\n")
 	p("that decrypts to the new secret.\n\n")
