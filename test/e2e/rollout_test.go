@@ -276,22 +276,7 @@ func (c *cluster) testKubeSource(t *testing.T) {
 		t.Fatalf("read without RBAC: %v, want forbidden with the fix", err)
 	}
 
-	// What the chart grants: get on that one Secret.
-	_, err = c.clientset.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "credrotate-current-secret"},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"deployed"}, Verbs: []string{"get"}}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.clientset.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "credrotate-current-secret"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "credrotate-current-secret"},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: c.readerUser}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c.grantRead(t, ns, "deployed")
 	var got credential.Secret
 	// The authorizer sees new bindings within moments.
 	if err := poll(ctx, 30*time.Second, func(ctx context.Context) error {
@@ -392,6 +377,29 @@ func (c *cluster) readInPod(t *testing.T, namespace, name, key string) (string, 
 	cmd.Env = append(cmd.Env, "HOME="+t.TempDir(), inPodReadEnv+"="+namespace+"/"+name+"/"+key)
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
+}
+
+// grantRead gives the reader user what the chart grants the job: get on
+// the one Secret namespace/name.
+func (c *cluster) grantRead(t *testing.T, namespace, name string) {
+	t.Helper()
+	ctx := t.Context()
+	role := "credrotate-read-" + name
+	_, err := c.clientset.RbacV1().Roles(namespace).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: role},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{name}, Verbs: []string{"get"}}},
+	}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	_, err = c.clientset.RbacV1().RoleBindings(namespace).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: role},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: c.readerUser}},
+	}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
 }
 
 func randomValue(t *testing.T) string {

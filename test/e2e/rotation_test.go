@@ -55,6 +55,9 @@ type rotKey struct {
 	clientID   string
 	secretName string
 	transport  string
+	// kube reads the current secret through the API (currentSecret.kubernetes,
+	// as the reader user with get on that one Secret) instead of a file.
+	kube bool
 	// seeded is the secret deployed before the rotation.
 	seeded   credential.Secret
 	seededID string
@@ -149,8 +152,13 @@ equifax:
 providers:
 `, hub.GitURL(hubSrv.URL), hubSrv.URL, hub.Owner(), hub.Repo(), emuSrv.URL, emuSrv.URL, emuSrv.URL, opts.revokeAfter)
 	for _, k := range w.keys {
-		fmt.Fprintf(&b, "  - key: %s\n    clientID: %s\n    transport: %s\n    currentSecret: {file: %q}\n    secret: {name: %s, namespace: credit, dataKey: client_secret}\n",
-			k.key, k.clientID, k.transport, w.currentFile(k), k.secretName)
+		current := fmt.Sprintf("{file: %q}", w.currentFile(k))
+		if k.kube {
+			c.grantRead(t, appNamespace("prod"), k.secretName)
+			current = fmt.Sprintf("{kubernetes: {namespace: %s, name: %s, key: client_secret, kubeconfig: %q}}", appNamespace("prod"), k.secretName, c.kubeconfig(t, c.readerToken))
+		}
+		fmt.Fprintf(&b, "  - key: %s\n    clientID: %s\n    transport: %s\n    currentSecret: %s\n    secret: {name: %s, namespace: credit, dataKey: client_secret}\n",
+			k.key, k.clientID, k.transport, current, k.secretName)
 	}
 	b.WriteString("environments:\n")
 	for _, env := range environments {
@@ -401,7 +409,7 @@ func (c *cluster) testRotation(t *testing.T, certs map[string]*seal.Certificate,
 	ctx := t.Context()
 	w := newWorld(t, c, bin, certs, worldOptions{
 		keys: []rotKey{
-			{key: "equifax.unique_client_id", clientID: "0oa1example", secretName: "equifax-credentials", transport: "rest"},
+			{key: "equifax.unique_client_id", clientID: "0oa1example", secretName: "equifax-credentials", transport: "rest", kube: true},
 			{key: "equifax.bureau_client_id", clientID: "0oa2example", secretName: "equifax-bureau-credentials", transport: "soap"},
 		},
 		// Long: a revoke in this test can only come from seeing the rollout.
@@ -462,7 +470,8 @@ func (c *cluster) testRotation(t *testing.T, certs map[string]*seal.Certificate,
 	}
 
 	// 4. The job sees the new secret: the mounted file, and the same Secret
-	// through the API with the kubernetes source.
+	// through the API with the kubernetes source (which the first key's
+	// configuration uses).
 	w.mount()
 	admin := c.kubeconfig(t, c.adminToken)
 	for _, k := range w.keys {
