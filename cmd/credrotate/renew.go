@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
 	"github.com/credrotate/credrotate/pkg/config"
@@ -114,23 +115,19 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		if errors.As(err, &ee) {
 			return err
 		}
-		log.WithError(err).Error("preflight failed; nothing was renewed")
-		writeMetrics(f.metricsFile, traceID, nil, false, log)
-		return fmt.Errorf("preflight failed, nothing was renewed (trace %s): %w%s", traceID, err, nextAction(err))
+		return a.preflightFailed(f, traceID, err, "", log)
 	}
 	obs, err := runner.Preflight(ctx)
 	if err != nil {
-		log.WithError(err).Error("preflight failed; nothing was renewed")
-		msg := fmt.Sprintf("preflight failed, nothing was renewed (trace %s): %v%s", traceID, err, nextAction(err))
+		alert := ""
 		if !f.dryRun {
 			if url, aerr := runner.RaiseRunAlert(ctx, err); aerr == nil {
-				msg += "\nalert: " + url
+				alert = url
 			} else {
 				log.WithError(aerr).Error("could not raise the alert issue")
 			}
 		}
-		writeMetrics(f.metricsFile, traceID, nil, false, log)
-		return errors.New(msg)
+		return a.preflightFailed(f, traceID, err, alert, log)
 	}
 	for _, wmsg := range obs.Warnings {
 		log.Warn(wmsg)
@@ -157,6 +154,28 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		return &exitError{code: exitFailure, err: fmt.Errorf("rotation failed for some keys (trace %s); see the alert issues above", traceID)}
 	}
 	return nil
+}
+
+// preflightFailed reports a run that stopped before renewing anything: in
+// the logs, the metrics file, the JSON report (-o json) and the error.
+func (a *app) preflightFailed(f renewFlags, traceID string, err error, alert string, log *logrus.Entry) error {
+	log.WithError(err).Error("preflight failed; nothing was renewed")
+	writeMetrics(f.metricsFile, traceID, nil, false, log)
+	var se *rotate.StepError
+	step, next := "preflight", ""
+	if errors.As(err, &se) {
+		step, next = se.Step, se.Next
+	}
+	if f.output == "json" {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(map[string]string{"traceId": traceID, "outcome": "failed", "failedStep": step, "error": err.Error(), "nextAction": next, "alert": alert})
+	}
+	msg := fmt.Sprintf("preflight failed, nothing was renewed (trace %s): %v%s", traceID, err, nextAction(err))
+	if alert != "" {
+		msg += "\nalert: " + alert
+	}
+	return errors.New(msg)
 }
 
 // selectKeys narrows cfg.Providers to the named keys.

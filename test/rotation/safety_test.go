@@ -264,3 +264,16 @@ func TestCanaryNowhere(t *testing.T) {
 		}
 	}
 }
+
+// TestPreflightFailureReportsJSON: with -o json a run that stops in
+// preflight still prints a machine-readable report.
+func TestPreflightFailureReportsJSON(t *testing.T) {
+	w := newWorld(t, demo.Options{})
+	if err := os.Remove(w.CurrentFile(w.Keys[0].Key)); err != nil {
+		t.Fatal(err)
+	}
+	res := w.run(nil, "renew", "--cron-mode", "-o", "json")
+	if res.code != 1 || !strings.Contains(res.stdout, `"outcome": "failed"`) || !strings.Contains(res.stdout, `"failedStep": "preflight current secret"`) || !strings.Contains(res.stdout, `"alert": "http`) {
+		t.Fatalf("exit %d, stdout:\n%s", res.code, res.stdout)
+	}
+}
