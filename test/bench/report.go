@@ -490,7 +490,7 @@ func (r *Report) Markdown() string {
 	p("## Reproduce\n\n")
 	p("```sh\nmake bench\n# which is:\nmake build   # bin/credrotate\n")
 	p("go run ./test/bench -bin bin/credrotate -keys 1,10,100,1000 -latency 0,50ms -run-budget 5m -out docs/benchmarks.md\n```\n\n")
-	p("It takes about 40 minutes on a 2-core machine, most of it the baseline. It exits non-zero, after writing\n")
+	p("It takes 15 to 40 minutes on a 2-core machine, most of it the baseline and the 1,000-key worlds. It exits non-zero, after writing\n")
 	p("the report, when a run failed its proof or was stopped at `-run-budget`.\n")
 	p("\nFlags: `-baseline=false` skips the baseline; `-baseline-max-keys` (100) and `-baseline-sample` (100) set\n")
 	p("when the baseline renews a sample of the keys and is extrapolated (clone time once, the rest linearly);\n")
