@@ -73,6 +73,11 @@ func (r *Runner) Adopt(ctx context.Context, obs *Observation, key credential.Pro
 	r.Settings.PerKey = true
 	pr, err := r.propose(ctx, obs, []renewed{{spec: spec, plan: kp, result: equifax.RenewResult{ClientID: spec.ClientID, Secret: info, ClientSecret: value}}})
 	r.Settings.PerKey = branchPerKey
+	if err == nil {
+		if lerr := r.landPR(ctx, &pr); lerr != nil {
+			r.Log.WithError(lerr).WithField("pr", pr.URL).Warn("auto-merge could not be enabled; the pull request waits for a person")
+		}
+	}
 	kr.SecretID, kr.Fingerprint, kr.ExpiresAt = info.SecretID, value.Fingerprint(), info.ExpiresAt
 	if err != nil {
 		return fail("propose", err, "nothing changed at Equifax; fix the problem and run adopt again")

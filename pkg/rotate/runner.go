@@ -409,11 +409,24 @@ func (r *Runner) Apply(ctx context.Context, obs *Observation, plan Plan) *Report
 		n := min(size, len(fresh))
 		groups, fresh = append(groups, fresh[:n]), fresh[n:]
 	}
-	for _, grp := range groups {
-		if len(grp) == 0 {
+	// Every group is pushed and proposed before any is merged, so that no
+	// merge moves the base under the next group's push.
+	proposed := make([]forge.PR, len(groups))
+	errs := make([]error, len(groups))
+	for i, grp := range groups {
+		proposed[i], errs[i] = r.propose(ctx, obs, grp)
+	}
+	for i := range groups {
+		if errs[i] != nil {
 			continue
 		}
-		pr, err := r.propose(ctx, obs, grp)
+		r.step("automerge")
+		if err := r.landPR(ctx, &proposed[i]); err != nil {
+			r.Log.WithError(err).WithField("pr", proposed[i].URL).Warn("auto-merge could not be enabled; the pull request waits for a person")
+		}
+	}
+	for i, grp := range groups {
+		pr, err := proposed[i], errs[i]
 		for _, f := range grp {
 			kr := KeyResult{Key: f.spec.Key, Action: f.plan.Action, Reason: f.plan.Reason, SecretID: f.result.Secret.SecretID, Fingerprint: f.result.ClientSecret.Fingerprint(), ExpiresAt: f.result.Secret.ExpiresAt}
 			if err != nil {
@@ -613,10 +626,6 @@ func (r *Runner) propose(ctx context.Context, obs *Observation, grp []renewed) (
 				}
 			}
 		}
-	}
-	r.step("automerge")
-	if err := r.landPR(ctx, &pr); err != nil {
-		log.WithError(err).Warn("auto-merge could not be enabled; the pull request waits for a person")
 	}
 	return pr, nil
 }
