@@ -54,14 +54,24 @@ func (s *Server) issueJSON(r *http.Request, u urls, is *issue) map[string]any {
 	return m
 }
 
-func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, c *call) {
-	q := r.URL.Query()
+// listState reads a list's state filter (open by default, closed or all),
+// answering GitHub's validation error for anything else.
+func listState(w http.ResponseWriter, q url.Values, resource string) (string, bool) {
 	state := q.Get("state")
 	if state == "" {
 		state = "open"
 	}
 	if state != "open" && state != "closed" && state != "all" {
-		validationFailed(w, fieldError{Resource: "Issue", Field: "state", Code: "invalid"})
+		validationFailed(w, fieldError{Resource: resource, Field: "state", Code: "invalid"})
+		return "", false
+	}
+	return state, true
+}
+
+func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, c *call) {
+	q := r.URL.Query()
+	state, ok := listState(w, q, "Issue")
+	if !ok {
 		return
 	}
 	var want []string

@@ -206,12 +206,8 @@ func (s *Server) openPullFor(head, base string, except int) *issue {
 
 func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, c *call) {
 	q := r.URL.Query()
-	state := q.Get("state")
-	if state == "" {
-		state = "open"
-	}
-	if state != "open" && state != "closed" && state != "all" {
-		validationFailed(w, fieldError{Resource: "PullRequest", Field: "state", Code: "invalid"})
+	state, ok := listState(w, q, "PullRequest")
+	if !ok {
 		return
 	}
 	head, headOK := "", true
