@@ -117,6 +117,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		}
 		return a.preflightFailed(f, traceID, err, "", log)
 	}
+	runner.SkipQuiet = f.cronMode
 	obs, err := runner.Preflight(ctx)
 	if err != nil {
 		alert := ""

@@ -248,7 +248,8 @@ func (w *World) seedFiles(ctx context.Context, certs map[string]*seal.Certificat
 		envs = append(envs, seal.Environment{Name: env, Path: "overlays/" + env + "/credentials", Cert: certs[env], Scope: seal.ScopeStrict, Namespace: "credit-" + env})
 	}
 	var items []seal.Item
-	now := time.Now().UTC().Truncate(time.Second)
+	// The seeded secrets have been deployed for a while.
+	now := time.Now().UTC().Truncate(time.Second).Add(-30 * 24 * time.Hour)
 	for _, k := range w.Keys {
 		info, _ := w.Emulator.Client(k.ClientID)
 		s, _ := info.Find(ids[k.Key])

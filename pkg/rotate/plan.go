@@ -85,6 +85,9 @@ type KeyObservation struct {
 	// CurrentFingerprint is the fingerprint of the secret the workload uses
 	// now (the currentSecret source).
 	CurrentFingerprint string
+	// Quiet says Equifax was not asked: the manifests show nothing can be
+	// due (Runner.SkipQuiet), so Client is empty.
+	Quiet bool
 }
 
 // PlanOptions are the run's choices.
@@ -170,6 +173,12 @@ func planKey(o KeyObservation, opts PlanOptions) KeyPlan {
 	if !consistent {
 		kp.State, kp.Action = StateBroken, ActionBlocked
 		kp.Reason = "environments deploy different secret ids: " + describeDeployed(o.Deployed) + "; bring them in line with `credrotate adopt` or by merging the pending pull request"
+		return kp
+	}
+	if o.Quiet {
+		kp.State, kp.Action, kp.CurrentSecretID = StateCurrent, ActionNoop, deployedID
+		kp.ExpiresAt = o.Deployed[0].ExpiresAt
+		kp.Reason = fmt.Sprintf("expires %s; renewal window opens %s (manifests only: nothing can be due, Equifax not asked)", kp.ExpiresAt.UTC().Format(time.RFC3339), kp.ExpiresAt.Add(-opts.RenewBefore).UTC().Format(time.RFC3339))
 		return kp
 	}
 	active, hasActive := o.Client.Active()

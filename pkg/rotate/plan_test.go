@@ -80,3 +80,44 @@ func TestPlanIsPure(t *testing.T) {
 func client(ss ...equifax.SecretInfo) equifax.ClientInfo {
 	return equifax.ClientInfo{ClientID: "client-k", Secrets: ss}
 }
+
+func TestPlanQuietKey(t *testing.T) {
+	d := deployed("s-old", "fp", t0.Add(-60*24*time.Hour))
+	for i := range d {
+		d[i].ExpiresAt = t0.Add(90 * 24 * time.Hour)
+	}
+	kp := MakePlan([]KeyObservation{{Key: "a", Deployed: d, Environments: 3, Quiet: true}}, PlanOptions{CronMode: true, RenewBefore: 14 * 24 * time.Hour, Now: t0}).Keys[0]
+	if kp.Action != ActionNoop || kp.CurrentSecretID != "s-old" || !strings.Contains(kp.Reason, "Equifax not asked") {
+		t.Fatalf("quiet key: %+v", kp)
+	}
+}
+
+func TestRunnerQuiet(t *testing.T) {
+	r := &Runner{Now: func() time.Time { return t0 }, Settings: Settings{RenewBefore: 14 * 24 * time.Hour, GracePeriod: 7 * 24 * time.Hour}}
+	far := func(rotatedAgo time.Duration, expiresIn time.Duration, fp string) KeyObservation {
+		d := deployed("s-1", "fp", t0.Add(-rotatedAgo))
+		for i := range d {
+			d[i].ExpiresAt = t0.Add(expiresIn)
+		}
+		return KeyObservation{Key: "a", Deployed: d, Environments: 3, CurrentFingerprint: fp}
+	}
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name  string
+		ko    KeyObservation
+		quiet bool
+	}{
+		{"steady", far(60*day, 90*day, "fp"), true},
+		{"rotated within grace", far(3*day, 170*day, "fp"), false},
+		{"near its window", far(60*day, 15*day, "fp"), false},
+		{"rollout differs", far(60*day, 90*day, "other"), false},
+		{"open PR", func() KeyObservation { k := far(60*day, 90*day, "fp"); k.Open = &OpenRotation{Number: 1}; return k }(), false},
+		{"missing an environment", func() KeyObservation { k := far(60*day, 90*day, "fp"); k.Deployed = k.Deployed[:2]; return k }(), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := r.quiet(tc.ko); got != tc.quiet {
+				t.Fatalf("quiet = %v, want %v", got, tc.quiet)
+			}
+		})
+	}
+}

@@ -83,6 +83,11 @@ type Runner struct {
 	Now func() time.Time
 	// CertOptions tune certificate loading (HTTP client, clock).
 	CertOptions seal.LoadOptions
+	// SkipQuiet, for scheduled runs, leaves out of the Equifax calls the
+	// keys whose manifests show that nothing can be due: far from their
+	// renewal window, no open pull request, the last rotation older than the
+	// grace period, and the workload using the deployed secret.
+	SkipQuiet bool
 	// AfterStep, when set, is called at each step boundary with the step's
 	// name: token, renew, verify, seal, push, pr, automerge. Tests use it
 	// to stop the process at every boundary.
@@ -229,6 +234,10 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 	for i := range obs.Keys {
 		g.Go(func() error {
 			ko := &obs.Keys[i]
+			if r.SkipQuiet && r.quiet(*ko) {
+				ko.Quiet = true
+				return nil
+			}
 			spec := obs.specs[ko.Key]
 			info, err := spec.Provider.Describe(gctx, equifax.Credentials{ClientID: spec.ClientID, ClientSecret: obs.current[ko.Key]})
 			if err != nil {
@@ -249,6 +258,30 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 	}
 	r.step("token")
 	return obs, nil
+}
+
+// quietMargin keeps a quiet key a day away from anything that could fall due.
+const quietMargin = 24 * time.Hour
+
+// quiet reports whether the manifests alone show that nothing can be due for
+// a key (see SkipQuiet).
+func (r *Runner) quiet(ko KeyObservation) bool {
+	if ko.Open != nil || len(ko.Deployed) != ko.Environments || ko.Environments == 0 {
+		return false
+	}
+	if _, ok := deployedSecretID(ko.Deployed); !ok {
+		return false
+	}
+	now := r.now()
+	for _, d := range ko.Deployed {
+		switch {
+		case d.Fingerprint == "" || d.Fingerprint != ko.CurrentFingerprint,
+			d.ExpiresAt.IsZero() || !now.Before(d.ExpiresAt.Add(-r.Settings.RenewBefore-quietMargin)),
+			d.RotatedAt.IsZero() || now.Sub(d.RotatedAt) < r.Settings.GracePeriod+quietMargin:
+			return false
+		}
+	}
+	return true
 }
 
 // client returns the Equifax metadata observed for key.

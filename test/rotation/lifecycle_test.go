@@ -59,7 +59,12 @@ func TestRenewNoopFinish(t *testing.T) {
 		t.Errorf("revokes = %d, want %d", got, len(w.due()))
 	}
 	before := w.Hub.Calls().GitPushes
+	describes := w.Emulator.Calls(emulator.OpDescribe)
 	res = w.mustRun("renew", "--cron-mode", "-o", "json")
+	// The keys far from their window and long deployed are not asked about.
+	if got := w.Emulator.Calls(emulator.OpDescribe) - describes; got != len(w.due()) {
+		t.Errorf("the no-op run described %d keys at Equifax, want only the %d rotated in this test", got, len(w.due()))
+	}
 	for _, r := range parseReport(t, res.stdout).Results {
 		if r.Outcome != "noop" {
 			t.Errorf("last run: %s %s, want noop", r.ProviderKey, r.Outcome)
