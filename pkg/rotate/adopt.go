@@ -41,12 +41,7 @@ func (r *Runner) Adopt(ctx context.Context, obs *Observation, key credential.Pro
 	if !ok {
 		return fail("adopt", fmt.Errorf("provider key %s was not part of preflight", key), "name a configured provider key")
 	}
-	var ko *KeyObservation
-	for i := range obs.Keys {
-		if obs.Keys[i].Key == key {
-			ko = &obs.Keys[i]
-		}
-	}
+	ko := &obs.Keys[obs.index[key]]
 	value := obs.current[key]
 	if _, err := spec.Provider.Token(ctx, equifax.Credentials{ClientID: spec.ClientID, ClientSecret: value}, r.Settings.ManagementScope); err != nil {
 		return fail("verify", fmt.Errorf("the secret does not obtain a token for client %s: %w", spec.ClientID, err), "check that the secret belongs to client "+spec.ClientID+" and is still valid")

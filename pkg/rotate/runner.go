@@ -115,6 +115,8 @@ type Observation struct {
 	current map[credential.ProviderKey]credential.Secret
 	specs   map[credential.ProviderKey]KeySpec
 	openPRs map[int]forge.PR
+	// index finds a key's place in Keys.
+	index map[credential.ProviderKey]int
 	// resumes marks open pull requests that a key of the plan resumes.
 	resumes map[int]bool
 	// Warnings are worth a person's attention but do not stop the run.
@@ -208,7 +210,12 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 	}
 
 	// Current secrets, then Equifax's metadata (a token each), concurrently.
+	byPath := make(map[string]seal.Manifest, len(manifests))
+	for _, m := range manifests {
+		byPath[m.Path] = m
+	}
 	obs.Keys = make([]KeyObservation, len(r.Keys))
+	obs.index = make(map[credential.ProviderKey]int, len(r.Keys))
 	for i, k := range r.Keys {
 		sec, err := k.Current.Read(ctx)
 		if err != nil {
@@ -217,17 +224,13 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 		obs.current[k.Key] = sec
 		obs.specs[k.Key] = k
 		ko := KeyObservation{Key: k.Key, ClientID: k.ClientID, Environments: len(r.Envs), Open: open[k.Key], CurrentFingerprint: sec.Fingerprint()}
-		for _, m := range manifests {
-			if m.Metadata.ProviderKey != k.Key {
-				continue
-			}
-			for _, e := range r.Envs {
-				if m.Path == e.Path+"/"+string(k.Key)+".yaml" {
-					ko.Deployed = append(ko.Deployed, Deployed{Env: e.Name, Path: m.Path, SecretID: m.Metadata.SecretID, Fingerprint: m.Metadata.Fingerprint, ExpiresAt: m.Metadata.ExpiresAt, RotatedAt: m.Metadata.RotatedAt})
-				}
+		for _, e := range obs.Envs {
+			if m, ok := byPath[e.ManifestPath(k.Key)]; ok && m.Metadata.ProviderKey == k.Key {
+				ko.Deployed = append(ko.Deployed, Deployed{Env: e.Name, Path: m.Path, SecretID: m.Metadata.SecretID, Fingerprint: m.Metadata.Fingerprint, ExpiresAt: m.Metadata.ExpiresAt, RotatedAt: m.Metadata.RotatedAt})
 			}
 		}
 		obs.Keys[i] = ko
+		obs.index[k.Key] = i
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.concurrency())
@@ -286,10 +289,8 @@ func (r *Runner) quiet(ko KeyObservation) bool {
 
 // client returns the Equifax metadata observed for key.
 func (o *Observation) client(key credential.ProviderKey) equifax.ClientInfo {
-	for _, k := range o.Keys {
-		if k.Key == key {
-			return k.Client
-		}
+	if i, ok := o.index[key]; ok {
+		return o.Keys[i].Client
 	}
 	return equifax.ClientInfo{}
 }
