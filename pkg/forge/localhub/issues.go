@@ -390,23 +390,16 @@ func decodeLabels(w http.ResponseWriter, r *http.Request) ([]string, bool) {
 	return out, true
 }
 
+// addLabels adds labels to an issue (POST); replaceLabels sets them (PUT).
 func (s *Server) addLabels(w http.ResponseWriter, r *http.Request, c *call) {
-	names, ok := decodeLabels(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	is := s.pathIssue(w, r)
-	if is == nil || !s.issueWriteAllowed(w, c, is) {
-		return
-	}
-	is.labels = mergeLabels(is.labels, names)
-	is.updatedAt = time.Now().UTC()
-	writeJSON(w, http.StatusOK, s.labelsJSON(s.urlsFor(r), is.labels))
+	s.setLabels(w, r, c, true)
 }
 
 func (s *Server) replaceLabels(w http.ResponseWriter, r *http.Request, c *call) {
+	s.setLabels(w, r, c, false)
+}
+
+func (s *Server) setLabels(w http.ResponseWriter, r *http.Request, c *call, keep bool) {
 	names, ok := decodeLabels(w, r)
 	if !ok {
 		return
@@ -417,7 +410,11 @@ func (s *Server) replaceLabels(w http.ResponseWriter, r *http.Request, c *call) 
 	if is == nil || !s.issueWriteAllowed(w, c, is) {
 		return
 	}
-	is.labels = mergeLabels(nil, names)
+	var base []string
+	if keep {
+		base = is.labels
+	}
+	is.labels = mergeLabels(base, names)
 	is.updatedAt = time.Now().UTC()
 	writeJSON(w, http.StatusOK, s.labelsJSON(s.urlsFor(r), is.labels))
 }
