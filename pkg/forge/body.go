@@ -40,6 +40,9 @@ type RotationState struct {
 	TraceID string     `json:"traceId"`
 	Command string     `json:"command,omitempty"`
 	Keys    []KeyState `json:"keys"`
+	// MockSafe says the secrets are mock-safe inventions that Equifax does
+	// not know: the pull request must not be merged.
+	MockSafe bool `json:"mockSafe,omitempty"`
 }
 
 // KeyState is one provider key's rotation in a pull request.
@@ -53,6 +56,47 @@ type KeyState struct {
 	Fingerprint  string    `json:"fingerprint,omitempty"`
 	ExpiresAt    time.Time `json:"expiresAt"`
 	Environments []EnvFile `json:"environments,omitempty"`
+	// Emergency says the rotation was asked for with --emergency (a
+	// leaked secret): renewed with force, the old secret revoked as soon as
+	// the rollout is observed.
+	Emergency bool `json:"emergency,omitempty"`
+}
+
+// Emergency reports whether any key of the rotation is an emergency.
+func (s RotationState) Emergency() bool {
+	for _, k := range s.Keys {
+		if k.Emergency {
+			return true
+		}
+	}
+	return false
+}
+
+// maxTitle is the longest title RenderTitle names every key in.
+const maxTitle = 120
+
+// RenderTitle renders a rotation pull request's title from the same state
+// as its body: the keys it rotates (or how many), marked when it is an
+// emergency or mock-safe.
+func RenderTitle(s RotationState) string {
+	keys := make([]string, 0, len(s.Keys))
+	for _, k := range s.Keys {
+		keys = append(keys, k.ProviderKey)
+	}
+	sort.Strings(keys)
+	title := "credrotate: rotate " + strings.Join(keys, ", ")
+	if len(title) > maxTitle {
+		title = fmt.Sprintf("credrotate: rotate %d credentials", len(keys))
+	}
+	if s.Emergency() {
+		title = "[emergency] " + title
+	}
+	if s.MockSafe {
+		// The secrets are mock-safe inventions: merging them would deploy
+		// secrets Equifax does not know.
+		title = "[mock-safe, do not merge] " + title
+	}
+	return title
 }
 
 // EnvFile is one environment's sealed file.
@@ -88,6 +132,12 @@ func RenderBody(s RotationState) string {
 		fmt.Fprintf(&b, "This pull request rotates the client secret of %s. Merge it to roll the new secret out; the old secret stays valid until the rollout is observed, then credrotate revokes it.\n\n", code(keys[0].ProviderKey))
 	default:
 		fmt.Fprintf(&b, "This pull request rotates %d client secrets. Merge it to roll the new secrets out; the old secrets stay valid until the rollout is observed, then credrotate revokes them.\n\n", len(keys))
+	}
+	if s.Emergency() {
+		b.WriteString("**Emergency rotation** (`--emergency`): the secret was renewed at once, whatever its renewal window, because the one in use may be leaked. Merge as soon as the checks pass: once the rollout is observed, credrotate revokes the old secret at once.\n\n")
+	}
+	if s.MockSafe {
+		b.WriteString("**Mock-safe run: do not merge.** Nothing was changed at Equifax; these secrets are inventions it does not know.\n\n")
 	}
 	mark := marker(s)
 	if len(mark) > maxFullMarker {

@@ -24,12 +24,29 @@ func (s StaticSecret) Read(context.Context) (credential.Secret, error) { return 
 // Describe implements SecretReader.
 func (s StaticSecret) Describe() string { return s.Name }
 
+// AdoptOptions say what Adopt brings under credrotate.
+type AdoptOptions struct {
+	// Key is the provider key adopted.
+	Key credential.ProviderKey
+	// SecretID picks which of the client's valid secrets the adopted value
+	// is; "" means the ACTIVE one (which must then be the only valid one).
+	SecretID string
+}
+
 // Adopt seals a secret a person already has into every environment, with
-// its Equifax metadata, and proposes it in a pull request. The secret is
-// proven with a token first; secretID picks which of the client's valid
-// secrets it is ("" means the ACTIVE one). Preflight must have run with the
-// key's current secret reading the adopted value.
+// its Equifax metadata, and proposes it in a pull request of its own. It is
+// AdoptWith for one key.
 func (r *Runner) Adopt(ctx context.Context, obs *Observation, key credential.ProviderKey, secretID string) *Report {
+	return r.AdoptWith(ctx, obs, AdoptOptions{Key: key, SecretID: secretID})
+}
+
+// AdoptWith seals a secret a person already has into every environment,
+// with its Equifax metadata, and proposes it in a pull request of its own
+// (whatever the run's grouping). The secret is proven with a token first.
+// Preflight must have run with the key's current secret reading the adopted
+// value. The runner's settings are not changed.
+func (r *Runner) AdoptWith(ctx context.Context, obs *Observation, opts AdoptOptions) *Report {
+	key, secretID := opts.Key, opts.SecretID
 	rep := &Report{TraceID: r.TraceID, MockSafe: r.Settings.MockSafe}
 	kr := KeyResult{Key: key, Action: ActionAdopt}
 	fail := func(step string, err error, next string) *Report {
@@ -42,6 +59,9 @@ func (r *Runner) Adopt(ctx context.Context, obs *Observation, key credential.Pro
 		return fail("adopt", fmt.Errorf("provider key %s was not part of preflight", key), "name a configured provider key")
 	}
 	ko := &obs.Keys[obs.index[key]]
+	if ko.DescribeErr != nil {
+		return fail(string(StepDescribe), ko.DescribeErr, ko.DescribeNext)
+	}
 	value := obs.current[key]
 	if _, err := spec.Provider.Token(ctx, equifax.Credentials{ClientID: spec.ClientID, ClientSecret: value}, r.Settings.ManagementScope); err != nil {
 		return fail("verify", fmt.Errorf("the secret does not obtain a token for client %s: %w", spec.ClientID, err), "check that the secret belongs to client "+spec.ClientID+" and is still valid")
@@ -64,12 +84,9 @@ func (r *Runner) Adopt(ctx context.Context, obs *Observation, key credential.Pro
 		info = s
 	}
 	kp := KeyPlan{Key: key, ClientID: spec.ClientID, Action: ActionAdopt, Reason: "adopted by hand", CurrentSecretID: info.SecretID}
-	branchPerKey := r.Settings.PerKey
-	r.Settings.PerKey = true
-	pr, err := r.propose(ctx, obs, []renewed{{spec: spec, plan: kp, result: equifax.RenewResult{ClientID: spec.ClientID, Secret: info, ClientSecret: value}}})
-	r.Settings.PerKey = branchPerKey
+	pr, err := r.propose(ctx, obs, []renewed{{spec: spec, plan: kp, result: equifax.RenewResult{ClientID: spec.ClientID, Secret: info, ClientSecret: value}}}, true)
 	if err == nil {
-		if lerr := r.landPR(ctx, &pr); lerr != nil {
+		if lerr := r.land(ctx, &pr); lerr != nil {
 			r.Log.WithError(lerr).WithField("pr", pr.URL).Warn("auto-merge could not be enabled; the pull request waits for a person")
 		}
 	}

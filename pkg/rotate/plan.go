@@ -2,48 +2,12 @@ package rotate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/equifax"
-)
-
-// Action is what a run does for one provider key.
-type Action string
-
-// The actions a plan can hold.
-const (
-	// ActionNoop: nothing to do now; Reason says why.
-	ActionNoop Action = "noop"
-	// ActionRenew: mint a new secret, prove it, seal it, propose it.
-	ActionRenew Action = "renew"
-	// ActionRecover: Equifax holds a secret no manifest or pull request
-	// names (a run stopped after minting it). Replay the renew with the same
-	// Idempotency-Key to get its value back; if Equifax no longer remembers
-	// it, revoke that orphan and renew again.
-	ActionRecover Action = "recover"
-	// ActionResume: a rotation is proposed in an open pull request; keep it
-	// moving (auto-merge), never renew again.
-	ActionResume Action = "resume"
-	// ActionFinish: the new secret is merged and seen in use; revoke the
-	// retired one.
-	ActionFinish Action = "finish"
-	// ActionBlocked: the state needs a person; Reason says what to do.
-	ActionBlocked Action = "blocked"
-)
-
-// State is where a key is in the rotation state machine.
-type State string
-
-// The states of the design's state machine.
-const (
-	StateCurrent  State = "current"
-	StateMinted   State = "minted"
-	StateProposed State = "proposed"
-	StateMerged   State = "merged"
-	StateBroken   State = "broken"
-	StateNew      State = "unmanaged"
 )
 
 // Deployed is what the base branch's manifest of one environment says.
@@ -66,6 +30,8 @@ type OpenRotation struct {
 	OldSecretID string
 	Fingerprint string
 	ExpiresAt   time.Time
+	// Emergency says the rotation was asked for with --emergency.
+	Emergency bool
 }
 
 // KeyObservation is everything a run observed about one provider key before
@@ -78,16 +44,30 @@ type KeyObservation struct {
 	Deployed []Deployed
 	// Environments is how many environments the key should be in.
 	Environments int
-	// Open is the open pull request that names this key, if any.
+	// Open is the open pull request that names this key, if any (the one
+	// with the highest number when several do; Others holds the rest).
 	Open *OpenRotation
+	// Others are the other open pull requests that name this key. At most
+	// one pull request per key is kept open: the plan closes the others.
+	Others []OpenRotation
 	// Client is Equifax's metadata of the client's secrets.
 	Client equifax.ClientInfo
 	// CurrentFingerprint is the fingerprint of the secret the workload uses
 	// now (the currentSecret source).
 	CurrentFingerprint string
+	// HintMatches are the ids of the valid secrets whose hint (the first
+	// characters Equifax shows of a secret) the workload's secret begins
+	// with: which of two valid secrets the workload holds, when no manifest
+	// says. Empty when the hints cannot tell.
+	HintMatches []string
 	// Quiet says Equifax was not asked: the manifests show nothing can be
 	// due (Runner.SkipQuiet), so Client is empty.
 	Quiet bool
+	// DescribeErr is why Equifax could not be asked about this key; the key
+	// fails alone and the others proceed.
+	DescribeErr error
+	// DescribeNext is what a person should know about DescribeErr.
+	DescribeNext string
 }
 
 // PlanOptions are the run's choices.
@@ -99,10 +79,20 @@ type PlanOptions struct {
 	RenewBefore time.Duration
 	// RevokeAfter is how long after a rotation's merge the retired secret
 	// may be revoked without seeing the rollout, provided the workload no
-	// longer uses it.
+	// longer uses it. It is also the bound on a rotation that makes no
+	// progress: proposed for longer raises the key's alert.
 	RevokeAfter time.Duration
+	// Emergency renews now whatever the window or Equifax's eligibility
+	// (the contract's force): a leaked secret.
+	Emergency bool
 	// Now is the planning clock.
 	Now time.Time
+}
+
+// ClosePR is an open pull request the plan closes, and why.
+type ClosePR struct {
+	PR  OpenRotation `json:"pr"`
+	Why string       `json:"why"`
 }
 
 // KeyPlan is the decision for one provider key.
@@ -112,9 +102,9 @@ type KeyPlan struct {
 	State    State                  `json:"state"`
 	Action   Action                 `json:"action"`
 	Reason   string                 `json:"reason"`
-	// CurrentSecretID is the secret the base branch deploys (or Equifax's
-	// ACTIVE one for a key with no manifest yet): what a renew replaces and
-	// what its Idempotency-Key is derived from.
+	// CurrentSecretID is the secret the base branch deploys (or, for a key
+	// with no manifest yet, the one the workload holds): what a renew
+	// replaces and what its Idempotency-Key is derived from.
 	CurrentSecretID string `json:"currentSecretId,omitempty"`
 	// ExpiresAt is the current secret's expiry.
 	ExpiresAt time.Time `json:"expiresAt,omitempty"`
@@ -127,6 +117,26 @@ type KeyPlan struct {
 	SupersedePR *OpenRotation `json:"supersedePr,omitempty"`
 	// PR is the open pull request a resume keeps moving.
 	PR *OpenRotation `json:"pr,omitempty"`
+	// Close are stale or duplicate pull requests of the key, closed with a
+	// comment (unless another key of the run still rides on them).
+	Close []ClosePR `json:"close,omitempty"`
+	// Stalled says the rotation made no progress for longer than
+	// RevokeAfter (the new secret's createdAt is its clock): the key's
+	// alert is raised with the cause and the deadline.
+	Stalled bool `json:"stalled,omitempty"`
+	// InUseSecretID is the secret the workload uses now, as far as the
+	// observation tells, and InUseValidUntil when Equifax stops accepting
+	// it (its expiry, or the end of its grace period): the deadline of a
+	// rotation in flight, and what the expiry guard watches.
+	InUseSecretID   string    `json:"inUseSecretId,omitempty"`
+	InUseValidUntil time.Time `json:"inUseValidUntil,omitzero"`
+	// Emergency renews with the contract's force and labels the pull
+	// request.
+	Emergency bool `json:"emergency,omitempty"`
+	// KeepOrphan says a minted orphan may be the workload's secret: if the
+	// replay cannot recover it, it is not revoked and the key needs a
+	// person.
+	KeepOrphan bool `json:"keepOrphan,omitempty"`
 }
 
 // Plan is what a run will do, key by key, in the order of the keys given.
@@ -149,7 +159,10 @@ func (p Plan) Count(a Action) int {
 // Changes reports whether applying the plan would change anything.
 func (p Plan) Changes() bool {
 	for _, k := range p.Keys {
-		if k.Action != ActionNoop && k.Action != ActionBlocked {
+		if len(k.Close) > 0 {
+			return true
+		}
+		if k.Action != ActionNoop && k.Action != ActionBlocked && k.Action != ActionRetry {
 			return true
 		}
 	}
@@ -162,52 +175,116 @@ func (p Plan) Changes() bool {
 func MakePlan(obs []KeyObservation, opts PlanOptions) Plan {
 	p := Plan{Now: opts.Now}
 	for _, o := range obs {
-		p.Keys = append(p.Keys, planKey(o, opts))
+		p.Keys = append(p.Keys, Decide(Classify(o, opts), opts))
 	}
 	return p
 }
 
-func planKey(o KeyObservation, opts PlanOptions) KeyPlan {
-	kp := KeyPlan{Key: o.Key, ClientID: o.ClientID}
+// Classification is what Classify recognised in one key's observation: the
+// state and the facts the decision of that state needs.
+type Classification struct {
+	Obs   KeyObservation
+	State State
+	// Deployed is the secret the base branch deploys ("" for a key with no
+	// manifest yet), Current the one a renew replaces (the Idempotency-Key
+	// is derived from its id), New the rotation's new secret, Retired the
+	// secret a finish revokes.
+	Deployed string
+	Current  equifax.SecretInfo
+	New      equifax.SecretInfo
+	Retired  equifax.SecretInfo
+	// PR is the open pull request kept for the key; Dead one whose secret
+	// is no longer valid; Close the stale and duplicate ones.
+	PR    *OpenRotation
+	Dead  *OpenRotation
+	Close []ClosePR
+	// Problem says what a person must do (StateBroken, and a minted orphan
+	// that cannot be told from the secret in use).
+	Problem string
+	// InUse is the secret the workload uses, when it is known.
+	InUse equifax.SecretInfo
+}
+
+// Classify recognises the state of one key from its observation: the
+// provider's secrets, the manifests on the base branch, the open pull
+// requests, the workload's secret and the clock. It is the one place a
+// state is told apart; Decide is the one place per state that chooses the
+// action.
+func Classify(o KeyObservation, opts PlanOptions) Classification {
+	c := Classification{Obs: o}
 	deployedID, consistent := deployedSecretID(o.Deployed)
+	c.Deployed = deployedID
+	if o.DescribeErr != nil {
+		c.State = StateUnobserved
+		return c
+	}
 	if !consistent {
-		kp.State, kp.Action = StateBroken, ActionBlocked
-		kp.Reason = "environments deploy different secret ids: " + describeDeployed(o.Deployed) + "; bring them in line with `credrotate adopt` or by merging the pending pull request"
-		return kp
+		c.State = StateBroken
+		c.Problem = "environments deploy different secret ids: " + describeDeployed(o.Deployed) + "; bring them in line with `credrotate adopt` or by merging the pending pull request"
+		return c
 	}
 	if o.Quiet {
-		kp.State, kp.Action, kp.CurrentSecretID = StateCurrent, ActionNoop, deployedID
-		kp.ExpiresAt = o.Deployed[0].ExpiresAt
-		kp.Reason = fmt.Sprintf("expires %s; renewal window opens %s (manifests only: nothing can be due, Equifax not asked)", kp.ExpiresAt.UTC().Format(time.RFC3339), kp.ExpiresAt.Add(-opts.RenewBefore).UTC().Format(time.RFC3339))
-		return kp
+		c.State = StateCurrent
+		c.Current = equifax.SecretInfo{SecretID: deployedID, Status: equifax.StatusActive, ExpiresAt: o.Deployed[0].ExpiresAt}
+		c.InUse = c.Current
+		return c
 	}
-	active, hasActive := o.Client.Active()
+	cl := o.Client
+	c.PR, c.Dead, c.Close = sortOpen(o, deployedID)
 
-	// A key no manifest names yet: its ACTIVE secret is the current one.
+	active, hasActive := cl.Active()
 	if deployedID == "" {
-		kp.State = StateNew
+		// A key no manifest names yet.
+		switch {
+		case cl.ValidCount() == 0:
+			c.State = StateNew
+			c.Problem = "Equifax reports no ACTIVE secret for client " + o.ClientID + "; renew it in the Equifax portal, then `credrotate adopt`"
+			return c
+		case c.PR != nil:
+			c.State = StateProposed
+			c.New, _ = cl.Find(c.PR.NewSecretID)
+			if s, ok := cl.Find(c.PR.OldSecretID); ok {
+				c.Current = s
+			} else if s, ok := otherValid(cl, c.New.SecretID); ok {
+				c.Current = s
+			}
+			c.InUse = c.Current
+			return c
+		case cl.ValidCount() == 2 && hasActive:
+			// Two valid secrets and no manifest: the RETIRING one is the
+			// workload's (the renew replaced it, so the Idempotency-Key was
+			// derived from it) and the ACTIVE one was minted by a run that
+			// stopped before proposing it.
+			retiring, _ := otherValid(cl, active.SecretID)
+			c.State, c.Current, c.New, c.InUse = StateMinted, retiring, active, retiring
+			if slices.Contains(o.HintMatches, active.SecretID) || !slices.Contains(o.HintMatches, retiring.SecretID) {
+				// Which one the workload holds cannot be told: the orphan
+				// is recovered by replay, never revoked.
+				c.Problem = fmt.Sprintf("client %s has two valid secrets, %s and %s, and no manifest says which one the workload uses", o.ClientID, retiring.SecretID, active.SecretID)
+			}
+			return c
+		}
+		// One valid secret: the workload's.
+		only := active
 		if !hasActive {
-			kp.Action = ActionBlocked
-			kp.Reason = "Equifax reports no ACTIVE secret for client " + o.ClientID + "; renew it in the Equifax portal, then `credrotate adopt`"
-			return kp
+			only, _ = otherValid(cl, "")
 		}
-		deployedID = active.SecretID
+		c.State, c.Current, c.InUse = StateNew, only, only
+		return c
 	}
-	cur, known := o.Client.Find(deployedID)
-	kp.CurrentSecretID = deployedID
-	kp.ExpiresAt = cur.ExpiresAt
 
-	// Proposed: an open pull request carries a new secret.
-	if o.Open != nil {
-		pr := *o.Open
-		if s, ok := o.Client.Find(pr.NewSecretID); ok && s.Status.Valid() {
-			kp.State, kp.Action, kp.PR, kp.NewSecretID = StateProposed, ActionResume, &pr, pr.NewSecretID
-			kp.Reason = fmt.Sprintf("rotation to %s is proposed in %s; waiting for it to merge", pr.NewSecretID, prRef(pr))
-			return kp
-		}
-		// Its secret is gone: the pull request is stale and is closed when
-		// the key is renewed below.
-		kp.SupersedePR = &pr
+	cur, known := cl.Find(deployedID)
+	c.Current = cur
+	if !known {
+		c.Current = equifax.SecretInfo{SecretID: deployedID}
+	}
+	c.InUse = c.Current
+
+	// Proposed: an open pull request carries a new, valid secret.
+	if c.PR != nil {
+		c.State = StateProposed
+		c.New, _ = cl.Find(c.PR.NewSecretID)
+		return c
 	}
 
 	if !known || !cur.Status.Valid() {
@@ -218,49 +295,181 @@ func planKey(o KeyObservation, opts PlanOptions) KeyPlan {
 		if hasActive && active.SecretID != deployedID {
 			// The deployed secret is dead but another one is alive: that is
 			// a minted secret whose value only a replay can give back.
-			kp.State, kp.Action, kp.NewSecretID = StateMinted, ActionRecover, active.SecretID
-			kp.Reason = fmt.Sprintf("the deployed secret %s is %s at Equifax and %s is named by no manifest or pull request; replaying the renew to recover it", deployedID, status, active.SecretID)
-			return kp
+			c.State, c.New = StateMinted, active
+			return c
 		}
-		kp.State, kp.Action = StateBroken, ActionBlocked
-		kp.Reason = fmt.Sprintf("the deployed secret %s is %s at Equifax; get a valid secret from the Equifax portal and bring it under credrotate with `credrotate adopt --provider-key %s`", deployedID, status, o.Key)
-		return kp
+		c.State = StateBroken
+		c.Problem = fmt.Sprintf("the deployed secret %s is %s at Equifax; get a valid secret from the Equifax portal and bring it under credrotate with `credrotate adopt --provider-key %s`", deployedID, status, o.Key)
+		return c
 	}
 
 	// Another valid secret next to the deployed one.
-	if other, ok := otherValid(o.Client, deployedID); ok {
+	if other, ok := otherValid(cl, deployedID); ok {
 		switch {
 		case cur.Status == equifax.StatusActive:
 			// The deployed secret is the newest; the other one is the
 			// retired secret of the rotation that brought it.
-			return planFinish(kp, o, other, opts)
+			c.State, c.New, c.Retired = StateMerged, cur, other
+			if fp := deployedFingerprint(o.Deployed); fp == "" || fp != o.CurrentFingerprint {
+				c.InUse = other
+			}
+			return c
 		case other.Status == equifax.StatusActive:
 			// A newer ACTIVE secret that nothing names: minted by a run
 			// that stopped before proposing it.
-			kp.State, kp.Action, kp.NewSecretID = StateMinted, ActionRecover, other.SecretID
-			kp.Reason = fmt.Sprintf("%s was minted by an earlier run but no manifest or pull request names it; replaying the renew to recover it", other.SecretID)
-			return kp
+			c.State, c.New = StateMinted, other
+			return c
 		default:
-			kp.State, kp.Action = StateBroken, ActionBlocked
-			kp.Reason = fmt.Sprintf("Equifax reports %s %s next to the deployed %s %s; revoke the one that is not in use in the Equifax portal", other.SecretID, other.Status, deployedID, cur.Status)
-			return kp
+			c.State = StateBroken
+			c.Problem = fmt.Sprintf("Equifax reports %s %s next to the deployed %s %s; revoke the one that is not in use in the Equifax portal", other.SecretID, other.Status, deployedID, cur.Status)
+			return c
 		}
 	}
+	c.State = StateCurrent
+	return c
+}
 
-	// Current: one valid secret, the deployed one.
-	if kp.State == "" {
-		kp.State = StateCurrent
+// sortOpen sorts the key's open pull requests: the one to keep (its secret
+// valid and not yet deployed; the ACTIVE one first, then the oldest), one
+// whose secret is gone, and those to close: stale (the base branch already
+// deploys its secret) or duplicates of the kept one.
+func sortOpen(o KeyObservation, deployedID string) (keep, dead *OpenRotation, closeList []ClosePR) {
+	var all []OpenRotation
+	if o.Open != nil {
+		all = append(all, *o.Open)
+	}
+	all = append(all, o.Others...)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Number < all[j].Number })
+	var live []OpenRotation
+	for _, pr := range all {
+		s, ok := o.Client.Find(pr.NewSecretID)
+		switch {
+		case deployedID != "" && pr.NewSecretID == deployedID:
+			closeList = append(closeList, ClosePR{PR: pr, Why: fmt.Sprintf("the base branch already deploys %s, the secret this pull request carries for %s: it is stale", pr.NewSecretID, o.Key)})
+		case !ok || !s.Status.Valid():
+			if dead == nil {
+				p := pr
+				dead = &p
+			} else {
+				closeList = append(closeList, ClosePR{PR: pr, Why: fmt.Sprintf("the secret %s this pull request carries for %s is no longer valid at Equifax", pr.NewSecretID, o.Key)})
+			}
+		default:
+			live = append(live, pr)
+		}
+	}
+	if len(live) == 0 {
+		return nil, dead, closeList
+	}
+	best := 0
+	for i, pr := range live {
+		if s, _ := o.Client.Find(pr.NewSecretID); s.Status == equifax.StatusActive {
+			best = i
+			break
+		}
+	}
+	k := live[best]
+	for i, pr := range live {
+		if i != best {
+			closeList = append(closeList, ClosePR{PR: pr, Why: fmt.Sprintf("%s is rotated in %s: at most one pull request per key stays open", o.Key, prRef(k))})
+		}
+	}
+	if dead != nil {
+		closeList = append(closeList, ClosePR{PR: *dead, Why: fmt.Sprintf("the secret %s this pull request carries for %s is no longer valid at Equifax", dead.NewSecretID, o.Key)})
+		dead = nil
+	}
+	return &k, nil, closeList
+}
+
+// Decide chooses the action for a classified key: one case per state.
+func Decide(c Classification, opts PlanOptions) KeyPlan {
+	o := c.Obs
+	kp := KeyPlan{Key: o.Key, ClientID: o.ClientID, State: c.State, CurrentSecretID: c.Current.SecretID, ExpiresAt: c.Current.ExpiresAt, Close: c.Close}
+	if c.InUse.SecretID != "" {
+		kp.InUseSecretID, kp.InUseValidUntil = c.InUse.SecretID, validUntil(c.InUse)
+	}
+	switch c.State {
+	case StateUnobserved:
+		kp.Action = ActionRetry
+		kp.CurrentSecretID = c.Deployed
+		kp.Reason = "Equifax could not be asked about this key: " + o.DescribeErr.Error()
+		if d, ok := manifestExpiry(o.Deployed); ok {
+			kp.ExpiresAt, kp.InUseSecretID, kp.InUseValidUntil = d, c.Deployed, d
+		}
+	case StateBroken:
+		kp.Action, kp.Reason = ActionBlocked, c.Problem
+	case StateNew, StateCurrent:
+		if c.Problem != "" {
+			kp.Action, kp.Reason = ActionBlocked, c.Problem
+			break
+		}
+		decideCurrent(&kp, c, opts)
+	case StateMinted:
+		kp.Action, kp.NewSecretID = ActionRecover, c.New.SecretID
+		switch {
+		case c.Problem != "":
+			kp.KeepOrphan = true
+			kp.Reason = fmt.Sprintf("%s; replaying the renew from %s to recover %s (never revoked, as the workload may use it)", c.Problem, c.Current.SecretID, c.New.SecretID)
+		case c.Deployed != "" && !c.Current.Status.Valid():
+			kp.Reason = fmt.Sprintf("the deployed secret %s is %s at Equifax and %s is named by no manifest or pull request; replaying the renew to recover it", c.Current.SecretID, orUnknown(string(c.Current.Status)), c.New.SecretID)
+		default:
+			if fp := deployedFingerprint(o.Deployed); fp != "" && fp != o.CurrentFingerprint {
+				// The workload does not hold the deployed secret: it may
+				// hold the orphan, which is then never revoked.
+				kp.KeepOrphan = true
+			}
+			kp.Reason = fmt.Sprintf("%s was minted by an earlier run but no manifest or pull request names it; replaying the renew to recover it (%s stays valid until %s)", c.New.SecretID, c.Current.SecretID, until(validUntil(c.Current)))
+		}
+	case StateProposed:
+		pr := *c.PR
+		kp.Action, kp.PR, kp.NewSecretID = ActionResume, &pr, pr.NewSecretID
+		kp.Emergency = pr.Emergency
+		kp.Reason = fmt.Sprintf("rotation to %s is proposed in %s; waiting for it to merge", pr.NewSecretID, prRef(pr))
+		bound := opts.RevokeAfter
+		if bound <= 0 {
+			bound = defaultStallAfter
+		}
+		if created := c.New.CreatedAt; !created.IsZero() && opts.Now.Sub(created) >= bound {
+			kp.Stalled = true
+			kp.Reason = fmt.Sprintf("rotation to %s has waited in %s since %s (more than %s) without merging; merge it (check its required checks and conflicts) before %s, when %s stops being valid", pr.NewSecretID, prRef(pr), created.UTC().Format(time.RFC3339), bound, until(kp.InUseValidUntil), orUnknown(kp.InUseSecretID))
+		}
+	case StateMerged:
+		decideMerged(&kp, c, opts)
+	}
+	if c.Dead != nil {
+		if kp.Action == ActionRenew || kp.Action == ActionRecover {
+			kp.SupersedePR = c.Dead
+		} else {
+			kp.Close = append(kp.Close, ClosePR{PR: *c.Dead, Why: fmt.Sprintf("the secret %s this pull request carries for %s is no longer valid at Equifax", c.Dead.NewSecretID, o.Key)})
+		}
+	}
+	return kp
+}
+
+// defaultStallAfter bounds a rotation in flight when revokeAfter is unset.
+const defaultStallAfter = 24 * time.Hour
+
+func decideCurrent(kp *KeyPlan, c Classification, opts PlanOptions) {
+	o, cur := c.Obs, c.Current
+	if o.Quiet {
+		kp.Action = ActionNoop
+		kp.Reason = fmt.Sprintf("expires %s; renewal window opens %s (manifests only: nothing can be due, Equifax not asked)", kp.ExpiresAt.UTC().Format(time.RFC3339), kp.ExpiresAt.Add(-opts.RenewBefore).UTC().Format(time.RFC3339))
+		return
+	}
+	if opts.Emergency {
+		kp.Action, kp.Emergency = ActionRenew, true
+		kp.Reason = fmt.Sprintf("emergency rotation requested by hand (expires %s): renewing now, whatever the window", cur.ExpiresAt.UTC().Format(time.RFC3339))
+		return
 	}
 	if cur.Status != equifax.StatusActive {
 		kp.Action = ActionRenew
-		kp.Reason = fmt.Sprintf("the deployed secret is %s until %s; renewing", cur.Status, cur.ExpiresAt.UTC().Format(time.RFC3339))
-		return kp
+		kp.Reason = fmt.Sprintf("the deployed secret is %s until %s; renewing", cur.Status, until(validUntil(cur)))
+		return
 	}
 	due := cur.ExpiresAt.Add(-opts.RenewBefore)
 	if el := o.Client.RenewalEligibleAt; !el.IsZero() && opts.Now.Before(el) && (!opts.CronMode || !opts.Now.Before(due)) {
 		kp.Action = ActionNoop
 		kp.Reason = fmt.Sprintf("expires %s; Equifax allows the next renewal from %s", cur.ExpiresAt.UTC().Format(time.RFC3339), el.UTC().Format(time.RFC3339))
-		return kp
+		return
 	}
 	switch {
 	case !opts.Now.Before(due):
@@ -273,11 +482,11 @@ func planKey(o KeyObservation, opts PlanOptions) KeyPlan {
 		kp.Action = ActionNoop
 		kp.Reason = fmt.Sprintf("expires %s; renewal window opens %s", cur.ExpiresAt.UTC().Format(time.RFC3339), due.UTC().Format(time.RFC3339))
 	}
-	return kp
 }
 
-func planFinish(kp KeyPlan, o KeyObservation, retired equifax.SecretInfo, opts PlanOptions) KeyPlan {
-	kp.State, kp.RevokeSecretID = StateMerged, retired.SecretID
+func decideMerged(kp *KeyPlan, c Classification, opts PlanOptions) {
+	o, retired := c.Obs, c.Retired
+	kp.RevokeSecretID = retired.SecretID
 	fp := deployedFingerprint(o.Deployed)
 	observed := fp != "" && fp == o.CurrentFingerprint
 	var rotatedAt time.Time
@@ -285,6 +494,11 @@ func planFinish(kp KeyPlan, o KeyObservation, retired equifax.SecretInfo, opts P
 		if d.RotatedAt.After(rotatedAt) {
 			rotatedAt = d.RotatedAt
 		}
+	}
+	// The rotation's clock: the later of the new secret's mint and the
+	// manifests' rotation time.
+	if c.New.CreatedAt.After(rotatedAt) && rotatedAt.IsZero() {
+		rotatedAt = c.New.CreatedAt
 	}
 	waited := !rotatedAt.IsZero() && opts.Now.Sub(rotatedAt) >= opts.RevokeAfter
 	switch {
@@ -295,12 +509,47 @@ func planFinish(kp KeyPlan, o KeyObservation, retired equifax.SecretInfo, opts P
 		// Never revoke a secret the workload may still use: a rollout that
 		// does not show up needs a person.
 		kp.Action = ActionBlocked
-		kp.Reason = fmt.Sprintf("the rollout of %s is not observed %s after the rotation (the deployed secret has fingerprint %s, not %s): check that Argo CD or Flux applied the merged manifests and that the sealed-secrets controller decrypted them (a SealedSecret sealed with the wrong certificate is rejected); the retired %s is not revoked and stays valid until %s", kp.CurrentSecretID, opts.RevokeAfter, orUnknown(o.CurrentFingerprint), fp, retired.SecretID, graceEnd(retired))
+		kp.Reason = fmt.Sprintf("the rollout of %s is not observed %s after the rotation (the deployed secret has fingerprint %s, not %s): check that Argo CD or Flux applied the merged manifests and that the sealed-secrets controller decrypted them (a SealedSecret sealed with the wrong certificate is rejected); the retired %s is not revoked and stays valid until %s, when the workload's secret stops working if the rollout has not happened", kp.CurrentSecretID, opts.RevokeAfter, orUnknown(o.CurrentFingerprint), fp, retired.SecretID, graceEnd(retired))
 	default:
 		kp.Action = ActionNoop
 		kp.Reason = fmt.Sprintf("waiting for the rollout of %s: the deployed secret still has fingerprint %s; the retired %s stays valid until %s", kp.CurrentSecretID, orUnknown(o.CurrentFingerprint), retired.SecretID, graceEnd(retired))
 	}
-	return kp
+}
+
+// validUntil is when Equifax stops accepting s: its expiry, or the end of
+// its grace period when that comes first. A secret that is no longer valid
+// is already past it.
+func validUntil(s equifax.SecretInfo) time.Time {
+	end := s.ExpiresAt
+	if s.GraceEndsAt != nil && (end.IsZero() || s.GraceEndsAt.Before(end)) {
+		end = *s.GraceEndsAt
+	}
+	if s.Status != "" && !s.Status.Valid() {
+		if s.RevokedAt != nil {
+			return *s.RevokedAt
+		}
+		if end.IsZero() {
+			end = time.Unix(0, 0).UTC()
+		}
+	}
+	return end
+}
+
+func manifestExpiry(ds []Deployed) (time.Time, bool) {
+	var t time.Time
+	for _, d := range ds {
+		if !d.ExpiresAt.IsZero() && (t.IsZero() || d.ExpiresAt.Before(t)) {
+			t = d.ExpiresAt
+		}
+	}
+	return t, !t.IsZero()
+}
+
+func until(t time.Time) string {
+	if t.IsZero() {
+		return "(unknown)"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func graceEnd(s equifax.SecretInfo) string {

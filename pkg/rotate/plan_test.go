@@ -1,6 +1,7 @@
 package rotate
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ func TestPlanIsPure(t *testing.T) {
 	obs := []KeyObservation{{Key: "a", Deployed: deployed("s-old", "fp", t0), Client: client(secret("s-old", equifax.StatusActive, t0, t0.Add(time.Hour)))}}
 	opts := PlanOptions{CronMode: true, RenewBefore: 24 * time.Hour, Now: t0}
 	a, b := MakePlan(obs, opts), MakePlan(obs, opts)
-	if a.Keys[0] != b.Keys[0] || !a.Changes() || a.Count(ActionRenew) != 1 {
+	if !reflect.DeepEqual(a.Keys[0], b.Keys[0]) || !a.Changes() || a.Count(ActionRenew) != 1 {
 		t.Fatalf("plans differ or are wrong: %+v %+v", a, b)
 	}
 }

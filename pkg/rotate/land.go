@@ -1,0 +1,133 @@
+package rotate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/credrotate/credrotate/pkg/forge"
+)
+
+// landPhase closes the stale and duplicate pull requests of the plan and
+// keeps the open rotation pull requests moving.
+func (a *applyRun) landPhase(ctx context.Context) {
+	r, obs := a.r, a.obs
+	keep := map[int]bool{}
+	for _, kp := range a.plan.Keys {
+		if kp.PR != nil {
+			keep[kp.PR.Number] = true
+		}
+	}
+	closed := map[int]bool{}
+	for _, kp := range a.plan.Keys {
+		for _, c := range kp.Close {
+			n := c.PR.Number
+			if closed[n] || keep[n] || obs.resumes[n] {
+				continue
+			}
+			pr, ok := obs.openPRs[n]
+			if !ok {
+				continue
+			}
+			closed[n] = true
+			log := r.Log.WithFields(logrus.Fields{"provider_key": kp.Key, "step": string(StepClose), "pr": pr.URL})
+			if err := r.Forge.ClosePR(ctx, pr, "Closed by credrotate (trace "+r.TraceID+"): "+c.Why+"."); err != nil {
+				log.WithError(err).Warn("could not close the pull request; the next run tries again")
+				continue
+			}
+			r.step(StepClose)
+			log.Info("closed: " + c.Why)
+		}
+	}
+
+	resumed := map[int]error{}
+	for _, kp := range a.plan.Keys {
+		if kp.Action != ActionResume {
+			continue
+		}
+		pr := obs.openPRs[kp.PR.Number]
+		err, done := resumed[pr.Number]
+		if !done {
+			err = r.land(ctx, &pr)
+			resumed[pr.Number] = err
+			obs.openPRs[pr.Number] = pr
+		}
+		pr = obs.openPRs[pr.Number]
+		if err != nil {
+			a.failed(kp, StepAutomerge, err, fmt.Sprintf("auto-merge of %s could not be enabled after %d tries; the next run tries again. Merge it by hand once its checks pass, before %s, when %s stops being valid", pr.URL, landAttempts, until(kp.InUseValidUntil), orUnknown(kp.InUseSecretID)), kp.InUseValidUntil)
+			continue
+		}
+		kr := KeyResult{Key: kp.Key, Action: kp.Action, Outcome: OutcomeResumed, Reason: kp.Reason, SecretID: kp.NewSecretID, PRURL: pr.URL}
+		switch {
+		case pr.Merged:
+			kr.Outcome = OutcomeMerged
+		case kp.Stalled:
+			// No progress for longer than the bound: the alert names the
+			// cause and the deadline.
+			kr.Outcome, kr.Step, kr.Error, kr.Next, kr.Deadline = OutcomeBlocked, string(StepStalled), kp.Reason, kp.Reason, kp.InUseValidUntil
+		}
+		a.set(kr)
+	}
+}
+
+// land lets a pull request land, retrying a failure with bounded backoff
+// within the run (a 502 on enabling auto-merge must not leave the rotation
+// waiting for a week).
+func (r *Runner) land(ctx context.Context, pr *forge.PR) error {
+	wait := time.Second
+	var err error
+	for attempt := 1; attempt <= landAttempts; attempt++ {
+		if err = r.landPR(ctx, pr); err == nil {
+			r.step(StepAutomerge)
+			return nil
+		}
+		if errors.Is(err, forge.ErrPermission) || errors.Is(err, forge.ErrNotFound) || errors.Is(err, forge.ErrChecksFailed) || ctx.Err() != nil || attempt == landAttempts {
+			break
+		}
+		r.Log.WithFields(logrus.Fields{"step": string(StepAutomerge), "pr": pr.URL, "attempt": attempt, "retry_in": wait.String()}).WithError(err).Warn("could not let the pull request land; retrying")
+		if serr := r.sleep(ctx, wait); serr != nil {
+			break
+		}
+		wait *= 2
+	}
+	return err
+}
+
+// landPR enables auto-merge (native) or merges once checks pass (direct).
+func (r *Runner) landPR(ctx context.Context, pr *forge.PR) error {
+	if !r.Settings.AutoMerge || pr.Merged {
+		return nil
+	}
+	if r.Settings.MockSafe {
+		r.Log.WithFields(logrus.Fields{"step": string(StepAutomerge), "pr": pr.URL, "mock_safe": true}).Warn("mock-safe run: auto-merge is not enabled; close the pull request when done")
+		return nil
+	}
+	log := r.Log.WithFields(logrus.Fields{"step": string(StepAutomerge), "pr": pr.URL})
+	if r.Settings.MergeStrategy == "direct" {
+		merged, err := r.Forge.MergeIfGreen(ctx, *pr, r.Settings.MergeMethod)
+		if err != nil {
+			return err
+		}
+		pr.Merged = merged
+		if merged {
+			log.Info("merged")
+		} else {
+			log.Info("checks are not green yet; the next run merges")
+		}
+		return nil
+	}
+	if err := r.Forge.EnableAutoMerge(ctx, *pr, r.Settings.MergeMethod); err != nil {
+		return err
+	}
+	// GitHub merges at once when the checks have already passed.
+	if now, err := r.Forge.GetPR(ctx, pr.Number); err == nil && now.Merged {
+		*pr = now
+		log.Info("auto-merge enabled; merged")
+		return nil
+	}
+	log.Info("auto-merge enabled; GitHub merges once the required checks pass")
+	return nil
+}

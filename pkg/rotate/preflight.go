@@ -1,0 +1,206 @@
+package rotate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/credrotate/credrotate/pkg/credential"
+	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/forge"
+	"github.com/credrotate/credrotate/pkg/seal"
+)
+
+// Preflight checks everything that can fail before the point of no return
+// and reads the state the plan is made from. It changes nothing anywhere.
+// A failure that concerns the whole run (a certificate, an overlay, the
+// manifests, GitHub, a current secret) ends it here with a *StepError; a
+// key that Equifax does not describe fails alone (KeyObservation.DescribeErr)
+// and the other keys proceed.
+func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
+	obs := &Observation{
+		current: map[credential.ProviderKey]credential.Secret{},
+		specs:   map[credential.ProviderKey]KeySpec{},
+		openPRs: map[int]forge.PR{},
+	}
+	fail := func(step string, err error, next string) (*Observation, error) {
+		return nil, &StepError{Step: string(StepPreflight) + " " + step, Err: err, Next: next}
+	}
+
+	// Certificates of every environment.
+	certOpts := r.CertOptions
+	if certOpts.Now == nil {
+		certOpts.Now = r.now
+	}
+	for _, e := range r.Envs {
+		o := certOpts
+		o.Fingerprint = e.CertFingerprint
+		cert, warnings, err := seal.LoadCertificate(ctx, e.Name, e.Cert, o)
+		if err != nil {
+			return fail("certificates", err, "fix the certificate of environment "+e.Name+" (fetch the current one with `kubeseal --fetch-cert`)")
+		}
+		obs.Warnings = append(obs.Warnings, warnings...)
+		obs.Envs = append(obs.Envs, seal.Environment{Name: e.Name, Path: e.Path, Cert: cert, Scope: e.Scope, Namespace: e.Namespace})
+	}
+
+	// Overlay folders exist on the base branch.
+	var dirs []string
+	for _, e := range r.Envs {
+		fi, err := r.Repo.Stat(e.Path)
+		if err != nil || !fi.IsDir() {
+			return fail("overlays", fmt.Errorf("overlay folder %s of environment %s does not exist on branch %s", e.Path, e.Name, r.Settings.BaseBranch),
+				"create it in the GitOps repository (with a kustomization.yaml that the overlay includes) or fix the environment's path")
+		}
+		dirs = append(dirs, e.Path)
+	}
+
+	// What the base branch deploys.
+	manifests, err := seal.ReadManifests(ctx, r.Repo, dirs...)
+	if err != nil {
+		return fail("manifests", err, "fix or remove the file named above on the base branch")
+	}
+
+	// Open rotation pull requests and their state markers.
+	prs, err := r.Forge.ListOpenPRs(ctx, r.Settings.BranchPrefix)
+	if err != nil {
+		return fail("pull requests", err, "check the GitHub token's access to the repository")
+	}
+	open := map[credential.ProviderKey][]OpenRotation{}
+	for _, pr := range prs {
+		st, ok, err := forge.ParseState(pr.Body)
+		if err != nil || !ok {
+			obs.Warnings = append(obs.Warnings, fmt.Sprintf("pull request #%d on %s has no readable credrotate state marker; it is left alone", pr.Number, pr.Branch))
+			continue
+		}
+		obs.openPRs[pr.Number] = pr
+		for _, ks := range st.Keys {
+			k := credential.ProviderKey(ks.ProviderKey)
+			open[k] = append(open[k], OpenRotation{Number: pr.Number, URL: pr.URL, Branch: pr.Branch, NewSecretID: ks.NewSecretID, OldSecretID: ks.OldSecretID, Fingerprint: ks.Fingerprint, ExpiresAt: ks.ExpiresAt, Emergency: ks.Emergency})
+		}
+	}
+
+	// A key whose last run failed (an open alert issue) is never quiet.
+	var alerted map[string]bool
+	if r.SkipQuiet {
+		alerted, err = r.Forge.OpenAlertKeys(ctx)
+		if err != nil {
+			// Without the list nothing is known to be quiet.
+			r.Log.WithError(err).Warn("could not list the open alert issues; every key is described at Equifax")
+			alerted = map[string]bool{runAlertKey: true}
+		}
+	}
+
+	// Current secrets, then Equifax's metadata (a token each), concurrently.
+	byPath := make(map[string]seal.Manifest, len(manifests))
+	for _, m := range manifests {
+		byPath[m.Path] = m
+	}
+	obs.Keys = make([]KeyObservation, len(r.Keys))
+	obs.index = make(map[credential.ProviderKey]int, len(r.Keys))
+	for i, k := range r.Keys {
+		sec, err := k.Current.Read(ctx)
+		if err != nil {
+			return fail("current secret", fmt.Errorf("%s: %w", k.Key, err), "make the current secret of "+string(k.Key)+" readable at "+k.Current.Describe())
+		}
+		obs.current[k.Key] = sec
+		obs.specs[k.Key] = k
+		ko := KeyObservation{Key: k.Key, ClientID: k.ClientID, Environments: len(r.Envs), CurrentFingerprint: sec.Fingerprint()}
+		if prs := open[k.Key]; len(prs) > 0 {
+			sort.Slice(prs, func(i, j int) bool { return prs[i].Number > prs[j].Number })
+			first := prs[0]
+			ko.Open, ko.Others = &first, prs[1:]
+		}
+		for _, e := range obs.Envs {
+			if m, ok := byPath[e.ManifestPath(k.Key)]; ok && m.Metadata.ProviderKey == k.Key {
+				ko.Deployed = append(ko.Deployed, Deployed{Env: e.Name, Path: m.Path, SecretID: m.Metadata.SecretID, Fingerprint: m.Metadata.Fingerprint, ExpiresAt: m.Metadata.ExpiresAt, RotatedAt: m.Metadata.RotatedAt})
+			}
+		}
+		obs.Keys[i] = ko
+		obs.index[k.Key] = i
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.concurrency())
+	for i := range obs.Keys {
+		g.Go(func() error {
+			ko := &obs.Keys[i]
+			if r.SkipQuiet && !alerted[runAlertKey] && !alerted[alertKey(ko.Key)] && r.quiet(*ko) {
+				ko.Quiet = true
+				return nil
+			}
+			spec := obs.specs[ko.Key]
+			cur := obs.current[ko.Key]
+			info, err := spec.Provider.Describe(gctx, equifax.Credentials{ClientID: spec.ClientID, ClientSecret: cur})
+			if err != nil {
+				next := "check the Equifax client and its current secret; the next run describes it again"
+				if errors.Is(err, equifax.ErrUnauthorized) {
+					next = "the current secret of " + string(ko.Key) + " is not accepted by Equifax: check " + spec.Current.Describe() + " holds the deployed secret"
+				} else if equifax.Retryable(err) {
+					next = "Equifax did not answer for this key; the other keys went ahead, and the next run describes it again"
+				}
+				ko.DescribeErr, ko.DescribeNext = err, next
+				r.Log.WithFields(map[string]any{"provider_key": ko.Key, "step": string(StepDescribe)}).WithError(err).Error("describing the key at Equifax failed; the other keys proceed")
+				return nil
+			}
+			ko.Client = info
+			for _, s := range info.Secrets {
+				if s.Status.Valid() && s.Hint != "" && strings.HasPrefix(cur.Reveal(), s.Hint) {
+					ko.HintMatches = append(ko.HintMatches, s.SecretID)
+				}
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	r.step(StepToken)
+	return obs, nil
+}
+
+// quietMargin keeps a quiet key a day away from anything that could fall due.
+const quietMargin = 24 * time.Hour
+
+// quiet reports whether the manifests alone show that nothing can be due for
+// a key (see SkipQuiet). A key with a rotation in flight is never quiet: an
+// open pull request, a rotation within the grace period, a workload that does
+// not hold the deployed secret. (An open alert issue, a failed last run, is
+// checked by the caller.)
+func (r *Runner) quiet(ko KeyObservation) bool {
+	if ko.Open != nil || len(ko.Others) > 0 || len(ko.Deployed) != ko.Environments || ko.Environments == 0 {
+		return false
+	}
+	if _, ok := deployedSecretID(ko.Deployed); !ok {
+		return false
+	}
+	now := r.now()
+	for _, d := range ko.Deployed {
+		switch {
+		case d.Fingerprint == "" || d.Fingerprint != ko.CurrentFingerprint,
+			d.ExpiresAt.IsZero() || !now.Before(d.ExpiresAt.Add(-r.Settings.RenewBefore-quietMargin)),
+			d.RotatedAt.IsZero() || now.Sub(d.RotatedAt) < r.Settings.GracePeriod+quietMargin:
+			return false
+		}
+	}
+	return true
+}
+
+// client returns the Equifax metadata observed for key.
+func (o *Observation) client(key credential.ProviderKey) equifax.ClientInfo {
+	if i, ok := o.index[key]; ok {
+		return o.Keys[i].Client
+	}
+	return equifax.ClientInfo{}
+}
+
+func (r *Runner) concurrency() int {
+	if r.Settings.Concurrency < 1 {
+		return 1
+	}
+	return r.Settings.Concurrency
+}
+
+// alertKey is the alert issue's key of one provider key.
+func alertKey(k credential.ProviderKey) string { return "credrotate:" + string(k) }

@@ -1,0 +1,182 @@
+package rotate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/credrotate/credrotate/pkg/equifax"
+)
+
+// renewed is a freshly minted and proven secret, ready to seal.
+type renewed struct {
+	spec   KeySpec
+	plan   KeyPlan
+	result equifax.RenewResult
+}
+
+// renewPhase talks to Equifax: it revokes the retired secrets of finished
+// rotations and mints (or recovers) and proves the new secrets, with
+// bounded concurrency. It returns the proven secrets, by key.
+func (a *applyRun) renewPhase(ctx context.Context) []renewed {
+	r, obs := a.r, a.obs
+	var fresh []renewed
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.concurrency())
+	for _, kp := range a.plan.Keys {
+		log := r.Log.WithFields(logrus.Fields{"provider_key": kp.Key, "action": kp.Action, "state": kp.State})
+		spec := obs.specs[kp.Key]
+		creds := equifax.Credentials{ClientID: spec.ClientID, ClientSecret: obs.current[kp.Key]}
+		switch kp.Action {
+		case ActionFinish:
+			g.Go(func() error {
+				log.WithField("step", string(StepRevoke)).Info("revoking the retired secret " + kp.RevokeSecretID)
+				if err := spec.Provider.Revoke(gctx, creds, kp.RevokeSecretID); err != nil {
+					a.failed(kp, StepRevoke, err, "the retired secret "+kp.RevokeSecretID+" is still valid until its grace period ends; the workload already uses the new one, and the next run retries the revoke", time.Time{})
+					return nil
+				}
+				r.step(StepRevoke)
+				a.set(KeyResult{Key: kp.Key, Action: kp.Action, Outcome: OutcomeFinished, Reason: kp.Reason, SecretID: kp.CurrentSecretID, RevokedID: kp.RevokeSecretID, ExpiresAt: kp.ExpiresAt})
+				return nil
+			})
+		case ActionRenew, ActionRecover:
+			g.Go(func() error {
+				res, step, err := r.renew(gctx, spec, creds, kp, obs.client(kp.Key), log)
+				if err != nil {
+					next, deadline := r.renewNext(kp, step, err)
+					a.failed(kp, step, err, next, deadline)
+					return nil
+				}
+				a.mu.Lock()
+				fresh = append(fresh, renewed{spec: spec, plan: kp, result: res})
+				a.mu.Unlock()
+				return nil
+			})
+		}
+	}
+	_ = g.Wait()
+	sort.Slice(fresh, func(i, j int) bool { return fresh[i].spec.Key < fresh[j].spec.Key })
+	return fresh
+}
+
+// errUnproven reports a minted secret that never obtained a token.
+var errUnproven = errors.New("the new secret did not obtain a token")
+
+// errOrphanInUse reports an orphan that cannot be recovered and may be the
+// secret the workload uses.
+var errOrphanInUse = errors.New("the orphan cannot be recovered by replay and may be the secret in use")
+
+// renew mints a new secret (or replays the renew that minted an orphan),
+// and proves it with a token. It returns the step that failed.
+func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credentials, kp KeyPlan, client equifax.ClientInfo, log *logrus.Entry) (equifax.RenewResult, Step, error) {
+	req := equifax.RenewRequest{IdempotencyKey: equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID), GracePeriod: r.Settings.GracePeriod, Force: kp.Emergency}
+	log.WithFields(logrus.Fields{"step": string(StepRenew), "emergency": kp.Emergency}).Info("renewing the client secret")
+	res, err := spec.Provider.Renew(ctx, creds, req)
+	if kp.Action == ActionRecover && err == nil && res.Secret.SecretID != kp.NewSecretID {
+		err = fmt.Errorf("replaying the renew gave %s, not the orphan %s", res.Secret.SecretID, kp.NewSecretID)
+	}
+	if kp.Action == ActionRecover && err != nil && (errors.Is(err, equifax.ErrTooManySecrets) || errors.Is(err, equifax.ErrIdempotencyConflict)) {
+		if kp.KeepOrphan {
+			return res, StepRenew, fmt.Errorf("%w: %s (%v)", errOrphanInUse, kp.NewSecretID, err)
+		}
+		// Equifax no longer remembers the renew: the orphan's value is lost.
+		// Revoke it (allowed while the older secret is valid) and renew anew.
+		log.WithField("step", string(StepRenew)).Warn("the orphan " + kp.NewSecretID + " cannot be recovered; revoking it and renewing again")
+		if rerr := spec.Provider.Revoke(ctx, creds, kp.NewSecretID); rerr != nil {
+			return res, StepRevokeOrphan, rerr
+		}
+		r.step(StepRevokeOrphan)
+		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+kp.NewSecretID)
+		res, err = spec.Provider.Renew(ctx, creds, req)
+	}
+	// A replay can hand back a secret minted from the same current secret by
+	// an earlier rotation that has since been revoked or has expired (its
+	// pull request was superseded, or it never proved itself). Renew past
+	// it with a key of its own.
+	for i := 0; err == nil && i < 3; i++ {
+		dead, known := client.Find(res.Secret.SecretID)
+		if !known || dead.Status.Valid() {
+			break
+		}
+		log.WithField("step", string(StepRenew)).Warn("the renew replayed " + dead.SecretID + ", which is " + string(dead.Status) + "; renewing past it")
+		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+dead.SecretID)
+		res, err = spec.Provider.Renew(ctx, creds, req)
+	}
+	if err != nil {
+		return res, StepRenew, err
+	}
+	r.step(StepRenew)
+	log.WithFields(logrus.Fields{"step": string(StepRenew), "secret_id": res.Secret.SecretID, "fingerprint": res.ClientSecret.Fingerprint(), "expires_at": res.Secret.ExpiresAt}).Info("new secret minted")
+
+	if err := r.prove(ctx, spec, res, log); err != nil {
+		// Never seal or propose a secret that does not work. The deployed
+		// secret stays in place; the unproven one is revoked, so the next
+		// run renews afresh instead of replaying it.
+		if rerr := spec.Provider.Revoke(ctx, creds, res.Secret.SecretID); rerr != nil {
+			return res, StepVerify, fmt.Errorf("%w: %s (%v); revoking it failed too: %v", errUnproven, res.Secret.SecretID, err, rerr)
+		}
+		r.step(StepRevokeUnproven)
+		log.WithFields(logrus.Fields{"step": string(StepRevokeUnproven), "secret_id": res.Secret.SecretID}).Warn("the new secret never obtained a token; it was revoked")
+		return res, StepVerify, fmt.Errorf("%w within %s: %s was revoked: %v", errUnproven, r.proofTimeout(), res.Secret.SecretID, err)
+	}
+	r.step(StepVerify)
+	log.WithField("step", string(StepVerify)).Info("the new secret obtains a token")
+	return res, "", nil
+}
+
+// prove obtains a token with the new secret: the proof before promotion. A
+// provider may refuse a new secret for a while (Entra ID does for seconds
+// after addPassword), so a refusal is retried with backoff within
+// ProofTimeout (counted in planned waits, so a test's clock need not move).
+func (r *Runner) prove(ctx context.Context, spec KeySpec, res equifax.RenewResult, log *logrus.Entry) error {
+	creds := equifax.Credentials{ClientID: spec.ClientID, ClientSecret: res.ClientSecret}
+	wait, waited := 500*time.Millisecond, time.Duration(0)
+	for {
+		_, err := spec.Provider.Token(ctx, creds, r.Settings.ManagementScope)
+		if err == nil {
+			return nil
+		}
+		if waited+wait > r.proofTimeout() || ctx.Err() != nil {
+			return err
+		}
+		log.WithFields(logrus.Fields{"step": string(StepVerify), "secret_id": res.Secret.SecretID, "retry_in": wait.String()}).WithError(err).Warn("the new secret does not obtain a token yet; retrying")
+		if serr := r.sleep(ctx, wait); serr != nil {
+			return err
+		}
+		waited += wait
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// renewNext says what a person should know about a failed renew, and until
+// when the secret in use is valid. Once a renew may have minted, the old
+// secret is on its grace period: that is the deadline.
+func (r *Runner) renewNext(kp KeyPlan, step Step, err error) (string, time.Time) {
+	grace := r.now().Add(r.Settings.GracePeriod)
+	if !kp.InUseValidUntil.IsZero() && kp.InUseValidUntil.Before(grace) || r.Settings.GracePeriod <= 0 {
+		grace = kp.InUseValidUntil
+	}
+	inUse := orUnknown(kp.InUseSecretID)
+	switch {
+	case errors.Is(err, errOrphanInUse):
+		return fmt.Sprintf("Equifax no longer replays the renew that minted %s and no manifest says the workload does not use it, so it is not revoked: find out which secret the workload holds, then `credrotate adopt --provider-key %s` it (or revoke %s in the Equifax portal if it is unused)", kp.NewSecretID, kp.Key, kp.NewSecretID), kp.InUseValidUntil
+	case errors.Is(err, errUnproven):
+		return fmt.Sprintf("the new secret never obtained a token and was revoked; nothing was sealed or proposed. The deployed secret %s is on its grace period until %s (renewing retired it); the next run renews again; if new secrets keep failing, contact Equifax", inUse, until(grace)), grace
+	case step == StepVerify:
+		return fmt.Sprintf("the new secret was minted but not proven; the deployed secret %s is on its grace period until %s; the next run replays the renew and checks it again", inUse, until(grace)), grace
+	case step == StepRevokeOrphan:
+		return fmt.Sprintf("the orphan %s could not be revoked; the deployed secret %s stays valid until %s; the next run tries again", kp.NewSecretID, inUse, until(kp.InUseValidUntil)), kp.InUseValidUntil
+	case errors.Is(err, equifax.ErrNotEligible):
+		return "Equifax does not allow a renewal yet; the next run after the eligibility time renews", kp.InUseValidUntil
+	case equifax.Retryable(err), errors.Is(err, equifax.ErrMalformedResponse):
+		return fmt.Sprintf("Equifax did not answer the renew, so a new secret may have been minted: if so, the deployed secret %s is on its grace period until %s; the next run recovers the new secret by replaying the renew (same Idempotency-Key, within 24 hours) — make sure it runs well before then", inUse, until(grace)), grace
+	case errors.Is(err, equifax.ErrUnauthorized), errors.Is(err, equifax.ErrForbidden):
+		return "check the client's current secret and that it may manage its own secrets; nothing was minted", kp.InUseValidUntil
+	}
+	return "see the error; if Equifax minted a secret, the deployed one is on its grace period until " + until(grace) + " and the next run recovers it by replay", grace
+}

@@ -1,0 +1,139 @@
+package rotate
+
+// Action is what a run does for one provider key.
+type Action string
+
+// The actions a plan can hold.
+const (
+	// ActionNoop: nothing to do now; Reason says why.
+	ActionNoop Action = "noop"
+	// ActionRenew: mint a new secret, prove it, seal it, propose it.
+	ActionRenew Action = "renew"
+	// ActionRecover: Equifax holds a secret no manifest or pull request
+	// names (a run stopped after minting it). Replay the renew with the same
+	// Idempotency-Key to get its value back; if Equifax no longer remembers
+	// it, revoke that orphan and renew again.
+	ActionRecover Action = "recover"
+	// ActionResume: a rotation is proposed in an open pull request; keep it
+	// moving (auto-merge), never renew again.
+	ActionResume Action = "resume"
+	// ActionFinish: the new secret is merged and seen in use; revoke the
+	// retired one.
+	ActionFinish Action = "finish"
+	// ActionBlocked: the state needs a person; Reason says what to do.
+	ActionBlocked Action = "blocked"
+	// ActionRetry: the key could not be observed (Equifax did not answer
+	// its describe); the key fails with its own alert and the next run
+	// observes it again. The other keys proceed.
+	ActionRetry Action = "retry"
+)
+
+// State is where a key is in the rotation state machine. Classify computes
+// it from an observation; docs/rotation.md draws it.
+type State string
+
+// The states of the rotation state machine.
+const (
+	// StateCurrent: the base branch deploys the only valid secret.
+	StateCurrent State = "current"
+	// StateMinted: Equifax holds a valid secret, newer than the one in use,
+	// that no manifest or open pull request names.
+	StateMinted State = "minted"
+	// StateProposed: an open pull request carries a new, valid secret.
+	StateProposed State = "proposed"
+	// StateMerged: the base branch deploys the new secret; the retired one
+	// is still valid at Equifax.
+	StateMerged State = "merged"
+	// StateBroken: nothing credrotate can do on its own; a person must act.
+	StateBroken State = "broken"
+	// StateNew: no manifest names the key yet; its ACTIVE secret is the one
+	// in use.
+	StateNew State = "unmanaged"
+	// StateUnobserved: Equifax could not be asked about the key in this run.
+	StateUnobserved State = "unobserved"
+)
+
+// States lists every state, in the order docs/rotation.md describes them.
+var States = []State{StateNew, StateCurrent, StateMinted, StateProposed, StateMerged, StateBroken, StateUnobserved}
+
+// Transition is one edge of the state machine: from a state, the action a
+// run takes there leads to another state (or the same, when it waits).
+type Transition struct {
+	From   State
+	Action Action
+	To     State
+	// Why says when this edge is taken.
+	Why string
+}
+
+// Transitions is the state machine: every action the plan can choose in a
+// state, and where it leads. The plan never chooses an action for a state
+// that is not listed here (TestPlanFollowsTransitions), and docs/rotation.md
+// draws exactly these edges (TestRotationDocDiagram).
+var Transitions = []Transition{
+	{StateNew, ActionNoop, StateNew, "outside the renewal window (scheduled run)"},
+	{StateNew, ActionRenew, StateProposed, "due, or renewed by hand: minted, proven, proposed"},
+	{StateNew, ActionRenew, StateMerged, "the pull request merged at once"},
+	{StateNew, ActionRenew, StateMinted, "the run stopped after the mint"},
+	{StateNew, ActionBlocked, StateBroken, "Equifax reports no ACTIVE secret"},
+	{StateCurrent, ActionNoop, StateCurrent, "outside the renewal window, or Equifax does not allow a renewal yet"},
+	{StateCurrent, ActionRenew, StateProposed, "due, or renewed by hand: minted, proven, proposed"},
+	{StateCurrent, ActionRenew, StateMerged, "the pull request merged at once"},
+	{StateCurrent, ActionRenew, StateMinted, "the run stopped after the mint"},
+	{StateCurrent, ActionRenew, StateCurrent, "the new secret never proved itself and was revoked"},
+	{StateMinted, ActionRecover, StateProposed, "the renew replayed: proven, proposed"},
+	{StateMinted, ActionRecover, StateMerged, "the pull request merged at once"},
+	{StateMinted, ActionRecover, StateMinted, "the run stopped again"},
+	{StateMinted, ActionBlocked, StateBroken, "the orphan may be the secret in use: it is never revoked"},
+	{StateProposed, ActionResume, StateProposed, "waiting for checks and the merge; an alert once it waits longer than revokeAfter"},
+	{StateProposed, ActionResume, StateMerged, "merged"},
+	{StateProposed, ActionRenew, StateProposed, "its secret is no longer valid: renewed, the stale pull request closed"},
+	{StateMerged, ActionNoop, StateMerged, "waiting for the rollout"},
+	{StateMerged, ActionFinish, StateCurrent, "the rollout is observed: the retired secret is revoked"},
+	{StateMerged, ActionBlocked, StateMerged, "the rollout is not observed after revokeAfter: an alert, nothing revoked"},
+	{StateBroken, ActionBlocked, StateBroken, "a person brings the key in line (adopt, the Equifax portal)"},
+	{StateUnobserved, ActionRetry, StateUnobserved, "the key fails with its own alert; the next run observes it again"},
+}
+
+// Step is a point in a run: where a failure happened, and the boundaries the
+// crash tests stop the process at (Runner.AfterStep).
+type Step string
+
+// The steps of a run, in order.
+const (
+	StepPreflight Step = "preflight"
+	// StepToken is after preflight got a token and described every key.
+	StepToken Step = "token"
+	// StepDescribe is a failed describe of one key in preflight.
+	StepDescribe Step = "preflight describe"
+	// StepRevoke is after a finish revoked a retired secret.
+	StepRevoke Step = "revoke"
+	// StepRenew is after a new secret was minted (or replayed).
+	StepRenew Step = "renew"
+	// StepVerify is after the new secret obtained a token.
+	StepVerify Step = "verify"
+	// StepRevokeUnproven is after a minted secret that never obtained a
+	// token was revoked.
+	StepRevokeUnproven Step = "revoke unproven"
+	// StepRevokeOrphan is after an orphan that could not be recovered was
+	// revoked.
+	StepRevokeOrphan Step = "revoke orphan"
+	// StepSeal is after the files are written, before the commit.
+	StepSeal Step = "seal"
+	// StepPush is after the rotation branch was pushed.
+	StepPush Step = "push"
+	// StepPR is after the pull request was opened or updated.
+	StepPR Step = "pr"
+	// StepAutomerge is after auto-merge was enabled (or the merge done).
+	StepAutomerge Step = "automerge"
+	// StepClose is after a stale or duplicate pull request was closed.
+	StepClose Step = "close"
+	// StepStalled is a rotation that made no progress for too long.
+	StepStalled Step = "stalled"
+	// StepExpiry is the expiry guard.
+	StepExpiry Step = "expiry"
+)
+
+// CrashPoints are the step boundaries at which Runner.AfterStep is called,
+// in the order a rotation passes them.
+var CrashPoints = []Step{StepToken, StepRevoke, StepRenew, StepRevokeOrphan, StepRevokeUnproven, StepVerify, StepSeal, StepPush, StepPR, StepClose, StepAutomerge}
