@@ -195,6 +195,7 @@ type Emulator struct {
 	faults    map[Op][]Fault
 	calls     map[Op]int
 	latency   time.Duration
+	warm      *warmupState
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -350,8 +351,8 @@ func (e *Emulator) Clients() []equifax.ClientInfo {
 func (e *Emulator) Accepts(clientID, secret string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	_, ok := e.authenticateLocked(clientID, secret)
-	return ok
+	s, ok := e.authenticateLocked(clientID, secret)
+	return ok && !e.coldLocked(s.id)
 }
 
 // ServeHTTP serves the REST API, the SOAP endpoint, its WSDL and the

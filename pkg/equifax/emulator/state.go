@@ -228,7 +228,7 @@ func (e *Emulator) issueToken(clientID, secretValue, grantType, scope string) (t
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s, ok := e.authenticateLocked(clientID, secretValue)
-	if !ok {
+	if !ok || e.refuseColdLocked(s.id) {
 		return tokenGrant{}, oauthError(http.StatusUnauthorized, "invalid_client", "client authentication failed")
 	}
 	now := e.nowLocked()
@@ -485,6 +485,7 @@ func (e *Emulator) renew(bearer, clientID string, p renewParams) (res renewResul
 		}
 	}
 	c.secrets = append(c.secrets, ns)
+	e.mintedLocked(ns.id)
 	c.lastRenewal = now
 	e.trimHistoryLocked(c, now)
 	res = renewResult{clientID: c.id, secret: ns.info(now), value: value}
