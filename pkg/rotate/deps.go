@@ -59,6 +59,15 @@ type Forge interface {
 	OpenAlertKeys(ctx context.Context) (map[string]bool, error)
 }
 
+// BranchKeepingCloser is an optional Forge method: close a pull request
+// without deleting its branch. Closing one of two pull requests from the
+// same branch (two overlapping runs) must not close the other with the
+// branch; a Forge without it leaves such a duplicate open until the other
+// merges, when it is stale and closed.
+type BranchKeepingCloser interface {
+	ClosePRKeepBranch(ctx context.Context, pr forge.PR, comment string) error
+}
+
 // Notifier sends the run's notice (a webhook); optional.
 type Notifier interface {
 	Notify(ctx context.Context, e notify.Event) error

@@ -15,12 +15,14 @@ import (
 // keeps the open rotation pull requests moving.
 func (a *applyRun) landPhase(ctx context.Context) {
 	r, obs := a.r, a.obs
-	keep := map[int]bool{}
+	keep, keepBranch := map[int]bool{}, map[string]bool{}
 	for _, kp := range a.plan.Keys {
 		if kp.PR != nil {
 			keep[kp.PR.Number] = true
+			keepBranch[obs.openPRs[kp.PR.Number].Branch] = true
 		}
 	}
+	closer, keepsBranch := r.Forge.(BranchKeepingCloser)
 	closed := map[int]bool{}
 	for _, kp := range a.plan.Keys {
 		for _, c := range kp.Close {
@@ -32,9 +34,20 @@ func (a *applyRun) landPhase(ctx context.Context) {
 			if !ok {
 				continue
 			}
-			closed[n] = true
 			log := r.Log.WithFields(logrus.Fields{"provider_key": kp.Key, "step": string(StepClose), "pr": pr.URL})
-			if err := r.Forge.ClosePR(ctx, pr, "Closed by credrotate (trace "+r.TraceID+"): "+c.Why+"."); err != nil {
+			comment := "Closed by credrotate (trace " + r.TraceID + "): " + c.Why + "."
+			closeIt := r.Forge.ClosePR
+			if keepBranch[pr.Branch] {
+				if !keepsBranch {
+					// Closing it would delete the branch the kept pull
+					// request merges from.
+					log.Warn("a duplicate pull request shares its branch with the one kept; it is closed once that one merges")
+					continue
+				}
+				closeIt = closer.ClosePRKeepBranch
+			}
+			closed[n] = true
+			if err := closeIt(ctx, pr, comment); err != nil {
 				log.WithError(err).Warn("could not close the pull request; the next run tries again")
 				continue
 			}

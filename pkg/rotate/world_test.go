@@ -678,3 +678,17 @@ var (
 	_ Sealer   = (*recordingSealer)(nil)
 	_          = sort.Strings
 )
+
+// ClosePRKeepBranch closes a pull request and keeps its branch.
+func (f *memForge) ClosePRKeepBranch(_ context.Context, pr forge.PR, comment string) error {
+	f.alive()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.get(pr.Number)
+	if p == nil {
+		return forge.ErrNotFound
+	}
+	p.comments = append(p.comments, comment)
+	p.State = "closed"
+	return nil
+}
