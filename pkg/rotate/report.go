@@ -32,7 +32,11 @@ func (r *Runner) guardExpiry(rep *Report) {
 		if end.After(now) {
 			left = fmt.Sprintf("stops being valid in %s", end.Sub(now).Round(60e9))
 		}
-		kr.Critical = fmt.Sprintf("CRITICAL: the secret %s that %s uses %s (at %s), within equifax.criticalBefore (%s), and this run did not replace it (%s). Rotate it now: merge the open rotation pull request, or `credrotate renew --provider-key %s`", orUnknown(kp.InUseSecretID), kr.Key, left, until(end), within, kr.Outcome, kr.Key)
+		todo := fmt.Sprintf("Rotate it now: merge the open rotation pull request, or `credrotate renew --provider-key %s`", kr.Key)
+		if kp.State == StateMerged {
+			todo = fmt.Sprintf("Its successor %s is merged but the rollout is not observed: check that Argo CD or Flux applied it and the workload restarted", kp.CurrentSecretID)
+		}
+		kr.Critical = fmt.Sprintf("CRITICAL: the secret %s that %s uses %s (at %s), within equifax.criticalBefore (%s), and this run did not replace it (%s). %s", orUnknown(kp.InUseSecretID), kr.Key, left, until(end), within, kr.Outcome, todo)
 		if kr.Deadline.IsZero() {
 			kr.Deadline = end
 		}
