@@ -53,6 +53,7 @@ all of them, each with the key, the bad value and the fix, and exits 2.`,
 			if err != nil {
 				return err
 			}
+			printConfigWarnings(a.stderr, cfg)
 			_, err = a.stdout.Write(out)
 			return err
 		},

@@ -30,6 +30,7 @@ type renewFlags struct {
 	dryRun      bool
 	output      string
 	metricsFile string
+	emergency   bool
 }
 
 func newRenewCmd(a *app) *cobra.Command {
@@ -47,11 +48,18 @@ resumed or finished, never renewed twice.
 
 --cron-mode renews only keys inside equifax.renewBefore and is a successful
 no-op otherwise. Without it the selected keys are renewed now (the manual
-fallback). --dry-run prints the plan and changes nothing anywhere.`,
+fallback). --dry-run prints the plan and changes nothing anywhere.
+
+--emergency, with exactly one --provider-key, is for a leaked secret: the key
+is renewed now whatever its window, with Equifax's force, the pull request is
+labelled emergency, and the old secret is revoked as soon as the rollout is
+observed. See docs/rotation.md.`,
 		Example: `  # the scheduled run
   credrotate renew --cron-mode --config /etc/credrotate/credrotate.yaml
   # renew one key now, by hand
   credrotate renew --provider-key equifax.unique_client_id
+  # a leaked secret: rotate it now, revoke the old one once the rollout is seen
+  credrotate renew --provider-key equifax.unique_client_id --emergency
   # what would a run do?
   credrotate renew --cron-mode --dry-run -o json`,
 		Args: cobra.NoArgs,
@@ -65,12 +73,16 @@ fallback). --dry-run prints the plan and changes nothing anywhere.`,
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and change nothing")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fl.StringVar(&f.metricsFile, "metrics-file", "", "write Prometheus metrics to this file (textfile collector)")
+	fl.BoolVar(&f.emergency, "emergency", false, "with one --provider-key: renew now whatever the window, with Equifax's force, and label the pull request emergency (a leaked secret)")
 	return cmd
 }
 
 func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	if f.output != "table" && f.output != "json" {
 		return usageErrorf("-o %q is not a format: use table or json", f.output)
+	}
+	if err := checkEmergency(f); err != nil {
+		return err
 	}
 	cfg, err := a.loadConfig()
 	if err != nil {
@@ -108,7 +120,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		defer func() { _ = lock.Unlock() }()
 	}
 
-	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: command, failpoint: os.Getenv("CREDROTATE_FAILPOINT")}
+	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: command, failpoint: os.Getenv("CREDROTATE_FAILPOINT"), emergency: f.emergency}
 	runner, err := w.newRunner(ctx)
 	if err != nil {
 		var ee *exitError

@@ -29,6 +29,8 @@ type wiring struct {
 	// failpoint, when set, kills the process after the named step. It is
 	// read from CREDROTATE_FAILPOINT and exists for the crash tests.
 	failpoint string
+	// emergency is renew --emergency.
+	emergency bool
 }
 
 // newRunner builds the orchestrator: it clones the repository and
@@ -96,6 +98,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 			AlertLabels: cfg.GitHub.AlertLabels, ManagementScope: cfg.Equifax.ManagementScope,
 			RenewBefore: cfg.Equifax.RenewBefore, GracePeriod: cfg.Equifax.GracePeriod, RevokeAfter: cfg.Equifax.RevokeAfter,
 			Concurrency: cfg.Equifax.Concurrency, MockSafe: !cfg.Equifax.EnableClientSecretRenewal, Command: w.command,
+			CriticalBefore: cfg.Equifax.CriticalBefore, Emergency: w.emergency,
 		},
 	}
 	if env := cfg.Notify.WebhookURLEnv; env != "" {

@@ -20,6 +20,10 @@ type Config struct {
 	Equifax      Equifax       `json:"equifax"`
 	Providers    []Provider    `json:"providers"`
 	Environments []Environment `json:"environments"`
+	// Schedule is when scheduled runs start (a five-field cron expression,
+	// as the chart's CronJob or the Actions workflow has it); it is only
+	// checked against equifax.gracePeriod.
+	Schedule string `json:"schedule"`
 
 	// File is the configuration file that was read, if any.
 	File string `json:"-"`
@@ -107,7 +111,10 @@ type Equifax struct {
 	RenewBefore               time.Duration `json:"renewBefore"`
 	GracePeriod               time.Duration `json:"gracePeriod"`
 	RevokeAfter               time.Duration `json:"revokeAfter"`
-	Concurrency               int           `json:"concurrency"`
+	// CriticalBefore is the expiry guard: a secret in use that stops being
+	// valid within it raises a critical alert on every run.
+	CriticalBefore time.Duration `json:"criticalBefore"`
+	Concurrency    int           `json:"concurrency"`
 	Timeout                   time.Duration `json:"timeout"`
 }
 

@@ -56,7 +56,9 @@ var defaults = map[string]any{
 	"equifax.soapURL":                   "https://api.equifax.com/business/security/soap/v1",
 	"equifax.managementScope":           "https://api.equifax.com/business/security/v1",
 	"equifax.renewBefore":               "336h",
-	"equifax.gracePeriod":               "168h",
+	"equifax.gracePeriod":               "336h",
+	"equifax.criticalBefore":            "72h",
+	"schedule":                          DefaultSchedule,
 	"equifax.revokeAfter":               "24h",
 	"equifax.concurrency":               8,
 	"equifax.timeout":                   "30s",
@@ -90,6 +92,7 @@ type rawConfig struct {
 	Equifax      rawEquifax    `mapstructure:"equifax"`
 	Providers    []Provider    `mapstructure:"providers"`
 	Environments []Environment `mapstructure:"environments"`
+	Schedule     string        `mapstructure:"schedule"`
 }
 
 type rawEquifax struct {
@@ -102,6 +105,7 @@ type rawEquifax struct {
 	RenewBefore               string `mapstructure:"renewBefore"`
 	GracePeriod               string `mapstructure:"gracePeriod"`
 	RevokeAfter               string `mapstructure:"revokeAfter"`
+	CriticalBefore            string `mapstructure:"criticalBefore"`
 	Concurrency               int    `mapstructure:"concurrency"`
 	Timeout                   string `mapstructure:"timeout"`
 }
@@ -184,7 +188,7 @@ func Load(opts LoadOptions) (*Config, error) {
 
 	cfg := &Config{
 		Git: raw.Git, GitHub: raw.GitHub, PullRequest: raw.PullRequest, Notify: raw.Notify,
-		Providers: raw.Providers, Environments: raw.Environments, File: cfgPath,
+		Providers: raw.Providers, Environments: raw.Environments, File: cfgPath, Schedule: raw.Schedule,
 	}
 	cfg.Equifax = Equifax{
 		EnableClientSecretRenewal: raw.Equifax.EnableClientSecretRenewal,
@@ -203,6 +207,7 @@ func Load(opts LoadOptions) (*Config, error) {
 		{"equifax.renewBefore", raw.Equifax.RenewBefore, &cfg.Equifax.RenewBefore},
 		{"equifax.gracePeriod", raw.Equifax.GracePeriod, &cfg.Equifax.GracePeriod},
 		{"equifax.revokeAfter", raw.Equifax.RevokeAfter, &cfg.Equifax.RevokeAfter},
+		{"equifax.criticalBefore", raw.Equifax.CriticalBefore, &cfg.Equifax.CriticalBefore},
 		{"equifax.timeout", raw.Equifax.Timeout, &cfg.Equifax.Timeout},
 	} {
 		parsed, err := parseDuration(d.raw)

@@ -79,8 +79,9 @@ func durationsAsText(c Config) any {
 		Equifax
 		RenewBefore string `json:"renewBefore"`
 		GracePeriod string `json:"gracePeriod"`
-		RevokeAfter string `json:"revokeAfter"`
-		Timeout     string `json:"timeout"`
+		RevokeAfter    string `json:"revokeAfter"`
+		CriticalBefore string `json:"criticalBefore"`
+		Timeout        string `json:"timeout"`
 	}
 	return struct {
 		Git          Git           `json:"git"`
@@ -90,5 +91,6 @@ func durationsAsText(c Config) any {
 		Equifax      eqx           `json:"equifax"`
 		Providers    []Provider    `json:"providers"`
 		Environments []Environment `json:"environments"`
-	}{c.Git, c.GitHub, c.PullRequest, c.Notify, eqx{c.Equifax, c.Equifax.RenewBefore.String(), c.Equifax.GracePeriod.String(), c.Equifax.RevokeAfter.String(), c.Equifax.Timeout.String()}, c.Providers, c.Environments}
+		Schedule     string        `json:"schedule"`
+	}{c.Git, c.GitHub, c.PullRequest, c.Notify, eqx{c.Equifax, c.Equifax.RenewBefore.String(), c.Equifax.GracePeriod.String(), c.Equifax.RevokeAfter.String(), c.Equifax.CriticalBefore.String(), c.Equifax.Timeout.String()}, c.Providers, c.Environments, c.Schedule}
 }

@@ -96,6 +96,7 @@ func (c *Config) validate() []Problem {
 	}
 	c.validateProviders(&ps)
 	c.validateEnvironments(&ps)
+	c.validateSchedule(&ps)
 	return ps.list
 }
 
@@ -201,6 +202,7 @@ func (c *Config) validateEquifax(ps *problems) {
 	} else if e.GracePeriod > 0 && e.RevokeAfter >= e.GracePeriod {
 		ps.add("equifax.revokeAfter", e.RevokeAfter.String(), "must be shorter than equifax.gracePeriod ("+e.GracePeriod.String()+")", "otherwise the old secret expires before it is revoked on purpose; lower it or raise the grace period")
 	}
+	ps.checkCritical(e)
 	if e.Concurrency < 1 || e.Concurrency > 64 {
 		ps.add("equifax.concurrency", fmt.Sprint(e.Concurrency), "must be between 1 and 64", "use e.g. 8")
 	}
