@@ -94,7 +94,7 @@ func (r *Runner) land(ctx context.Context, pr *forge.PR) error {
 	var err error
 	for attempt := 1; attempt <= landAttempts; attempt++ {
 		if err = r.landPR(ctx, pr); err == nil {
-			r.step(StepAutomerge)
+			r.step(StepLanded)
 			return nil
 		}
 		if errors.Is(err, forge.ErrPermission) || errors.Is(err, forge.ErrNotFound) || errors.Is(err, forge.ErrChecksFailed) || ctx.Err() != nil || attempt == landAttempts {

@@ -65,6 +65,7 @@ func (a *applyRun) proposePhase(ctx context.Context, fresh []renewed) {
 	landErrs := make([]error, len(groups))
 	for i := range groups {
 		if errs[i] == nil {
+			r.step(StepAutomerge)
 			landErrs[i] = r.land(ctx, &proposed[i])
 		}
 	}

@@ -122,8 +122,12 @@ const (
 	StepPush Step = "push"
 	// StepPR is after the pull request was opened or updated.
 	StepPR Step = "pr"
-	// StepAutomerge is after auto-merge was enabled (or the merge done).
+	// StepAutomerge is after a run's pull requests were proposed, before
+	// auto-merge is enabled on them.
 	StepAutomerge Step = "automerge"
+	// StepLanded is after auto-merge was enabled (GitHub may have merged at
+	// once) or, with the direct strategy, the merge was tried.
+	StepLanded Step = "landed"
 	// StepClose is after a stale or duplicate pull request was closed.
 	StepClose Step = "close"
 	// StepStalled is a rotation that made no progress for too long.
@@ -134,4 +138,4 @@ const (
 
 // CrashPoints are the step boundaries at which Runner.AfterStep is called,
 // in the order a rotation passes them.
-var CrashPoints = []Step{StepToken, StepRevoke, StepRenew, StepRevokeOrphan, StepRevokeUnproven, StepVerify, StepSeal, StepPush, StepPR, StepClose, StepAutomerge}
+var CrashPoints = []Step{StepToken, StepRevoke, StepRenew, StepRevokeOrphan, StepRevokeUnproven, StepVerify, StepSeal, StepPush, StepPR, StepClose, StepAutomerge, StepLanded}
