@@ -1,0 +1,32 @@
+package model
+
+import (
+	"fmt"
+	"os"
+	"testing"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	removeFixture()
+	os.Exit(code)
+}
+
+// TestModel is the exhaustive model check (see the package doc).
+// CREDROTATE_MODEL_QUICK=1 explores a small sample.
+func TestModel(t *testing.T) {
+	opts := Options{}
+	if os.Getenv("CREDROTATE_MODEL_QUICK") != "" {
+		opts.Keys, opts.InterleaveKeys, opts.InterleaveStride = []int{1}, []int{1}, 4
+	}
+	res, err := Explore(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Summary(2)
+	t.Logf("model check: %s", sum)
+	fmt.Printf("model check: %d scenarios, %d runs, %s\n", res.Scenarios, res.Runs, res.Elapsed)
+	if len(res.Violations) > 0 {
+		t.Errorf("the rotation broke its invariants:\n%s", sum)
+	}
+}
