@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -21,7 +22,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	"github.com/go-git/go-git/v5/plumbing/transport/server"
 	"github.com/go-git/go-git/v5/storage/memory"
-	"github.com/go-git/go-git/v5/utils/ioutil"
 )
 
 // gitScheme is the URL scheme of the in-process git server: go-git's own
@@ -128,16 +128,49 @@ func (u *upSession) UploadPack(ctx context.Context, req *packp.UploadPackRequest
 			shallows = append(shallows, want)
 		}
 	}
-	pr, pw := io.Pipe()
-	enc := packfile.NewEncoder(pw, u.st, false)
-	go func() {
-		_, err := enc.Encode(objs, 10)
-		pw.CloseWithError(err)
-	}()
+	pack, err := packFor(u.st, req.Wants, objs)
+	if err != nil {
+		return nil, err
+	}
 	req.Capabilities.Delete(capability.Shallow)
-	resp := packp.NewUploadPackResponseWithPackfile(req, ioutil.NewContextReadCloser(ctx, pr))
+	resp := packp.NewUploadPackResponseWithPackfile(req, io.NopCloser(bytes.NewReader(pack)))
 	resp.Shallows = shallows
 	return resp, nil
+}
+
+// packs caches the depth-1 pack of a set of commits: objects are
+// addressed by content, so a pack is the same in every repository that
+// holds the commits, and the many scenarios cloned from one starting state
+// clone the same commits over and over.
+var packs struct {
+	sync.Mutex
+	m map[string][]byte
+}
+
+const maxPacks = 4096
+
+func packFor(st storer.EncodedObjectStorer, wants, objs []plumbing.Hash) ([]byte, error) {
+	var key strings.Builder
+	for _, w := range wants {
+		key.WriteString(w.String())
+	}
+	packs.Lock()
+	p, ok := packs.m[key.String()]
+	packs.Unlock()
+	if ok {
+		return p, nil
+	}
+	var buf bytes.Buffer
+	if _, err := packfile.NewEncoder(&buf, st, false).Encode(objs, 10); err != nil {
+		return nil, err
+	}
+	packs.Lock()
+	if packs.m == nil || len(packs.m) >= maxPacks {
+		packs.m = map[string][]byte{}
+	}
+	packs.m[key.String()] = buf.Bytes()
+	packs.Unlock()
+	return buf.Bytes(), nil
 }
 
 // bareRepo is one bare repository served in-process.

@@ -13,6 +13,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
@@ -379,6 +380,35 @@ func (w *World) mainManifest(env string, key credential.ProviderKey) (credential
 // unseal decrypts a manifest with env's private key, as that cluster's
 // sealed-secrets controller would.
 func (w *World) unseal(env string, data []byte, dataKey string) (string, error) {
+	key := env + "\x00" + dataKey + "\x00" + string(data)
+	unsealed.Lock()
+	v, ok := unsealed.m[key]
+	unsealed.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := w.unsealNow(env, data, dataKey)
+	if err != nil {
+		return "", err
+	}
+	unsealed.Lock()
+	if unsealed.m == nil || len(unsealed.m) >= 4096 {
+		unsealed.m = map[string]string{}
+	}
+	unsealed.m[key] = v
+	unsealed.Unlock()
+	return v, nil
+}
+
+// unsealed caches what a manifest decrypts to: RSA decryption is the
+// costliest step of checking a scenario, and scenarios from one starting
+// state share their manifests.
+var unsealed struct {
+	sync.Mutex
+	m map[string]string
+}
+
+func (w *World) unsealNow(env string, data []byte, dataKey string) (string, error) {
 	var ss ssv1alpha1.SealedSecret
 	if err := yaml.Unmarshal(data, &ss); err != nil {
 		return "", err
