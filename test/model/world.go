@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -370,11 +371,30 @@ func (w *World) mainManifest(env string, key credential.ProviderKey) (credential
 	if !ok {
 		return credential.Metadata{}, nil, false
 	}
-	ms, err := seal.ParseManifests(name, b)
-	if err != nil || len(ms) != 1 {
-		return credential.Metadata{}, b, false
+	sum := sha256.Sum256(b)
+	parsed.Lock()
+	md, hit := parsed.m[sum]
+	parsed.Unlock()
+	if hit {
+		return md, b, md.ProviderKey != ""
 	}
-	return ms[0].Metadata, b, true
+	ms, err := seal.ParseManifests(name, b)
+	if err == nil && len(ms) == 1 {
+		md = ms[0].Metadata
+	}
+	parsed.Lock()
+	if parsed.m == nil || len(parsed.m) >= 16384 {
+		parsed.m = map[[32]byte]credential.Metadata{}
+	}
+	parsed.m[sum] = md
+	parsed.Unlock()
+	return md, b, md.ProviderKey != ""
+}
+
+// parsed caches manifests' metadata by content.
+var parsed struct {
+	sync.Mutex
+	m map[[32]byte]credential.Metadata
 }
 
 // unseal decrypts a manifest with env's private key, as that cluster's
