@@ -64,6 +64,8 @@ type hub struct {
 	pulls  []*pull
 	issues []*alertIssue
 	next   int
+	// failNext makes the next API calls fail, as GitHub's bad days do.
+	failNext int
 }
 
 var _ rotate.Forge = (*hub)(nil)
@@ -168,6 +170,10 @@ func (h *hub) autoMerge() {
 // call makes one API call an event of the run in ctx.
 func (h *hub) call(ctx context.Context, name string, fn func() error) error {
 	return ctlFrom(ctx).do(GitHub, name, func() error {
+		if h.failNext > 0 {
+			h.failNext--
+			return fmt.Errorf("%s: 502 Bad Gateway (a scripted fault)", name)
+		}
 		h.autoMerge()
 		return fn()
 	})

@@ -91,6 +91,17 @@ type World struct {
 // newWorld seeds n clients, whose secrets expire in expiresIn, and lays out
 // the repository; with managed, every key already has its manifests.
 func newWorld(n int, expiresIn time.Duration, managed bool) (*World, error) {
+	exp := make([]time.Duration, n)
+	for i := range exp {
+		exp[i] = expiresIn
+	}
+	return newWorldExpiring(exp, managed)
+}
+
+// newWorldExpiring seeds one client per entry of expiries, whose secret
+// expires that long from now.
+func newWorldExpiring(expiries []time.Duration, managed bool) (*World, error) {
+	n := len(expiries)
 	fx, err := sharedFixture()
 	if err != nil {
 		return nil, err
@@ -117,7 +128,7 @@ func newWorld(n int, expiresIn time.Duration, managed bool) (*World, error) {
 		}
 		k.ref = seal.SecretRef{Name: fmt.Sprintf("equifax-client-%d", i+1), Namespace: "credit", DataKey: "client_secret"}
 		value := fmt.Sprintf("CANARY-seed-%d-%s", i+1, randHex(12))
-		info, err := w.emu.SeedClient(k.clientID, value, w.now().Add(expiresIn))
+		info, err := w.emu.SeedClient(k.clientID, value, w.now().Add(expiries[i]))
 		if err != nil {
 			return nil, err
 		}
