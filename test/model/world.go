@@ -84,6 +84,11 @@ type World struct {
 	logs    bytes.Buffer
 	reports bytes.Buffer
 	runs    int
+	// renewBefore and grace are the run's settings (RenewBefore and
+	// GracePeriod unless a test sets them).
+	renewBefore, grace time.Duration
+	// lines are the last runs' summaries, for a report.
+	lines []string
 	// onCheck receives every invariant check point.
 	onCheck func(where string)
 }
@@ -109,6 +114,7 @@ func newWorldExpiring(expiries []time.Duration, managed bool) (*World, error) {
 	w := &World{
 		fx: fx, emu: emulator.New(emulator.Options{Start: start}),
 		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
+		renewBefore: RenewBefore, grace: GracePeriod,
 	}
 	w.repo = newBareRepo(memory.NewStorage())
 	w.hub = newHub(w.repo, w.now)
@@ -169,7 +175,7 @@ func (w *World) clone() *World {
 	c := &World{
 		fx: w.fx, emu: w.emu.Clone(), keys: w.keys,
 		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
-		lag: w.lag, heldUntil: w.heldUntil, runs: w.runs,
+		lag: w.lag, heldUntil: w.heldUntil, runs: w.runs, renewBefore: w.renewBefore, grace: w.grace,
 	}
 	c.repo = w.repo.clone()
 	c.hub = w.hub.clone(c.repo, c.now)
@@ -341,7 +347,7 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 		Settings: rotate.Settings{
 			BaseBranch: "main", BranchPrefix: branchPref, Labels: []string{"credentials", "automated"},
 			AutoMerge: true, MergeMethod: "squash", MergeStrategy: "native", AlertLabels: []string{"credrotate-alert"},
-			ManagementScope: mgmtScope, RenewBefore: RenewBefore, GracePeriod: GracePeriod, RevokeAfter: RevokeAfter,
+			ManagementScope: mgmtScope, RenewBefore: w.renewBefore, GracePeriod: w.grace, RevokeAfter: RevokeAfter,
 			Concurrency: 1, Command: "credrotate renew",
 		},
 		SkipQuiet: cron,
@@ -362,6 +368,25 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 
 func finish(w *World, ctl *runCtl, res RunResult) RunResult {
 	res.Events, res.Killed = ctl.events, ctl.dead
+	line := fmt.Sprintf("    %s at %s:", ctl.name, w.now().Format("Jan 2 15:04"))
+	switch {
+	case res.Killed:
+		line += " killed"
+	case res.Err != nil:
+		line += " failed before the plan: " + res.Err.Error()
+	}
+	if res.Report != nil && !res.Killed {
+		for _, kr := range res.Report.Results {
+			line += fmt.Sprintf("\n      %s: %s -> %s: %s", kr.Key, kr.Action, kr.Outcome, kr.Reason)
+			if kr.Error != "" {
+				line += " [" + kr.Step + ": " + kr.Error + "]"
+			}
+		}
+	}
+	w.lines = append(w.lines, line)
+	if len(w.lines) > 16 {
+		w.lines = w.lines[len(w.lines)-16:]
+	}
 	if res.Report != nil {
 		_ = json.NewEncoder(&w.reports).Encode(res.Report)
 	}
@@ -369,6 +394,15 @@ func finish(w *World, ctl *runCtl, res RunResult) RunResult {
 		w.reports.WriteString(res.Err.Error() + "\n")
 	}
 	return res
+}
+
+// history returns the summaries of the last n runs.
+func (w *World) history(n int) string {
+	l := w.lines
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
 }
 
 // mainManifest reads the metadata of key's manifest in env on main.
