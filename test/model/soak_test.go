@@ -46,28 +46,41 @@ func TestSoak(t *testing.T) {
 			seeds = append(seeds, s)
 		}
 	}
-	for _, seed := range seeds {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+	chart, err := chartProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const day = 24 * time.Hour
+	weekly := profile{name: "a weekly schedule with the settings it needs", period: 7 * day, renewBefore: 28 * day, grace: 14 * day, revokeAfter: RevokeAfter}
+	for _, pr := range []profile{chart, weekly} {
+		t.Run(pr.name, func(t *testing.T) {
 			t.Parallel()
-			t.Logf("soak seed %d (replay: CREDROTATE_SOAK_SEED=%d go test -run TestSoak ./test/model/)", seed, seed)
-			v, weeks, runs, hist, err := soak(seed, 52)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("soak seed %d: %d weeks, %d runs", seed, weeks, runs)
-			if v != nil {
-				t.Errorf("soak seed %d broke an invariant in week %d:\n    %s\n  the last runs:\n%s\n  replay: CREDROTATE_SOAK_SEED=%d go test -run TestSoak ./test/model/", seed, weeks, v, hist, seed)
+			t.Logf("%s: runs every %s, renewBefore %s, gracePeriod %s, revokeAfter %s", pr.name, pr.period, pr.renewBefore, pr.grace, pr.revokeAfter)
+			for _, seed := range seeds {
+				t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+					t.Logf("soak seed %d (replay: CREDROTATE_SOAK_SEED=%d go test -run TestSoak ./test/model/)", seed, seed)
+					v, period, runs, hist, err := soak(seed, pr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Logf("soak seed %d: %d periods, %d runs", seed, period, runs)
+					if v != nil {
+						t.Errorf("soak seed %d with %s broke an invariant in period %d:\n    %s\n  the last runs:\n%s\n  replay: CREDROTATE_SOAK_SEED=%d go test -run 'TestSoak' ./test/model/", seed, pr.name, period, v, hist, seed)
+					}
+				})
 			}
 		})
 	}
 }
 
 // soakSeeds is how many fixed seeds a default soak plays.
-const soakSeeds = 12
+const soakSeeds = 8
 
 // soak plays the year; it returns the first violation, the week of it and
 // what the last runs did.
-func soak(seed uint64, weeks int) (*Violation, int, int, string, error) {
+func soak(seed uint64, pr profile) (*Violation, int, int, string, error) {
+	periods := int(365 * 24 * time.Hour / pr.period)
+	days := max(1, int(pr.period/(24*time.Hour)))
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	// The keys' expiries are spread so that they come due in different weeks.
 	const day = 24 * time.Hour
@@ -76,23 +89,17 @@ func soak(seed uint64, weeks int) (*Violation, int, int, string, error) {
 		return nil, 0, 0, "", err
 	}
 	defer w.close()
-	// The configuration the weekly schedule asks for: a grace period of two
-	// schedule periods, so that a rotation disturbed after its mint is
-	// repaired by the next run before the retired secret expires, and a
-	// renewal window of four, so that a disturbed week still leaves the
-	// rollout time. (With the chart's 7 days of grace, the schedule itself
-	// makes one bad week an outage: that is the model check's setting.)
-	w.renewBefore, w.grace = 28*day, 14*day
+	w.renewBefore, w.grace, w.revokeAfter = pr.renewBefore, pr.grace, pr.revokeAfter
 	ctx := context.Background()
 	week := 0
 	c := &checker{w: w, seen: map[Invariant]bool{}}
 	c.sc = Scenario{State: State{Name: fmt.Sprintf("soak seed %d", seed), Cron: true}, Keys: len(w.keys)}
 	var where string
 	stop := func() bool { return len(c.out) > 0 }
-	step := func(s string) { c.step(fmt.Sprintf("week %d, %s", week, s)) }
+	step := func(s string) { c.step(fmt.Sprintf("period %d, %s", week, s)) }
 	stuck := map[string]int{}
 	disturbed := false
-	for week = 1; week <= weeks && !stop(); week++ {
+	for week = 1; week <= periods && !stop(); week++ {
 		// The week passes; Argo CD rolls out with this week's lag, checks
 		// come and go.
 		w.lag = time.Duration(rng.IntN(3)) * 24 * time.Hour
@@ -105,7 +112,7 @@ func soak(seed uint64, weeks int) (*Violation, int, int, string, error) {
 			w.hub.checks = ChecksSuccess
 		}
 		fixDay := 1 + rng.IntN(3)
-		for day := 1; day <= 7 && !stop(); day++ {
+		for day := 1; day <= days && !stop(); day++ {
 			if day == fixDay {
 				w.hub.checks = ChecksSuccess
 			}
@@ -170,7 +177,7 @@ func soak(seed uint64, weeks int) (*Violation, int, int, string, error) {
 		w.hub.failNext = 0
 		w.rollout()
 		step("after " + where + " and the rollout")
-		// A key that has not converged for four weeks running is stuck.
+		// A key that has not converged for four periods running is stuck.
 		left := c.converged()
 		for _, k := range w.keys {
 			if _, ok := left[string(k.key)]; ok {
@@ -179,7 +186,7 @@ func soak(seed uint64, weeks int) (*Violation, int, int, string, error) {
 				delete(stuck, string(k.key))
 			}
 			if stuck[string(k.key)] >= 4 {
-				c.add(Converges, fmt.Sprintf("week %d, %s", week, where), string(k.key)+": "+left[string(k.key)]+" for four weeks")
+				c.add(Converges, fmt.Sprintf("period %d, %s", week, where), string(k.key)+": "+left[string(k.key)]+" for four schedule periods")
 			}
 		}
 	}
@@ -190,12 +197,12 @@ func soak(seed uint64, weeks int) (*Violation, int, int, string, error) {
 		v := c.out[0]
 		return &v, week, w.runs, w.history(6), nil
 	}
-	return nil, weeks, w.runs, "", nil
+	return nil, periods, w.runs, "", nil
 }
 
 // soakCtl is the controller of one soak run.
 func soakCtl(c *checker, week int, name string) *runCtl {
-	return &runCtl{name: fmt.Sprintf("week %d, %s", week, name), faultN: -1, down: map[Server]bool{}, check: c.step}
+	return &runCtl{name: fmt.Sprintf("period %d, %s", week, name), faultN: -1, down: map[Server]bool{}, check: c.step}
 }
 
 // busy reports whether a key is inside its renewal window or has a

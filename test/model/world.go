@@ -86,7 +86,7 @@ type World struct {
 	runs    int
 	// renewBefore and grace are the run's settings (RenewBefore and
 	// GracePeriod unless a test sets them).
-	renewBefore, grace time.Duration
+	renewBefore, grace, revokeAfter time.Duration
 	// lines are the last runs' summaries, for a report.
 	lines []string
 	// onCheck receives every invariant check point.
@@ -114,7 +114,7 @@ func newWorldExpiring(expiries []time.Duration, managed bool) (*World, error) {
 	w := &World{
 		fx: fx, emu: emulator.New(emulator.Options{Start: start}),
 		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
-		renewBefore: RenewBefore, grace: GracePeriod,
+		renewBefore: RenewBefore, grace: GracePeriod, revokeAfter: RevokeAfter,
 	}
 	w.repo = newBareRepo(memory.NewStorage())
 	w.hub = newHub(w.repo, w.now)
@@ -175,7 +175,7 @@ func (w *World) clone() *World {
 	c := &World{
 		fx: w.fx, emu: w.emu.Clone(), keys: w.keys,
 		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
-		lag: w.lag, heldUntil: w.heldUntil, runs: w.runs, renewBefore: w.renewBefore, grace: w.grace,
+		lag: w.lag, heldUntil: w.heldUntil, runs: w.runs, renewBefore: w.renewBefore, grace: w.grace, revokeAfter: w.revokeAfter,
 	}
 	c.repo = w.repo.clone()
 	c.hub = w.hub.clone(c.repo, c.now)
@@ -347,7 +347,7 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 		Settings: rotate.Settings{
 			BaseBranch: "main", BranchPrefix: branchPref, Labels: []string{"credentials", "automated"},
 			AutoMerge: true, MergeMethod: "squash", MergeStrategy: "native", AlertLabels: []string{"credrotate-alert"},
-			ManagementScope: mgmtScope, RenewBefore: w.renewBefore, GracePeriod: w.grace, RevokeAfter: RevokeAfter,
+			ManagementScope: mgmtScope, RenewBefore: w.renewBefore, GracePeriod: w.grace, RevokeAfter: w.revokeAfter,
 			Concurrency: 1, Command: "credrotate renew",
 		},
 		SkipQuiet: cron,
