@@ -102,8 +102,10 @@ func (c *checker) step(where string) {
 		info := w.clientInfo(k)
 		s, known := info.Find(u.secretID)
 		switch {
+		case known && s.Status == equifax.StatusRevoked && s.RevokedAt != nil && !s.RevokedAt.Before(u.since):
+			c.add(NoRevokeInUse, where, fmt.Sprintf("%s: the workload uses %s, which was revoked at %s", k.key, u.secretID, s.RevokedAt.Format("Jan 2 15:04")))
 		case known && s.Status == equifax.StatusRevoked:
-			c.add(NoRevokeInUse, where, fmt.Sprintf("%s: the workload uses %s, which is REVOKED", k.key, u.secretID))
+			c.add(NoOutage, where, fmt.Sprintf("%s: the workload was given %s (rolled out from main at %s), which had been revoked at %s: main deploys a dead secret", k.key, u.secretID, u.since.Format("Jan 2 15:04"), s.RevokedAt.Format("Jan 2 15:04")))
 		case !w.emu.Accepts(k.clientID, u.value):
 			st := "unknown"
 			if known {

@@ -57,6 +57,8 @@ type keyCfg struct {
 type inUse struct {
 	value    string
 	secretID string
+	// since is when the workload started using it.
+	since time.Time
 }
 
 // World is one GitOps world in process: the Equifax emulator, a bare
@@ -139,7 +141,7 @@ func newWorldExpiring(expiries []time.Duration, managed bool) (*World, error) {
 			return nil, err
 		}
 		w.keys = append(w.keys, k)
-		w.use[k.key] = &inUse{value: value, secretID: info.SecretID}
+		w.use[k.key] = &inUse{value: value, secretID: info.SecretID, since: w.now().Add(-30 * 24 * time.Hour)}
 		w.plain[info.SecretID] = value
 		items = append(items, seal.Item{
 			Ref: k.ref, Value: credential.NewSecret(value),
@@ -517,7 +519,7 @@ func (w *World) rollout() []string {
 		if err != nil {
 			continue // the controller rejects it; the workload keeps its secret
 		}
-		w.use[k.key] = &inUse{value: v, secretID: md.SecretID}
+		w.use[k.key] = &inUse{value: v, secretID: md.SecretID, since: now}
 		delete(w.pending, k.key)
 		out = append(out, string(k.key)+" -> "+md.SecretID)
 	}
