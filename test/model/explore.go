@@ -20,7 +20,7 @@ type Options struct {
 	// all of them).
 	InterleaveStride int
 	// InterleaveKeys are the key counts interleavings are explored for;
-	// default 1 and 2.
+	// default 1, 2 and 3.
 	InterleaveKeys []int
 	// Workers default to GOMAXPROCS.
 	Workers int
@@ -138,7 +138,7 @@ func Explore(opts Options) (Result, error) {
 		opts.States = States()
 	}
 	if opts.InterleaveKeys == nil {
-		opts.InterleaveKeys = []int{1, 2}
+		opts.InterleaveKeys = []int{1, 2, 3}
 	}
 	if opts.InterleaveStride < 1 {
 		opts.InterleaveStride = 1
@@ -201,47 +201,48 @@ func (r Result) Summary(examples int) string {
 			continue
 		}
 		fmt.Fprintf(&b, "\n== %s: %d scenarios\n", inv, len(vs))
-		groups := map[string][]Violation{}
+		// Group by state and kind of disturbance; list the events.
+		type group struct {
+			vs     []Violation
+			events map[string]bool
+		}
+		groups := map[string]*group{}
 		for _, v := range vs {
-			groups[groupOf(v.Scenario)] = append(groups[groupOf(v.Scenario)], v)
+			parts := strings.Split(v.Group, " | ")
+			key, ev := strings.Join(parts[:min(2, len(parts))], ", "), ""
+			if len(parts) > 2 {
+				ev = parts[2]
+			}
+			g := groups[key]
+			if g == nil {
+				g = &group{events: map[string]bool{}}
+				groups[key] = g
+			}
+			g.vs = append(g.vs, v)
+			if ev != "" {
+				g.events[ev] = true
+			}
 		}
 		names := make([]string, 0, len(groups))
 		for g := range groups {
 			names = append(names, g)
 		}
 		sort.Slice(names, func(i, j int) bool {
-			if len(groups[names[i]]) != len(groups[names[j]]) {
-				return len(groups[names[i]]) > len(groups[names[j]])
+			if len(groups[names[i]].vs) != len(groups[names[j]].vs) {
+				return len(groups[names[i]].vs) > len(groups[names[j]].vs)
 			}
 			return names[i] < names[j]
 		})
-		for _, g := range names {
-			gv := groups[g]
-			fmt.Fprintf(&b, "  -- %d x %s\n", len(gv), g)
-			for _, v := range gv[:min(examples, len(gv))] {
+		for _, name := range names {
+			g := groups[name]
+			fmt.Fprintf(&b, "  -- %d x %s\n", len(g.vs), name)
+			if len(g.events) > 0 {
+				fmt.Fprintf(&b, "     at: %s\n", strings.Join(sortedKeys(g.events), "; "))
+			}
+			for _, v := range g.vs[:min(examples, len(g.vs))] {
 				fmt.Fprintf(&b, "     e.g. %s\n", v.String())
 			}
 		}
 	}
 	return b.String()
-}
-
-// groupOf is a scenario's state and the kind of disturbance, without the
-// event number.
-func groupOf(s string) string {
-	st := s
-	if i := strings.Index(s, ", "); i >= 0 {
-		st = s[:i]
-	}
-	switch {
-	case strings.Contains(s, "two runs"):
-		return st + ", two interleaved runs"
-	case strings.Contains(s, "kill after"):
-		return st + ", a kill"
-	case strings.Contains(s, "fail #"):
-		return st + ", a failed call"
-	case strings.Contains(s, "lose the answer"):
-		return st + ", a lost answer"
-	}
-	return st
 }

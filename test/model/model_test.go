@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 )
 
 func TestMain(m *testing.M) {
@@ -23,10 +24,10 @@ func TestModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := res.Summary(2)
-	t.Logf("model check: %s", sum)
-	fmt.Printf("model check: %d scenarios, %d runs, %s\n", res.Scenarios, res.Runs, res.Elapsed)
+	fmt.Printf("model check: %d scenarios, %d runs, %d with violations, in %s\n", res.Scenarios, res.Runs, res.Failed, res.Elapsed.Round(time.Millisecond))
 	if len(res.Violations) > 0 {
-		t.Errorf("the rotation broke its invariants:\n%s", sum)
+		t.Errorf("the rotation broke its invariants: %s", res.Summary(2))
+		return
 	}
+	t.Logf("model check: %s", res.Summary(2))
 }

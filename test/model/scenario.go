@@ -32,6 +32,9 @@ var Invariants = []Invariant{NoOutage, NoRevokeInUse, TwoValidAtMost, OnePRAtMos
 type Violation struct {
 	Invariant Invariant
 	Scenario  string
+	// Group is the state and the kind of disturbance, without event
+	// numbers: what the report counts by.
+	Group string
 	// Where is the run and step (or the clock) at which it was seen.
 	Where  string
 	Detail string
@@ -78,6 +81,18 @@ func (s Scenario) String() string {
 	return b
 }
 
+// group is the state, the key count class and the kind of disturbance.
+func (s Scenario) group() string {
+	g := fmt.Sprintf("%q", s.State.Name)
+	switch {
+	case s.Fault != nil:
+		g += fmt.Sprintf(" | %s a call or step | %s %s", s.Fault.Mode, s.Fault.Event.Server, s.Fault.Event.Name)
+	case s.Interleave != nil:
+		g += " | two interleaved runs"
+	}
+	return g
+}
+
 // checker checks one scenario's world.
 type checker struct {
 	w    *World
@@ -91,7 +106,7 @@ func (c *checker) add(inv Invariant, where, detail string) {
 		return
 	}
 	c.seen[inv] = true
-	c.out = append(c.out, Violation{Invariant: inv, Scenario: c.sc.String(), Where: where, Detail: detail})
+	c.out = append(c.out, Violation{Invariant: inv, Scenario: c.sc.String(), Group: c.sc.group(), Where: where, Detail: detail})
 }
 
 // step checks the invariants that hold at every moment.
@@ -102,7 +117,7 @@ func (c *checker) step(where string) {
 		info := w.clientInfo(k)
 		s, known := info.Find(u.secretID)
 		switch {
-		case known && s.Status == equifax.StatusRevoked && s.RevokedAt != nil && !s.RevokedAt.Before(u.since):
+		case known && s.Status == equifax.StatusRevoked && !u.dead:
 			c.add(NoRevokeInUse, where, fmt.Sprintf("%s: the workload uses %s, which was revoked at %s", k.key, u.secretID, s.RevokedAt.Format("Jan 2 15:04")))
 		case known && s.Status == equifax.StatusRevoked:
 			c.add(NoOutage, where, fmt.Sprintf("%s: the workload was given %s (rolled out from main at %s), which had been revoked at %s: main deploys a dead secret", k.key, u.secretID, u.since.Format("Jan 2 15:04"), s.RevokedAt.Format("Jan 2 15:04")))

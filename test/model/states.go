@@ -6,7 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/credrotate/credrotate/pkg/forge"
+	"github.com/credrotate/credrotate/pkg/credential"
+	"github.com/credrotate/credrotate/pkg/seal"
 )
 
 // envPlan is what the world around credrotate does after the scenario:
@@ -104,6 +105,7 @@ func duplicate(w *World) error {
 func States() []State {
 	return []State{
 		{Name: "unmanaged (no manifest yet)", Cron: true, build: func(k int) (*World, error) { return newWorld(k, 10*24*time.Hour, false) }},
+		{Name: "unmanaged, manual run (renew --provider-key)", Cron: false, build: func(k int) (*World, error) { return newWorld(k, 10*24*time.Hour, false) }},
 		{Name: "current, scheduled run", Cron: true, build: func(k int) (*World, error) { return newWorld(k, 60*24*time.Hour, true) }},
 		{Name: "current, manual run", Cron: false, build: func(k int) (*World, error) { return newWorld(k, 60*24*time.Hour, true) }},
 		{Name: "due", Cron: true, build: due},
@@ -184,19 +186,12 @@ func States() []State {
 			_, err = w.repo.commitOn("main", map[string][]byte{"README.md": []byte("# gitops\n\nEdited by a person.\n")}, "Edit the README", w.now())
 			return w, err
 		}},
-		{Name: "proposed, manifest edited by a person", Cron: true, env: envPlan{checks: ChecksPending, fixAt: 1}, build: func(k int) (*World, error) {
+		{Name: "proposed, manifest re-sealed by a person on main", Cron: true, env: envPlan{checks: ChecksPending, fixAt: 1}, build: func(k int) (*World, error) {
 			w, err := proposed(k, ChecksPending)
 			if err != nil {
 				return nil, err
 			}
-			name := "overlays/prod/credentials/" + string(w.keys[0].key) + ".yaml"
-			_, b, ok := w.mainManifest("prod", w.keys[0].key)
-			if !ok {
-				return nil, fmt.Errorf("no prod manifest of %s", w.keys[0].key)
-			}
-			edited := strings.Replace(string(b), "metadata:\n  name:", "metadata:\n  labels:\n    edited-by: a-person\n  name:", 1)
-			_, err = w.repo.commitOn("main", map[string][]byte{name: []byte(edited)}, "Label the credentials", w.now())
-			return w, err
+			return w, reseal(w, w.keys[0], "prod")
 		}},
 		{Name: "minted a day ago, never proposed (orphan)", Cron: true, build: func(k int) (*World, error) {
 			w, err := due(k)
@@ -217,4 +212,47 @@ func States() []State {
 	}
 }
 
-var _ = forge.ParseState
+// reseal plays a person who re-encrypts a key's manifest on main (kubeseal
+// --re-encrypt after a certificate rotation, say): the same secret and
+// annotations, new ciphertext. It conflicts with any rotation of that key,
+// in git as here.
+func reseal(w *World, k keyCfg, env string) error {
+	md, data, ok := w.mainManifest(env, k.key)
+	if !ok {
+		return fmt.Errorf("no %s manifest of %s", env, k.key)
+	}
+	value, ok := w.plain[md.SecretID]
+	if !ok {
+		return fmt.Errorf("the plaintext of %s is unknown", md.SecretID)
+	}
+	envs, err := w.sealEnvs()
+	if err != nil {
+		return err
+	}
+	var target []seal.Environment
+	for _, e := range envs {
+		if e.Name == env {
+			target = append(target, e)
+		}
+	}
+	mem := &seal.MemFS{}
+	name := target[0].ManifestPath(k.key)
+	kust := target[0].Path + "/kustomization.yaml"
+	tip, _ := w.repo.branch("main")
+	if b, ok := w.repo.read(tip, kust); ok {
+		_ = mem.WriteFile(kust, b, 0o644)
+	}
+	_ = mem.WriteFile(name, data, 0o644)
+	if _, err := seal.Write(context.Background(), mem, target, []seal.Item{{Ref: k.ref, Value: credential.NewSecret(value), Metadata: md}}); err != nil {
+		return err
+	}
+	changed := map[string][]byte{}
+	for _, f := range mem.Files() {
+		b, _ := mem.ReadFile(f)
+		if old, ok := w.repo.read(tip, f); !ok || string(old) != string(b) {
+			changed[f] = b
+		}
+	}
+	_, err = w.repo.commitOn("main", changed, "Re-encrypt the "+env+" credentials", w.now())
+	return err
+}

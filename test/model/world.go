@@ -57,8 +57,10 @@ type keyCfg struct {
 type inUse struct {
 	value    string
 	secretID string
-	// since is when the workload started using it.
+	// since is when the workload started using it; dead says it was no
+	// longer valid at Equifax when it was rolled out.
 	since time.Time
+	dead  bool
 }
 
 // World is one GitOps world in process: the Equifax emulator, a bare
@@ -519,7 +521,7 @@ func (w *World) rollout() []string {
 		if err != nil {
 			continue // the controller rejects it; the workload keeps its secret
 		}
-		w.use[k.key] = &inUse{value: v, secretID: md.SecretID, since: now}
+		w.use[k.key] = &inUse{value: v, secretID: md.SecretID, since: now, dead: !w.emu.Accepts(k.clientID, v)}
 		delete(w.pending, k.key)
 		out = append(out, string(k.key)+" -> "+md.SecretID)
 	}
