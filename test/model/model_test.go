@@ -16,6 +16,7 @@ func TestMain(m *testing.M) {
 // TestModel is the exhaustive model check (see the package doc).
 // CREDROTATE_MODEL_QUICK=1 explores a small sample.
 func TestModel(t *testing.T) {
+	t.Parallel()
 	opts := Options{}
 	if os.Getenv("CREDROTATE_MODEL_QUICK") != "" {
 		opts.Keys, opts.InterleaveKeys, opts.InterleaveStride = []int{1}, []int{1}, 4

@@ -38,6 +38,7 @@ func soakSeed(t *testing.T) uint64 {
 // By default it plays soakSeeds fixed seeds, so that `make test` is
 // repeatable; CREDROTATE_SOAK_SEED=random plays one fresh seed.
 func TestSoak(t *testing.T) {
+	t.Parallel()
 	seeds := []uint64{}
 	if os.Getenv("CREDROTATE_SOAK_SEED") != "" {
 		seeds = append(seeds, soakSeed(t))
