@@ -228,10 +228,6 @@ func (r *bareRepo) setBranch(name string, h plumbing.Hash) {
 	_ = r.st.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(name), h))
 }
 
-func (r *bareRepo) deleteBranch(name string) {
-	_ = r.st.RemoveReference(plumbing.NewBranchReferenceName(name))
-}
-
 // files returns a commit's files: path -> blob hash.
 func (r *bareRepo) files(commit plumbing.Hash) (map[string]plumbing.Hash, error) {
 	c, err := object.GetCommit(r.st, commit)

@@ -93,8 +93,6 @@ type World struct {
 	renewBefore, grace, revokeAfter time.Duration
 	// lines are the last runs' summaries, for a report.
 	lines []string
-	// onCheck receives every invariant check point.
-	onCheck func(where string)
 }
 
 // newWorld seeds n clients, whose secrets expire in expiresIn, and lays out
