@@ -59,10 +59,10 @@
 //     for the rest of the run, which the client's retries cannot hide; a
 //     GitHub or git call fails alone), lose its answer (the call is made,
 //     the answer never arrives; Equifax stays away);
-//   - for 1 and 2 keys, two overlapping runs (two machines, no shared
-//     lock): run 1 pauses before its event i, run 2 runs up to its event j
-//     (or to its end), run 1 finishes, then run 2, for every pair (i, j) of
-//     events other than the tokens of preflight.
+//   - two overlapping runs (two machines, no shared lock): run 1 pauses
+//     before its event i, run 2 runs up to its event j (or to its end), run
+//     1 finishes, then run 2, for every pair (i, j) of events other than
+//     the tokens of preflight.
 //
 // After the scenario the world plays one day at a time: the clock moves (in
 // steps of a day), the checks pass when the state says, Argo CD rolls out,
@@ -94,7 +94,8 @@
 // kind of fault, with a count and examples naming the scenario (state,
 // keys, fault or interleaving), the run and event, and what was seen.
 // CREDROTATE_MODEL_QUICK=1 explores one key and every fourth pause point,
-// for iterating.
+// for iterating; that sample is also what runs under the race detector
+// (make test runs -race), unless CREDROTATE_MODEL_FULL=1.
 //
 // # Soak
 //
