@@ -101,6 +101,13 @@ func soak(seed uint64, pr profile) (*Violation, int, int, string, error) {
 	stuck := map[string]int{}
 	disturbed := false
 	for week = 1; week <= periods && !stop(); week++ {
+		// A quarter into the year a fifth key is configured: a client that
+		// no manifest names yet, due within three weeks.
+		if week == periods/4 {
+			if err := w.addUnmanaged(20 * day); err != nil {
+				return nil, 0, 0, "", err
+			}
+		}
 		// The week passes; Argo CD rolls out with this week's lag, checks
 		// come and go.
 		w.lag = time.Duration(rng.IntN(3)) * 24 * time.Hour

@@ -172,6 +172,26 @@ func newWorldExpiring(expiries []time.Duration, managed bool) (*World, error) {
 
 func (w *World) now() time.Time { return w.emu.Now() }
 
+// addUnmanaged configures one more key: a client at Equifax whose secret
+// expires in expiresIn, used by its workload, that no manifest names yet.
+func (w *World) addUnmanaged(expiresIn time.Duration) error {
+	i := len(w.keys) + 1
+	k := keyCfg{
+		key:      credential.ProviderKey(fmt.Sprintf("equifax.client_%d", i)),
+		clientID: fmt.Sprintf("0oamodel%04d", i),
+		ref:      seal.SecretRef{Name: fmt.Sprintf("equifax-client-%d", i), Namespace: "credit", DataKey: "client_secret"},
+	}
+	value := fmt.Sprintf("CANARY-seed-%d-%s", i, randHex(12))
+	info, err := w.emu.SeedClient(k.clientID, value, w.now().Add(expiresIn))
+	if err != nil {
+		return err
+	}
+	w.keys = append(w.keys, k)
+	w.use[k.key] = &inUse{value: value, secretID: info.SecretID, since: w.now()}
+	w.plain[info.SecretID] = value
+	return nil
+}
+
 // clone copies the world, so that many scenarios can start from one state.
 func (w *World) clone() *World {
 	c := &World{
