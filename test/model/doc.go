@@ -1,0 +1,125 @@
+// Package model proves the rotation by exploring it: the real planner and
+// apply of pkg/rotate, driven in process against the Equifax emulator
+// (through the real REST client), a bare GitOps repository (through the
+// real gitops workspace) and a GitHub over it, from every starting state a
+// key can be found in, at every point a run can be disturbed at, with two
+// runs overlapping at every pair of points.
+//
+// # The world
+//
+// Everything runs in the test's process, with no child process and no
+// socket, so that a run costs a few milliseconds:
+//
+//   - Equifax is pkg/equifax/emulator, answering pkg/equifax/rest through an
+//     in-memory http.RoundTripper; its fake clock is the runs' clock.
+//   - The GitOps repository is a bare repository in memory, served by
+//     go-git's own upload-pack and receive-pack (plumbing/transport/server)
+//     under the URL scheme "model://"; upload-pack is taught depth-1
+//     fetches, which credrotate's clone asks for and go-git refuses.
+//     pkg/gitops clones, commits and pushes through it as it would over
+//     HTTPS.
+//   - GitHub is hub, an in-process implementation of rotate.Forge over that
+//     repository: pull requests on real branches, squash merges that move
+//     main through a three-way merge (file by file; both sides changing a
+//     file is a conflict), auto-merge gated by the required checks (merging
+//     at once when they pass, as GitHub does), alert issues. localhub and
+//     pkg/forge/github are not used: localhub runs the git command line for
+//     every API call and a push (about 40 ms per git process on this shared
+//     machine, dozens per run), which puts thousands of scenarios out of
+//     reach; the contract between rotate and GitHub is rotate.Forge, and hub
+//     keeps it the way localhub does.
+//   - The harness plays Argo CD or Flux and the sealed-secrets controller:
+//     after a merge it decrypts main's prod manifest with prod's private key
+//     and mounts the secret in the workload, after the scenario's lag.
+//
+// A run is wired as cmd/credrotate wires one (clone, Preflight, a run alert
+// on failure, Plan, Apply), with Concurrency 1 so that its calls come in
+// one order. Every call a run makes — each HTTP request to Equifax (token,
+// describe, renew, revoke), each GitHub call (list, create, label,
+// auto-merge, get, close, alerts), the clone and the push — and every step
+// boundary (Runner.AfterStep: token, renew, verify, seal, push, pr,
+// automerge) is an event, numbered in order.
+//
+// # What is enumerated
+//
+// Starting states (States), each for 1, 2 and 3 keys: unmanaged (no
+// manifest yet); current, with a scheduled and with a manual run; due;
+// proposed with checks pending, with checks failing, and with the pull
+// request closed by a person; merged with the rollout prompt, two days
+// late, and never (until a person fixes Argo CD on day 4); duplicate pull
+// requests; a stale pull request (its secret already deployed); a proposed
+// rotation whose base branch a person moved, or whose manifest a person
+// edited on main; and a secret minted a day ago that nothing names.
+//
+// From each, an undisturbed probe run lists the run's events. Then:
+//
+//   - every event × three faults: kill after it (the call is made, then the
+//     process dies: every later call fails at once, the run's result is
+//     discarded), fail it (the call is not made; Equifax then stays away
+//     for the rest of the run, which the client's retries cannot hide; a
+//     GitHub or git call fails alone), lose its answer (the call is made,
+//     the answer never arrives; Equifax stays away);
+//   - two overlapping runs (two machines, no shared lock): run 1 pauses
+//     before its event i, run 2 runs up to its event j (or to its end), run
+//     1 finishes, then run 2, for every pair (i, j) of events other than
+//     the tokens of preflight.
+//
+// After the scenario the world plays one day at a time: the clock moves (in
+// steps of a day), the checks pass when the state says, Argo CD rolls out,
+// and a scheduled run follows, until the world has converged at or after
+// its deadline, or for nine days (past the grace period of a secret minted
+// at the start, so that a rotation left stuck shows as the outage it
+// becomes).
+//
+// # Invariants
+//
+// After every event of every run, and at every step of the clock:
+//
+//   - no outage: the workload's secret is accepted by Equifax;
+//   - no secret the workload uses is revoked;
+//   - at most two valid secrets per key;
+//   - at most one open pull request (by its state marker) per key.
+//
+// After the follow-up: convergence within two further runs (after the
+// world's own delays: failing checks, a held rollout) to one deployed,
+// valid secret per key — every environment names it, Equifax holds no
+// other valid secret, the workload uses it, no pull request is open, and
+// each environment's manifest carries its fingerprint (prod's is
+// decrypted); a key that has not converged by then has an open alert
+// issue; and no plaintext secret the world handed out appears in the logs,
+// the reports, any pull request or issue text, or any object of the
+// repository (blobs and commits, ciphertext included).
+//
+// TestModel reports every violation, grouped by invariant and by state and
+// kind of fault, with a count and examples naming the scenario (state,
+// keys, fault or interleaving), the run and event, and what was seen.
+// CREDROTATE_MODEL_QUICK=1 explores one key and every fourth pause point,
+// for iterating; that sample is also what runs under the race detector
+// (make test runs -race), unless CREDROTATE_MODEL_FULL=1.
+//
+// # Soak
+//
+// TestSoak plays a simulated year of scheduled runs over four keys whose
+// expiries are spread: the clock moves a day at a time, rollouts lag 0 to 2
+// days, checks fail or hang for a few days now and then, people run it by
+// hand, and the scheduled run meets Equifax's scripted faults, GitHub
+// failures, a kill, a failed or lost call at a random event, or a second
+// run at the same time. Never two disturbed runs in a row: each disturbed
+// rotation gets one calm run to be repaired in. It plays two profiles: the
+// chart's defaults (the CronJob's schedule and the rotation settings in
+// charts/credrotate/values.yaml, read by the test) and a weekly schedule
+// with the settings it needs (renewBefore four periods, gracePeriod two).
+// Each stops at its first broken invariant, naming the period, the run and
+// the event, with the last runs' outcomes.
+//
+// The seeds are 1 to 8 by default; replay one with
+//
+//	CREDROTATE_SOAK_SEED=7 go test -run TestSoak ./test/model/
+//
+// or draw a fresh one with CREDROTATE_SOAK_SEED=random (it is printed).
+//
+// # Figures
+//
+// See FIGURES in the package's test output and the figures at the end of
+// this comment, measured on the 2-core shared machine.
+package model

@@ -1,0 +1,595 @@
+package model
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
+	sscrypto "github.com/bitnami-labs/sealed-secrets/pkg/crypto"
+	"github.com/go-git/go-git/v5/storage/memory"
+	"github.com/sirupsen/logrus"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
+
+	"github.com/credrotate/credrotate/pkg/credential"
+	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/equifax/emulator"
+	"github.com/credrotate/credrotate/pkg/equifax/rest"
+	"github.com/credrotate/credrotate/pkg/gitops"
+	"github.com/credrotate/credrotate/pkg/rotate"
+	"github.com/credrotate/credrotate/pkg/seal"
+)
+
+// The rotation settings every world runs with: the chart's defaults.
+const (
+	RenewBefore = 14 * 24 * time.Hour
+	GracePeriod = 7 * 24 * time.Hour
+	RevokeAfter = 24 * time.Hour
+	branchPref  = "credrotate/"
+	mgmtScope   = emulator.DefaultManagementScope
+	emulatorURL = "http://equifax.model"
+)
+
+// start is the clock of every world's beginning.
+var start = time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+
+// keyCfg is one configured provider key.
+type keyCfg struct {
+	key      credential.ProviderKey
+	clientID string
+	ref      seal.SecretRef
+}
+
+// inUse is the secret a workload uses now: its mounted Secret.
+type inUse struct {
+	value    string
+	secretID string
+	// since is when the workload started using it; dead says it was no
+	// longer valid at Equifax when it was rolled out.
+	since time.Time
+	dead  bool
+}
+
+// World is one GitOps world in process: the Equifax emulator, a bare
+// repository, the hub (GitHub) over it, the workload of every key and the
+// harness playing Argo CD or Flux.
+type World struct {
+	fx   *fixture
+	emu  *emulator.Emulator
+	repo *bareRepo
+	hub  *hub
+	keys []keyCfg
+	// use is what each key's workload uses now.
+	use map[credential.ProviderKey]*inUse
+	// plain holds every plaintext the world has handed out, by secret id:
+	// the canaries of the leak check.
+	plain map[string]string
+	// lag is how long after a merge the rollout happens; heldUntil, when
+	// set, holds every rollout until then (Argo CD broken until a person
+	// fixes it).
+	lag       time.Duration
+	heldUntil time.Time
+	// pending is when main first deployed a secret the workload does not
+	// use yet, per key.
+	pending map[credential.ProviderKey]time.Time
+	logs    bytes.Buffer
+	reports bytes.Buffer
+	runs    int
+	// renewBefore and grace are the run's settings (RenewBefore and
+	// GracePeriod unless a test sets them).
+	renewBefore, grace, revokeAfter time.Duration
+	// lines are the last runs' summaries, for a report.
+	lines []string
+}
+
+// newWorld seeds n clients, whose secrets expire in expiresIn, and lays out
+// the repository; with managed, every key already has its manifests.
+func newWorld(n int, expiresIn time.Duration, managed bool) (*World, error) {
+	exp := make([]time.Duration, n)
+	for i := range exp {
+		exp[i] = expiresIn
+	}
+	return newWorldExpiring(exp, managed)
+}
+
+// newWorldExpiring seeds one client per entry of expiries, whose secret
+// expires that long from now.
+func newWorldExpiring(expiries []time.Duration, managed bool) (*World, error) {
+	n := len(expiries)
+	fx, err := sharedFixture()
+	if err != nil {
+		return nil, err
+	}
+	w := &World{
+		fx: fx, emu: emulator.New(emulator.Options{Start: start}),
+		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
+		renewBefore: RenewBefore, grace: GracePeriod, revokeAfter: RevokeAfter,
+	}
+	w.repo = newBareRepo(memory.NewStorage())
+	w.hub = newHub(w.repo, w.now)
+	files := map[string][]byte{
+		"README.md":               []byte("# gitops\n"),
+		"base/kustomization.yaml": []byte("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n"),
+	}
+	for _, env := range Envs {
+		files["overlays/"+env+"/kustomization.yaml"] = []byte("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n  - credentials\n")
+		files["overlays/"+env+"/credentials/kustomization.yaml"] = []byte("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n")
+	}
+	var items []seal.Item
+	for i := 0; i < n; i++ {
+		k := keyCfg{
+			key:      credential.ProviderKey(fmt.Sprintf("equifax.client_%d", i+1)),
+			clientID: fmt.Sprintf("0oamodel%04d", i+1),
+		}
+		k.ref = seal.SecretRef{Name: fmt.Sprintf("equifax-client-%d", i+1), Namespace: "credit", DataKey: "client_secret"}
+		value := fmt.Sprintf("CANARY-seed-%d-%s", i+1, randHex(12))
+		info, err := w.emu.SeedClient(k.clientID, value, w.now().Add(expiries[i]))
+		if err != nil {
+			return nil, err
+		}
+		w.keys = append(w.keys, k)
+		w.use[k.key] = &inUse{value: value, secretID: info.SecretID, since: w.now().Add(-30 * 24 * time.Hour)}
+		w.plain[info.SecretID] = value
+		items = append(items, seal.Item{
+			Ref: k.ref, Value: credential.NewSecret(value),
+			Metadata: credential.Metadata{ProviderKey: k.key, SecretID: info.SecretID, ExpiresAt: info.ExpiresAt, RotatedAt: w.now().Add(-30 * 24 * time.Hour), TraceID: "seed"},
+		})
+	}
+	if managed {
+		mem := &seal.MemFS{}
+		envs, err := w.sealEnvs()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := seal.Write(context.Background(), mem, envs, items); err != nil {
+			return nil, err
+		}
+		for _, name := range mem.Files() {
+			if strings.HasSuffix(name, "credentials/kustomization.yaml") || strings.HasSuffix(name, ".yaml") {
+				b, _ := mem.ReadFile(name)
+				files[name] = b
+			}
+		}
+	}
+	if _, err := w.repo.commitOn("main", files, "Lay out the GitOps repository", w.now()); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *World) now() time.Time { return w.emu.Now() }
+
+// addUnmanaged configures one more key: a client at Equifax whose secret
+// expires in expiresIn, used by its workload, that no manifest names yet.
+func (w *World) addUnmanaged(expiresIn time.Duration) error {
+	i := len(w.keys) + 1
+	k := keyCfg{
+		key:      credential.ProviderKey(fmt.Sprintf("equifax.client_%d", i)),
+		clientID: fmt.Sprintf("0oamodel%04d", i),
+		ref:      seal.SecretRef{Name: fmt.Sprintf("equifax-client-%d", i), Namespace: "credit", DataKey: "client_secret"},
+	}
+	value := fmt.Sprintf("CANARY-seed-%d-%s", i, randHex(12))
+	info, err := w.emu.SeedClient(k.clientID, value, w.now().Add(expiresIn))
+	if err != nil {
+		return err
+	}
+	w.keys = append(w.keys, k)
+	w.use[k.key] = &inUse{value: value, secretID: info.SecretID, since: w.now()}
+	w.plain[info.SecretID] = value
+	return nil
+}
+
+// clone copies the world, so that many scenarios can start from one state.
+func (w *World) clone() *World {
+	c := &World{
+		fx: w.fx, emu: w.emu.Clone(), keys: w.keys,
+		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
+		lag: w.lag, heldUntil: w.heldUntil, runs: w.runs, renewBefore: w.renewBefore, grace: w.grace, revokeAfter: w.revokeAfter,
+	}
+	c.repo = w.repo.clone()
+	c.hub = w.hub.clone(c.repo, c.now)
+	for k, u := range w.use {
+		nu := *u
+		c.use[k] = &nu
+	}
+	for k, v := range w.plain {
+		c.plain[k] = v
+	}
+	for k, v := range w.pending {
+		c.pending[k] = v
+	}
+	return c
+}
+
+// close releases the world's repository.
+func (w *World) close() { w.repo.close() }
+
+func (w *World) sealEnvs() ([]seal.Environment, error) {
+	var out []seal.Environment
+	for _, env := range Envs {
+		cert, _, err := seal.LoadCertificate(context.Background(), env, seal.CertSource{File: w.fx.certs[env]}, seal.LoadOptions{Now: w.now})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, seal.Environment{Name: env, Path: "overlays/" + env + "/credentials", Cert: cert, Scope: seal.ScopeStrict, Namespace: "credit-" + env})
+	}
+	return out, nil
+}
+
+// emuTransport hands every HTTP request to the emulator in process; each
+// request is an event of the run it belongs to.
+type emuTransport struct{ w *World }
+
+func (t emuTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var resp *http.Response
+	err := ctlFrom(req.Context()).do(Equifax, opName(req), func() error {
+		rec := httptest.NewRecorder()
+		req.RemoteAddr = "192.0.2.1:443"
+		t.w.emu.ServeHTTP(rec, req)
+		resp = rec.Result()
+		return nil
+	})
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	return resp, nil
+}
+
+func opName(req *http.Request) string {
+	switch {
+	case strings.HasSuffix(req.URL.Path, emulator.TokenPath):
+		return "token"
+	case req.Method == http.MethodGet:
+		return "describe"
+	case req.Method == http.MethodPost:
+		return "renew"
+	case req.Method == http.MethodDelete:
+		return "revoke"
+	}
+	return req.Method + " " + req.URL.Path
+}
+
+// provider wraps the REST client to learn the plaintexts it is handed,
+// which become canaries of the leak check.
+type provider struct {
+	rotate.Provider
+	w *World
+}
+
+func (p provider) Renew(ctx context.Context, creds equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error) {
+	res, err := p.Provider.Renew(ctx, creds, req)
+	if err == nil && res.Secret.SecretID != "" {
+		p.w.plain[res.Secret.SecretID] = res.ClientSecret.Reveal()
+	}
+	return res, err
+}
+
+// repoAdapter is cmd/credrotate's: the workspace as rotate.Repo, with
+// Publish an event.
+type repoAdapter struct{ *gitops.Workspace }
+
+func (r repoAdapter) Publish(ctx context.Context, req rotate.PublishRequest) (rotate.PublishResult, error) {
+	var res gitops.PublishResult
+	err := ctlFrom(ctx).do(Git, "push", func() error {
+		var err error
+		res, err = r.Workspace.Publish(ctx, gitops.PublishRequest{
+			Branch:  req.Branch,
+			Message: gitops.CommitMessage(req.Keys, req.Envs, req.TraceID),
+			Apply: func(ctx context.Context, fsys gitops.FS) error {
+				return req.Apply(ctx, fsys)
+			},
+		})
+		return err
+	})
+	return rotate.PublishResult{Changed: res.Changed, CommitSHA: res.CommitSHA, Attempts: res.Attempts}, err
+}
+
+func (r repoAdapter) Stat(name string) (fs.FileInfo, error) { return r.Workspace.Stat(name) }
+
+// current reads what the workload uses now.
+type current struct {
+	w   *World
+	key credential.ProviderKey
+}
+
+func (c current) Read(context.Context) (credential.Secret, error) {
+	return credential.NewSecret(c.w.use[c.key].value), nil
+}
+
+func (c current) Describe() string { return "the mounted secret of " + string(c.key) }
+
+// RunResult is one run as the harness saw it.
+type RunResult struct {
+	Name   string
+	Cron   bool
+	Events []Event
+	Report *rotate.Report
+	// Err is a failure before the plan (clone, preflight).
+	Err    error
+	Killed bool
+}
+
+// run runs credrotate once against the world, the way `credrotate renew`
+// does: clone, preflight (a run alert on failure), plan, apply.
+func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
+	w.runs++
+	res := RunResult{Name: ctl.name, Cron: cron}
+	ctx = withCtl(ctx, ctl)
+	trace := fmt.Sprintf("trace-%s-%d", strings.ReplaceAll(ctl.name, " ", "-"), w.runs)
+	logger := logrus.New()
+	logger.SetOutput(&w.logs)
+	logger.SetFormatter(&logrus.JSONFormatter{DisableTimestamp: true})
+	log := logger.WithField("trace_id", trace)
+
+	var ws *gitops.Workspace
+	if err := ctl.do(Git, "clone", func() error {
+		var err error
+		ws, err = gitops.Clone(ctx, gitops.Options{URL: w.repo.URL(), BaseBranch: "main", Now: w.now,
+			Author: gitops.Signature{Name: "credrotate", Email: "credrotate@example.com"}})
+		return err
+	}); err != nil {
+		res.Err = err
+		return finish(w, ctl, res)
+	}
+	client, err := rest.New(rest.Options{
+		BaseURL: emulatorURL, ManagementScope: mgmtScope, HTTPClient: &http.Client{Transport: emuTransport{w}},
+		Timeout: 10 * time.Second, InitialBackoff: time.Microsecond, MaxBackoff: time.Microsecond, Logger: log.WithField("transport", "rest"),
+	})
+	if err != nil {
+		res.Err = err
+		return finish(w, ctl, res)
+	}
+	prov := provider{Provider: client, w: w}
+	var keys []rotate.KeySpec
+	for _, k := range w.keys {
+		keys = append(keys, rotate.KeySpec{Key: k.key, ClientID: k.clientID, Provider: prov, Current: current{w, k.key}, Secret: k.ref})
+	}
+	var envs []rotate.EnvSpec
+	for _, env := range Envs {
+		envs = append(envs, rotate.EnvSpec{Name: env, Path: "overlays/" + env + "/credentials", Cert: seal.CertSource{File: w.fx.certs[env]}, Scope: seal.ScopeStrict, Namespace: "credit-" + env})
+	}
+	r := &rotate.Runner{
+		Log: log, TraceID: trace, Keys: keys, Envs: envs, Repo: repoAdapter{ws}, Forge: w.hub, Now: w.now,
+		Settings: rotate.Settings{
+			BaseBranch: "main", BranchPrefix: branchPref, Labels: []string{"credentials", "automated"},
+			AutoMerge: true, MergeMethod: "squash", MergeStrategy: "native", AlertLabels: []string{"credrotate-alert"},
+			ManagementScope: mgmtScope, RenewBefore: w.renewBefore, GracePeriod: w.grace, RevokeAfter: w.revokeAfter,
+			Concurrency: 1, Command: "credrotate renew",
+		},
+		SkipQuiet: cron,
+		AfterStep: ctl.point,
+	}
+	obs, err := r.Preflight(ctx)
+	if err != nil {
+		res.Err = err
+		if _, aerr := r.RaiseRunAlert(ctx, err); aerr != nil {
+			log.WithError(aerr).Error("could not raise the alert issue")
+		}
+		return finish(w, ctl, res)
+	}
+	plan := r.Plan(obs, cron)
+	res.Report = r.Apply(ctx, obs, plan)
+	return finish(w, ctl, res)
+}
+
+func finish(w *World, ctl *runCtl, res RunResult) RunResult {
+	res.Events, res.Killed = ctl.events, ctl.dead
+	line := fmt.Sprintf("    %s at %s:", ctl.name, w.now().Format("Jan 2 15:04"))
+	switch {
+	case res.Killed:
+		line += " killed"
+	case res.Err != nil:
+		line += " failed before the plan: " + res.Err.Error()
+	}
+	if res.Report != nil && !res.Killed {
+		for _, kr := range res.Report.Results {
+			line += fmt.Sprintf("\n      %s: %s -> %s: %s", kr.Key, kr.Action, kr.Outcome, kr.Reason)
+			if kr.Error != "" {
+				line += " [" + kr.Step + ": " + kr.Error + "]"
+			}
+		}
+	}
+	w.lines = append(w.lines, line)
+	if len(w.lines) > 16 {
+		w.lines = w.lines[len(w.lines)-16:]
+	}
+	if res.Report != nil {
+		_ = json.NewEncoder(&w.reports).Encode(res.Report)
+	}
+	if res.Err != nil {
+		w.reports.WriteString(res.Err.Error() + "\n")
+	}
+	return res
+}
+
+// history returns the summaries of the last n runs.
+func (w *World) history(n int) string {
+	l := w.lines
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
+
+// mainManifest reads the metadata of key's manifest in env on main.
+func (w *World) mainManifest(env string, key credential.ProviderKey) (credential.Metadata, []byte, bool) {
+	tip, ok := w.repo.branch("main")
+	if !ok {
+		return credential.Metadata{}, nil, false
+	}
+	name := path.Join("overlays", env, "credentials", string(key)+".yaml")
+	b, ok := w.repo.read(tip, name)
+	if !ok {
+		return credential.Metadata{}, nil, false
+	}
+	sum := sha256.Sum256(b)
+	parsed.Lock()
+	md, hit := parsed.m[sum]
+	parsed.Unlock()
+	if hit {
+		return md, b, md.ProviderKey != ""
+	}
+	ms, err := seal.ParseManifests(name, b)
+	if err == nil && len(ms) == 1 {
+		md = ms[0].Metadata
+	}
+	parsed.Lock()
+	if parsed.m == nil || len(parsed.m) >= 16384 {
+		parsed.m = map[[32]byte]credential.Metadata{}
+	}
+	parsed.m[sum] = md
+	parsed.Unlock()
+	return md, b, md.ProviderKey != ""
+}
+
+// parsed caches manifests' metadata by content.
+var parsed struct {
+	sync.Mutex
+	m map[[32]byte]credential.Metadata
+}
+
+// unseal decrypts a manifest with env's private key, as that cluster's
+// sealed-secrets controller would.
+func (w *World) unseal(env string, data []byte, dataKey string) (string, error) {
+	key := env + "\x00" + dataKey + "\x00" + string(data)
+	unsealed.Lock()
+	v, ok := unsealed.m[key]
+	unsealed.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := w.unsealNow(env, data, dataKey)
+	if err != nil {
+		return "", err
+	}
+	unsealed.Lock()
+	if unsealed.m == nil || len(unsealed.m) >= 4096 {
+		unsealed.m = map[string]string{}
+	}
+	unsealed.m[key] = v
+	unsealed.Unlock()
+	return v, nil
+}
+
+// unsealed caches what a manifest decrypts to: RSA decryption is the
+// costliest step of checking a scenario, and scenarios from one starting
+// state share their manifests.
+var unsealed struct {
+	sync.Mutex
+	m map[string]string
+}
+
+func (w *World) unsealNow(env string, data []byte, dataKey string) (string, error) {
+	var ss ssv1alpha1.SealedSecret
+	if err := yaml.Unmarshal(data, &ss); err != nil {
+		return "", err
+	}
+	priv := w.fx.private[env]
+	fp, err := sscrypto.PublicKeyFingerprint(&priv.PublicKey)
+	if err != nil {
+		return "", err
+	}
+	sec, err := ss.Unseal(scheme.Codecs, map[string]*rsa.PrivateKey{fp: priv})
+	if err != nil {
+		return "", err
+	}
+	v, ok := sec.Data[dataKey]
+	if !ok {
+		return "", errors.New("no " + dataKey + " in the unsealed secret")
+	}
+	return string(v), nil
+}
+
+// rollout plays Argo CD or Flux and the sealed-secrets controller: a key
+// whose prod manifest on main names a secret the workload does not use gets
+// it once the lag has passed (and no hold is on). It reports what changed.
+func (w *World) rollout() []string {
+	var out []string
+	now := w.now()
+	for _, k := range w.keys {
+		md, data, ok := w.mainManifest("prod", k.key)
+		if !ok || md.SecretID == w.use[k.key].secretID {
+			delete(w.pending, k.key)
+			continue
+		}
+		since, seen := w.pending[k.key]
+		if !seen {
+			w.pending[k.key], since = now, now
+		}
+		if now.Before(since.Add(w.lag)) || now.Before(w.heldUntil) {
+			continue
+		}
+		v, err := w.unseal("prod", data, k.ref.DataKey)
+		if err != nil {
+			continue // the controller rejects it; the workload keeps its secret
+		}
+		w.use[k.key] = &inUse{value: v, secretID: md.SecretID, since: now, dead: !w.emu.Accepts(k.clientID, v)}
+		delete(w.pending, k.key)
+		out = append(out, string(k.key)+" -> "+md.SecretID)
+	}
+	return out
+}
+
+// advance moves the clock in steps of at most a day, checking the
+// invariants and rolling out at each step.
+func (w *World) advance(d time.Duration, check func(string)) {
+	for d > 0 {
+		s := min(d, 24*time.Hour)
+		w.emu.Advance(s)
+		d -= s
+		if check != nil {
+			check("clock " + w.now().Format("Jan 2 15:04"))
+		}
+		w.rollout()
+		w.hub.autoMerge()
+	}
+}
+
+// texts is everything that left the process or was kept: logs, reports,
+// pull requests, issues and every blob and commit of the repository.
+func (w *World) texts() []string {
+	out := []string{w.logs.String(), w.reports.String()}
+	out = append(out, w.hub.texts()...)
+	for _, o := range w.repo.st.Objects {
+		r, err := o.Reader()
+		if err != nil {
+			continue
+		}
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(r)
+		_ = r.Close()
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// clientInfo is Equifax's view of key.
+func (w *World) clientInfo(k keyCfg) equifax.ClientInfo {
+	info, _ := w.emu.Client(k.clientID)
+	return info
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
