@@ -15,7 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
@@ -30,6 +29,7 @@ type renewFlags struct {
 	dryRun      bool
 	output      string
 	metricsFile string
+	timeout     time.Duration
 }
 
 func newRenewCmd(a *app) *cobra.Command {
@@ -65,6 +65,7 @@ fallback). --dry-run prints the plan and changes nothing anywhere.`,
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and change nothing")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fl.StringVar(&f.metricsFile, "metrics-file", "", "write Prometheus metrics to this file (textfile collector)")
+	fl.DurationVar(&f.timeout, "timeout", DefaultRunTimeout, "the run's deadline: every step runs under it, and the run lease expires a little after it")
 	return cmd
 }
 
@@ -72,6 +73,11 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	if f.output != "table" && f.output != "json" {
 		return usageErrorf("-o %q is not a format: use table or json", f.output)
 	}
+	if err := runTimeout(f); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -93,19 +99,15 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		log.Warn("mock-safe mode (equifax.enableClientSecretRenewal=false): nothing is changed at Equifax")
 	}
 
-	// Never two runs against one repository from this machine at once.
+	// Never two runs against one repository at once: this machine's lock
+	// first (the fast path), then, once connected, the lease on the remote.
+	// A dry run takes neither.
+	var lock *runLock
 	if !f.dryRun {
-		lock := flock.New(lockPath(cfg))
-		ok, err := lock.TryLock()
-		if err != nil {
-			return fmt.Errorf("taking the run lock %s: %w", lock.Path(), err)
+		if lock, err = a.lockMachine(f, cfg, traceID, log); err != nil {
+			return err
 		}
-		if !ok {
-			log.WithField("lock", lock.Path()).Warn("another credrotate run against this repository is in progress; this one stops without changing anything")
-			_, _ = fmt.Fprintln(a.stdout, "another credrotate run is in progress; nothing done")
-			return nil
-		}
-		defer func() { _ = lock.Unlock() }()
+		defer lock.release(ctx)
 	}
 
 	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: command, failpoint: os.Getenv("CREDROTATE_FAILPOINT")}
@@ -116,6 +118,11 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 			return err
 		}
 		return a.preflightFailed(f, traceID, err, "", log)
+	}
+	if lock != nil {
+		if err := a.takeLease(ctx, lock, f, w, runner); err != nil {
+			return err
+		}
 	}
 	runner.SkipQuiet = f.cronMode
 	obs, err := runner.Preflight(ctx)
@@ -148,7 +155,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		log.WithFields(map[string]any{"provider_key": kr.Key, "step": "summary", "action": kr.Action, "outcome": kr.Outcome, "secret_id": kr.SecretID, "pr": kr.PRURL}).Info("key done")
 	}
 	writeMetrics(f.metricsFile, traceID, rep, !rep.Failed(), log)
-	if err := printReport(a.stdout, f.output, rep); err != nil {
+	if err := printRunReport(a.stdout, f.output, rep, lock); err != nil {
 		return err
 	}
 	if rep.Failed() {
