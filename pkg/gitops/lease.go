@@ -92,13 +92,19 @@ type Holder struct {
 }
 
 // String names the holder for a person: "a cron run on host-1 (pid 42,
-// trace 4bf9…) since 2026-12-02T04:00:00Z".
+// trace 4bf9…) since 2026-12-02T04:00:00Z"; an Actions run says "a GitHub
+// Actions run" and adds its URL.
 func (h Holder) String() string {
-	by := h.StartedBy
-	if by == "" {
-		by = "credrotate"
+	var by string
+	switch h.StartedBy {
+	case "":
+		by = "a credrotate run"
+	case "actions":
+		by = "a GitHub Actions run"
+	default:
+		by = "a " + h.StartedBy + " run"
 	}
-	s := fmt.Sprintf("a %s run on %s (pid %d, trace %s", by, orNone(h.Host), h.PID, orNone(h.TraceID))
+	s := fmt.Sprintf("%s on %s (pid %d, trace %s", by, orNone(h.Host), h.PID, orNone(h.TraceID))
 	if h.Run != "" {
 		s += ", " + h.Run
 	}

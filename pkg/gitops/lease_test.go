@@ -392,3 +392,56 @@ func TestLeaseOptions(t *testing.T) {
 		t.Error("a zero run timeout was accepted")
 	}
 }
+
+func TestHolderString(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 2, 4, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		h    Holder
+		want string
+	}{
+		{Holder{Host: "pod-1", PID: 1, StartedBy: "cron", TraceID: "t1", TakenAt: at}, "a cron run on pod-1 (pid 1, trace t1) since 2026-12-02T04:00:00Z"},
+		{Holder{Host: "laptop", PID: 9, StartedBy: "manual", TraceID: "t2", TakenAt: at}, "a manual run on laptop (pid 9, trace t2) since 2026-12-02T04:00:00Z"},
+		{Holder{Host: "runner", PID: 3, StartedBy: "actions", Run: "https://github.com/a/b/actions/runs/7", TraceID: "t3", TakenAt: at},
+			"a GitHub Actions run on runner (pid 3, trace t3, https://github.com/a/b/actions/runs/7) since 2026-12-02T04:00:00Z"},
+		{Holder{TakenAt: at}, "a credrotate run on (unknown) (pid 0, trace (unknown)) since 2026-12-02T04:00:00Z"},
+	} {
+		if got := tc.h.String(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// FuzzParseLeaseMessage: a lease commit comes from the remote, so its
+// message is outside input: it never panics, and what it accepts holds a
+// trace id and times in order and survives a round trip.
+func FuzzParseLeaseMessage(f *testing.F) {
+	h := holder("pod-1", "trace-1")
+	h.TakenAt = fixedNow()
+	h.Deadline = h.TakenAt.Add(time.Minute)
+	h.ExpiresAt = h.Deadline.Add(LeaseSlack)
+	good, err := leaseMessage(h)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{good, "", "credrotate lease: x", "credrotate lease: x\n\n{}", "credrotate lease: x\n\n[1,2]", "credrotate lease: x\n\n{\"traceId\":\"t\",\"takenAt\":\"2026-01-01T00:00:00Z\",\"deadline\":\"2025-01-01T00:00:00Z\",\"expiresAt\":\"2027-01-01T00:00:00Z\"}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		h, err := parseLeaseMessage(msg)
+		if err != nil {
+			return
+		}
+		if h.TraceID == "" || h.Deadline.Before(h.TakenAt) || h.ExpiresAt.Before(h.TakenAt) {
+			t.Fatalf("accepted %+v", h)
+		}
+		again, err := leaseMessage(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h2, err := parseLeaseMessage(again)
+		if err != nil || h2.TraceID != h.TraceID || !h2.ExpiresAt.Equal(h.ExpiresAt) {
+			t.Fatalf("round trip: %+v, %v", h2, err)
+		}
+	})
+}
