@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
 
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/gitops"
@@ -203,10 +204,45 @@ func printRunReport(w io.Writer, format string, rep *rotate.Report, lock *runLoc
 	return nil
 }
 
-// runTimeout checks --timeout.
-func runTimeout(f renewFlags) error {
-	if f.timeout <= 0 {
-		return usageErrorf("--timeout %s must be positive, e.g. --timeout 30m", f.timeout)
+// checkTimeoutFlag refuses a --timeout that is given but not positive (a
+// zero renewFlags.timeout, as the demo builds it, is the default).
+func checkTimeoutFlag(cmd *cobra.Command, timeout time.Duration) error {
+	if cmd.Flags().Changed("timeout") && timeout <= 0 {
+		return usageErrorf("--timeout %s must be positive, e.g. --timeout 30m", timeout)
 	}
 	return nil
+}
+
+// observeLocked is observe for a command that writes (adopt): it holds this
+// machine's lock and the lease on the remote from before the preflight
+// until release is called, so it never overlaps a run.
+func (a *app) observeLocked(ctx context.Context, command, output string, cfg *config.Config, adjust func(*rotate.Runner)) (runner *rotate.Runner, obs *rotate.Observation, release func(), err error) {
+	traceID := newTraceID()
+	log, err := a.newLogger(traceID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	f := renewFlags{output: output, timeout: DefaultRunTimeout}
+	lock, err := a.lockMachine(f, cfg, traceID, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	release = func() { lock.release(ctx) }
+	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:])}
+	if runner, err = w.newRunner(ctx); err != nil {
+		release()
+		return nil, nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
+	}
+	if err := a.takeLease(ctx, lock, f, w, runner); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	if adjust != nil {
+		adjust(runner)
+	}
+	if obs, err = runner.Preflight(ctx); err != nil {
+		release()
+		return nil, nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
+	}
+	return runner, obs, release, nil
 }

@@ -56,6 +56,9 @@ fallback). --dry-run prints the plan and changes nothing anywhere.`,
   credrotate renew --cron-mode --dry-run -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkTimeoutFlag(cmd, f.timeout); err != nil {
+				return err
+			}
 			return a.renew(cmd.Context(), f, commandLine(os.Args[1:]))
 		},
 	}
@@ -73,8 +76,8 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	if f.output != "table" && f.output != "json" {
 		return usageErrorf("-o %q is not a format: use table or json", f.output)
 	}
-	if err := runTimeout(f); err != nil {
-		return err
+	if f.timeout <= 0 {
+		f.timeout = DefaultRunTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
