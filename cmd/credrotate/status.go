@@ -70,16 +70,10 @@ func (a *app) status(ctx context.Context, output string) error {
 	return tw.Flush()
 }
 
-// observe builds a runner for cfg and runs its preflight, for the commands
-// that read the state without rotating. adjust, if set, changes the runner
-// before preflight.
-func (a *app) observe(ctx context.Context, command string, cfg *config.Config, adjust func(*rotate.Runner)) (*rotate.Runner, *rotate.Observation, error) {
-	_, runner, obs, err := a.observeWith(ctx, command, cfg, adjust)
-	return runner, obs, err
-}
-
-// observeWith is observe that also returns the wiring the runner was built
-// from.
+// observeWith builds a runner for cfg and runs its preflight, for the
+// commands that read the state without rotating (a command that writes uses
+// observeLocked). adjust, if set, changes the runner before preflight. It
+// also returns the wiring the runner was built from.
 func (a *app) observeWith(ctx context.Context, command string, cfg *config.Config, adjust func(*rotate.Runner)) (*wiring, *rotate.Runner, *rotate.Observation, error) {
 	traceID := newTraceID()
 	log, err := a.newLogger(traceID)
