@@ -37,6 +37,8 @@ func (a *app) adopt(ctx context.Context, key, secretID, output string) error {
 	if key == "" {
 		return usageErrorf("--provider-key is required: name the configured provider key to adopt")
 	}
+	ctx, cancel := context.WithTimeout(ctx, DefaultRunTimeout)
+	defer cancel()
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -48,7 +50,7 @@ func (a *app) adopt(ctx context.Context, key, secretID, output string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	runner, obs, err := a.observe(ctx, "adopt", cfg, func(r *rotate.Runner) {
+	runner, obs, release, err := a.observeLocked(ctx, "adopt", output, cfg, func(r *rotate.Runner) {
 		for i := range r.Keys {
 			r.Keys[i].Current = rotate.StaticSecret{Value: value, Name: "standard input"}
 		}
@@ -56,6 +58,7 @@ func (a *app) adopt(ctx context.Context, key, secretID, output string) error {
 	if err != nil {
 		return err
 	}
+	defer release()
 	rep := runner.Adopt(ctx, obs, credential.ProviderKey(key), secretID)
 	if err := printReport(a.stdout, output, rep); err != nil {
 		return err

@@ -11,6 +11,7 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // a rotation failed; an alert was raised
 	exitUsage   = 2 // usage or configuration error; nothing was touched
+	exitBusy    = 3 // another run holds the repository (its lease or this machine's lock); nothing was touched
 )
 
 // exitError carries an exit code with the error that caused it.

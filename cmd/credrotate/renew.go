@@ -15,7 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
@@ -31,6 +30,7 @@ type renewFlags struct {
 	output      string
 	metricsFile string
 	emergency   bool
+	timeout     time.Duration
 }
 
 func newRenewCmd(a *app) *cobra.Command {
@@ -64,6 +64,9 @@ observed. See docs/rotation.md.`,
   credrotate renew --cron-mode --dry-run -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkTimeoutFlag(cmd, f.timeout); err != nil {
+				return err
+			}
 			return a.renew(cmd.Context(), f, commandLine(os.Args[1:]))
 		},
 	}
@@ -74,6 +77,7 @@ observed. See docs/rotation.md.`,
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fl.StringVar(&f.metricsFile, "metrics-file", "", "write Prometheus metrics to this file (textfile collector)")
 	fl.BoolVar(&f.emergency, "emergency", false, "with one --provider-key: renew now whatever the window, with Equifax's force, and label the pull request emergency (a leaked secret)")
+	fl.DurationVar(&f.timeout, "timeout", DefaultRunTimeout, "the run's deadline: every step runs under it, and the run lease expires a little after it")
 	return cmd
 }
 
@@ -84,6 +88,11 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	if err := checkEmergency(f); err != nil {
 		return err
 	}
+	if f.timeout <= 0 {
+		f.timeout = DefaultRunTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -108,19 +117,15 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		log.Warn(msg)
 	}
 
-	// Never two runs against one repository from this machine at once.
+	// Never two runs against one repository at once: this machine's lock
+	// first (the fast path), then, once connected, the lease on the remote.
+	// A dry run takes neither.
+	var lock *runLock
 	if !f.dryRun {
-		lock := flock.New(lockPath(cfg))
-		ok, err := lock.TryLock()
-		if err != nil {
-			return fmt.Errorf("taking the run lock %s: %w", lock.Path(), err)
+		if lock, err = a.lockMachine(f, cfg, traceID, log); err != nil {
+			return err
 		}
-		if !ok {
-			log.WithField("lock", lock.Path()).Warn("another credrotate run against this repository is in progress; this one stops without changing anything")
-			_, _ = fmt.Fprintln(a.stdout, "another credrotate run is in progress; nothing done")
-			return nil
-		}
-		defer func() { _ = lock.Unlock() }()
+		defer lock.release(ctx)
 	}
 
 	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: command, failpoint: os.Getenv("CREDROTATE_FAILPOINT"), emergency: f.emergency}
@@ -131,6 +136,11 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 			return err
 		}
 		return a.preflightFailed(f, traceID, err, "", log)
+	}
+	if lock != nil {
+		if err := a.takeLease(ctx, lock, f, w, runner); err != nil {
+			return err
+		}
 	}
 	runner.SkipQuiet = f.cronMode
 	obs, err := runner.Preflight(ctx)
@@ -163,7 +173,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		log.WithFields(map[string]any{"provider_key": kr.Key, "step": "summary", "action": kr.Action, "outcome": kr.Outcome, "secret_id": kr.SecretID, "pr": kr.PRURL}).Info("key done")
 	}
 	writeMetrics(f.metricsFile, traceID, rep, !rep.Failed(), log)
-	if err := printReport(a.stdout, f.output, rep); err != nil {
+	if err := printRunReport(a.stdout, f.output, rep, lock); err != nil {
 		return err
 	}
 	if rep.Failed() {

@@ -60,7 +60,8 @@ request, so that Argo CD or Flux rolls it out. A later run sees the rollout and
 revokes the old secret.
 
 Exit codes: 0 success or nothing to do, 1 a rotation failed (an alert was
-raised), 2 a usage or configuration error (nothing was touched).`,
+raised), 2 a usage or configuration error (nothing was touched), 3 another
+run holds the repository's lease (nothing was touched).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {

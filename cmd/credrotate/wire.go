@@ -31,6 +31,9 @@ type wiring struct {
 	failpoint string
 	// emergency is renew --emergency.
 	emergency bool
+	// gitToken is what the workspace pushes with (set by newRunner); the
+	// run lease uses it too.
+	gitToken string
 }
 
 // newRunner builds the orchestrator: it clones the repository and
@@ -80,6 +83,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 			return nil, &rotate.StepError{Step: "preflight github", Err: err, Next: "check the GitHub App's id, installation id and private key"}
 		}
 	}
+	w.gitToken = gitToken
 	ws, err := gitops.Clone(ctx, gitops.Options{
 		URL: cfg.Git.URL, BaseBranch: cfg.Git.BaseBranch, Token: gitToken,
 		SSHKeyFile: cfg.Git.SSHKeyFile, SigningKeyFile: cfg.Git.SigningKeyFile,

@@ -228,8 +228,10 @@ func TestChartCronJobDefaults(t *testing.T) {
 	if job.BackoffLimit == nil || *job.BackoffLimit != 0 {
 		t.Errorf("backoffLimit %s, want 0: a rotation is never retried blindly", show(job.BackoffLimit))
 	}
-	if d := job.ActiveDeadlineSeconds; d == nil || *d <= 0 {
-		t.Errorf("activeDeadlineSeconds %s, want a positive value", show(d))
+	// The Job's deadline is a little above the run's own (--timeout), so the
+	// run stops first and releases its lease.
+	if d := job.ActiveDeadlineSeconds; d == nil || *d != 1800+300 {
+		t.Errorf("activeDeadlineSeconds %s, want 2100 (timeoutSeconds + 300)", show(d))
 	}
 
 	pod := job.Template.Spec
@@ -248,7 +250,7 @@ func TestChartCronJobDefaults(t *testing.T) {
 		t.Fatalf("want one container, got %d", len(pod.Containers))
 	}
 	c := pod.Containers[0]
-	if want := []string{"renew", "--cron-mode", "--config", "/etc/credrotate/credrotate.yaml"}; !slices.Equal(c.Args, want) {
+	if want := []string{"renew", "--cron-mode", "--config", "/etc/credrotate/credrotate.yaml", "--timeout", "1800s"}; !slices.Equal(c.Args, want) {
 		t.Errorf("args %q, want %q", c.Args, want)
 	}
 	if c.Image != "ghcr.io/credrotate/credrotate:0.1.0" {
@@ -398,6 +400,7 @@ config:
 		{"unknown github auth", `github: {auth: password}`, "auth"},
 		{"image pull policy", `image: {pullPolicy: Sometimes}`, "pullPolicy"},
 		{"provider without secretName", `providers: [{key: equifax.unique_client_id}]`, "secretName"},
+		{"timeout too short", `timeoutSeconds: 10`, "timeoutSeconds"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -433,6 +436,7 @@ config:
 		{"app key path mismatch", `github: {auth: app}`, "config.github.app.privateKeyFile must be /var/run/credrotate/github/private-key.pem"},
 		{"webhook env mismatch", `notify: {webhook: {existingSecret: hook}}`, "config.notify.webhookURLEnv must be NOTIFY_WEBHOOK_URL"},
 		{"no github secret", `github: {existingSecret: ""}`, "github.existingSecret is empty"},
+		{"job deadline below the run's", `{timeoutSeconds: 3600, activeDeadlineSeconds: 3600}`, "activeDeadlineSeconds is 3600, not above timeoutSeconds 3600"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -799,4 +803,33 @@ func show[T any](p *T) string {
 		return "unset"
 	}
 	return fmt.Sprint(*p)
+}
+
+// TestChartRunTimeout: the timeoutSeconds value reaches `renew --timeout`
+// (and only renew), and the Job's deadline follows it unless set.
+func TestChartRunTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name, values string
+		args         []string
+		deadline     int64
+	}{
+		{"longer run", `timeoutSeconds: 3600`, []string{"renew", "--cron-mode", "--config", "/etc/credrotate/credrotate.yaml", "--timeout", "3600s"}, 3900},
+		{"explicit job deadline", `{timeoutSeconds: 600, activeDeadlineSeconds: 1200}`, []string{"renew", "--cron-mode", "--config", "/etc/credrotate/credrotate.yaml", "--timeout", "600s"}, 1200},
+		{"extraArgs win", `extraArgs: [--timeout, 5m]`, []string{"renew", "--cron-mode", "--config", "/etc/credrotate/credrotate.yaml", "--timeout", "1800s", "--timeout", "5m"}, 2100},
+		{"not a renew", `args: [status, --config, /etc/credrotate/credrotate.yaml]`, []string{"status", "--config", "/etc/credrotate/credrotate.yaml"}, 2100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rel, err := render(t, values(t, tc.values))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cj := cronJob(t, rel)
+			if args := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args; !slices.Equal(args, tc.args) {
+				t.Errorf("args %q, want %q", args, tc.args)
+			}
+			if d := cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds; d == nil || *d != tc.deadline {
+				t.Errorf("activeDeadlineSeconds %s, want %d", show(d), tc.deadline)
+			}
+		})
+	}
 }

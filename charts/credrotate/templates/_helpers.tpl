@@ -110,6 +110,9 @@ Consistency checks between the values and the credrotate.yaml in
 rendering fails now with a message that says what to change.
 */}}
 {{- define "credrotate.validate" -}}
+{{- if and .Values.activeDeadlineSeconds (le (int .Values.activeDeadlineSeconds) (int .Values.timeoutSeconds)) }}
+{{- fail (printf "activeDeadlineSeconds is %d, not above timeoutSeconds %d: Kubernetes would kill the run before its own deadline, leaving its lease behind; leave activeDeadlineSeconds empty (timeoutSeconds + 300) or raise it" (int .Values.activeDeadlineSeconds) (int .Values.timeoutSeconds)) }}
+{{- end }}
 {{- $secretsDir := include "credrotate.secretsDir" . }}
 {{- $mounted := dict }}
 {{- range .Values.providers }}
@@ -157,7 +160,12 @@ rendering fails now with a message that says what to change.
 
 {{/* The container arguments: args, extraArgs, and the metrics file. */}}
 {{- define "credrotate.args" -}}
-{{- $args := concat .Values.args .Values.extraArgs }}
+{{- $args := .Values.args }}
+{{- if and $args (eq (first $args) "renew") }}
+{{- /* Before extraArgs, so that a --timeout there wins. */}}
+{{- $args = concat $args (list "--timeout" (printf "%ds" (int .Values.timeoutSeconds))) }}
+{{- end }}
+{{- $args = concat $args .Values.extraArgs }}
 {{- if .Values.metrics.enabled }}
 {{- $args = concat $args (list "--metrics-file" .Values.metrics.path) }}
 {{- end }}
@@ -283,4 +291,9 @@ affinity:
 {{- with .Values.priorityClassName }}
 priorityClassName: {{ . }}
 {{- end }}
+{{- end }}
+
+{{/* The Job's deadline: a little above the run's own (timeoutSeconds). */}}
+{{- define "credrotate.activeDeadlineSeconds" -}}
+{{- if .Values.activeDeadlineSeconds }}{{ int .Values.activeDeadlineSeconds }}{{ else }}{{ add (int .Values.timeoutSeconds) 300 }}{{ end }}
 {{- end }}

@@ -524,6 +524,24 @@ var cases = []testCase{
 			t.Fatal("409.02 without eligibleAt")
 		}
 	}},
+	{name: "force lifts 409.02 and is audited", run: func(t *testing.T, e *env) {
+		// The emergency path: a secret far from its window is renewed at
+		// once when the request says force, which proves the client sends it.
+		creds, seeded := e.seed("c1", 100*24*time.Hour)
+		_, err := e.p.Renew(ctx, creds, equifax.RenewRequest{IdempotencyKey: "k-1"})
+		wantErr(t, err, equifax.ErrNotEligible, "409.02", creds)
+		res, err := e.p.Renew(ctx, creds, equifax.RenewRequest{IdempotencyKey: "k-2", Force: true})
+		if err != nil {
+			t.Fatalf("forced renew: %v", err)
+		}
+		if res.PreviousSecret == nil || res.PreviousSecret.SecretID != seeded.SecretID || res.PreviousSecret.Status != equifax.StatusRetiring {
+			t.Fatalf("forced renew replaced %+v, want %s RETIRING", res.PreviousSecret, seeded.SecretID)
+		}
+		audit := e.emu.ForcedRenewals("c1")
+		if len(audit) != 1 || audit[0].NewSecretID != res.Secret.SecretID || len(audit[0].Overrode) != 1 || !strings.HasPrefix(audit[0].Overrode[0], "409.02") {
+			t.Fatalf("the emulator's audit of the forced renew: %+v", audit)
+		}
+	}},
 	{name: "409.03 the last valid secret cannot be revoked", run: func(t *testing.T, e *env) {
 		creds, seeded := e.seed("c1", 100*24*time.Hour)
 		err := e.p.Revoke(ctx, creds, seeded.SecretID)

@@ -191,7 +191,7 @@ func (e *Emulator) control(r *http.Request) *reply {
 		if rp := method(http.MethodGet); rp != nil {
 			return rp
 		}
-		return jsonReply(http.StatusOK, e.Clients())
+		return jsonReply(http.StatusOK, e.State())
 	}
 	return restError(errNoResource)
 }

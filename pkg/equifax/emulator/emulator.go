@@ -29,14 +29,17 @@
 //	POST   /__emulator/latency      {"latency":"50ms"}                  -> 204
 //	GET    /__emulator/calls                                            -> {"token":n,"describe":n,"renew":n,"revoke":n}
 //	POST   /__emulator/calls/reset                                      -> 204
-//	GET    /__emulator/state                                            -> [ClientInfo...] by client id, metadata only
+//	GET    /__emulator/state                                            -> [ClientInfo + forcedRenewals...] by client id, metadata only
 //
 // Choices the contract leaves open: a gracePeriodSeconds of 0 means the
 // default; a SOAP renew may omit IdempotencyKey (or send the HTTP
 // Idempotency-Key header instead); a fault, even on the token endpoint,
 // answers with an efx error body; a token naming an unknown client gets
 // 403.01, as for any other client; a revoked newer secret leaves the older
-// one RETIRING with its grace deadline, and the next renew replaces it.
+// one RETIRING with its grace deadline, and the next renew replaces it;
+// force lifts the whole eligibility rule (409.02: the renewal window and the
+// minimum interval) as well as 409.01, and every forced renew is recorded in
+// the state dump with what it overrode.
 package emulator
 
 import (
@@ -344,6 +347,43 @@ func (e *Emulator) Clients() []equifax.ClientInfo {
 		out = append(out, e.describeLocked(e.clients[id]))
 	}
 	return out
+}
+
+// ClientState is one client in the state dump: its metadata, as describe
+// returns it, and the audit of its forced renews.
+type ClientState struct {
+	equifax.ClientInfo
+	ForcedRenewals []ForcedRenewal `json:"forcedRenewals,omitempty"`
+}
+
+// State returns every client's metadata and forced-renew audit, sorted by
+// client id: the /__emulator/state dump. It holds no plaintext.
+func (e *Emulator) State() []ClientState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ids := make([]string, 0, len(e.clients))
+	for id := range e.clients {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	out := make([]ClientState, 0, len(ids))
+	for _, id := range ids {
+		c := e.clients[id]
+		out = append(out, ClientState{ClientInfo: e.describeLocked(c), ForcedRenewals: append([]ForcedRenewal(nil), c.forced...)})
+	}
+	return out
+}
+
+// ForcedRenewals returns the audit of clientID's forced renews, oldest
+// first.
+func (e *Emulator) ForcedRenewals(clientID string) []ForcedRenewal {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.clients[clientID]
+	if !ok {
+		return nil
+	}
+	return append([]ForcedRenewal(nil), c.forced...)
 }
 
 // Accepts reports whether the token endpoint would issue a token for this

@@ -111,6 +111,8 @@ type client struct {
 	secrets     []*secret
 	lastRenewal time.Time
 	idem        map[string]*idemEntry
+	// forced audits every forced renew, oldest first.
+	forced []ForcedRenewal
 }
 
 func (c *client) find(id string) *secret {
@@ -450,8 +452,14 @@ func (e *Emulator) renew(bearer, clientID string, p renewParams) (res renewResul
 	if len(valid) >= MaxSecrets && !p.force {
 		return renewResult{}, false, errTooMany
 	}
+	// force is the emergency path (a leaked secret): it lifts the
+	// eligibility rule as well as the two-secret rule, and is audited.
+	var overrode []string
 	if at := e.eligibleAtLocked(c, now); now.Before(at) {
-		return renewResult{}, false, &apiError{status: http.StatusConflict, code: "409.02", desc: "the client is not yet eligible for renewal", eligibleAt: at}
+		if !p.force {
+			return renewResult{}, false, &apiError{status: http.StatusConflict, code: "409.02", desc: "the client is not yet eligible for renewal", eligibleAt: at}
+		}
+		overrode = append(overrode, "409.02: not eligible for renewal until "+at.UTC().Format(time.RFC3339))
 	}
 	var previous *secret
 	for _, s := range valid {
@@ -459,13 +467,16 @@ func (e *Emulator) renew(bearer, clientID string, p renewParams) (res renewResul
 			previous = s
 		}
 	}
+	var forceRevoked []string
 	if len(valid) >= MaxSecrets {
 		// force: make room by revoking the RETIRING one(s).
 		for _, s := range valid {
 			if s != previous {
 				s.revokedAt = now.Truncate(time.Second)
+				forceRevoked = append(forceRevoked, s.id)
 			}
 		}
+		overrode = append(overrode, "409.01: two valid secrets; revoked "+strings.Join(forceRevoked, ", "))
 	}
 	if previous == nil {
 		// No ACTIVE secret (it was revoked while the older one retired):
@@ -496,7 +507,36 @@ func (e *Emulator) renew(bearer, clientID string, p renewParams) (res renewResul
 	if p.idempotencyKey != "" {
 		c.idem[p.idempotencyKey] = &idemEntry{fingerprint: p.fingerprint(), at: now, result: res}
 	}
+	if p.force {
+		fr := ForcedRenewal{At: now, ClientID: c.id, NewSecretID: ns.id, Overrode: overrode, Revoked: forceRevoked}
+		if previous != nil {
+			fr.PreviousSecretID = previous.id
+		}
+		c.forced = append(c.forced, fr)
+		if len(c.forced) > maxForcedAudit {
+			c.forced = c.forced[len(c.forced)-maxForcedAudit:]
+		}
+	}
 	return res, false, nil
+}
+
+// maxForcedAudit bounds how many forced renews a client's audit keeps.
+const maxForcedAudit = 100
+
+// ForcedRenewal is the audit record of one renew with force: when, by which
+// client, the secret it minted, and which contract rules the force lifted
+// (none when the renew would have been allowed anyway).
+type ForcedRenewal struct {
+	At               time.Time `json:"at"`
+	ClientID         string    `json:"clientId"`
+	NewSecretID      string    `json:"newSecretId"`
+	PreviousSecretID string    `json:"previousSecretId,omitempty"`
+	// Overrode lists the rules the force lifted, by error code, each with
+	// what it would have refused: "409.02: not eligible for renewal until
+	// …", "409.01: two valid secrets; revoked sec-…".
+	Overrode []string `json:"overrode"`
+	// Revoked are the RETIRING secrets the force revoked to make room.
+	Revoked []string `json:"revokedSecretIds,omitempty"`
 }
 
 // revoke is the revoke call; it returns the secret's metadata afterwards.

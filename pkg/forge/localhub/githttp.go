@@ -106,9 +106,13 @@ func (s *Server) handleGit(w http.ResponseWriter, r *http.Request) {
 	}
 
 	var body *countingReader
+	var refs []string
 	if r.Body != nil {
 		body = &countingReader{r: r.Body}
 		r.Body = body
+		if push && rest == "git-receive-pack" && r.Header.Get("Content-Encoding") == "" {
+			refs, r.Body = pushedRefs(r.Body)
+		}
 	}
 	// Spooled before the lock is taken, so a slow client does not hold it.
 	if len(r.TransferEncoding) > 0 {
@@ -140,10 +144,13 @@ func (s *Server) handleGit(w http.ResponseWriter, r *http.Request) {
 			}
 			// git probes with a bare flush packet ("0000") before a chunked
 			// push; that is not a push of its own.
-			if n > 4 {
+			switch {
+			case n > 4 && onlyOtherRefs(refs):
+				s.counts.OtherRefPushes++
+			case n > 4:
 				s.counts.GitPushes++
+				s.counts.BytesPushed += n
 			}
-			s.counts.BytesPushed += n
 			s.pushedAt = time.Now().UTC()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

@@ -137,10 +137,14 @@ type Counts struct {
 	// GitFetches counts upload-pack advertisements: one per clone or fetch.
 	GitFetches int
 	// GitPushes counts receive-pack requests: one per push that sent
-	// something.
+	// something to a branch or tag.
 	GitPushes int
-	// BytesPushed is the size of all receive-pack request bodies.
+	// BytesPushed is the size of those receive-pack request bodies.
 	BytesPushed int64
+	// OtherRefPushes counts the pushes that update only refs outside
+	// refs/heads and refs/tags (credrotate's run lease); they are not in
+	// GitPushes or BytesPushed.
+	OtherRefPushes int
 	// GitRequests counts every git smart HTTP request served (ref
 	// advertisements, upload-pack and receive-pack): each one is a network
 	// round trip, so with Latency each costs at least that long.
