@@ -30,7 +30,7 @@ const EnableAutoMergeMutation = `mutation EnableAutoMerge($pullRequestId: ID!, $
 // GraphQLDocuments are every GraphQL document the client sends, by name, so
 // that tests can validate them against GitHub's schema.
 func GraphQLDocuments() map[string]string {
-	return map[string]string{"EnableAutoMerge": EnableAutoMergeMutation}
+	return map[string]string{"EnableAutoMerge": EnableAutoMergeMutation, "Viewer": ViewerQuery}
 }
 
 func toPR(p *gh.PullRequest) forge.PR {
