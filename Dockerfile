@@ -4,7 +4,7 @@
 # Base images are pinned by digest (the tag says what the image is, the
 # digest decides which one it is); updating one is a reviewed commit.
 # test/packaging fails on an image without a digest.
-FROM golang:1.26-bookworm@sha256:a688600ca24f8a4d3ca77f95b0dd40704a9fc787c826660eb7ba0b641b8b175d AS build
+FROM golang:1.26.8-bookworm@sha256:a688600ca24f8a4d3ca77f95b0dd40704a9fc787c826660eb7ba0b641b8b175d AS build
 WORKDIR /src
 # Modules in their own layer, so code changes do not download them again.
 COPY go.mod go.sum ./
