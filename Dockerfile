@@ -1,7 +1,10 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t credrotate:dev --build-arg VERSION=$(git describe --tags --always) .
 
-FROM golang:1.26-bookworm AS build
+# Base images are pinned by digest (the tag says what the image is, the
+# digest decides which one it is); updating one is a reviewed commit.
+# test/packaging fails on an image without a digest.
+FROM golang:1.26.8-bookworm@sha256:a688600ca24f8a4d3ca77f95b0dd40704a9fc787c826660eb7ba0b641b8b175d AS build
 WORKDIR /src
 # Modules in their own layer, so code changes do not download them again.
 COPY go.mod go.sum ./
@@ -18,7 +21,7 @@ RUN CGO_ENABLED=0 go build -trimpath \
 # distroless static: CA certificates and tzdata, no shell, runs as nonroot
 # (65532). Nothing is written outside /tmp, so a read-only root filesystem
 # works; mount an emptyDir at /tmp.
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639
 COPY --from=build /out/credrotate /usr/local/bin/credrotate
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/credrotate"]

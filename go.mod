@@ -2,6 +2,8 @@ module github.com/credrotate/credrotate
 
 go 1.26.0
 
+toolchain go1.26.8
+
 require (
 	github.com/ProtonMail/go-crypto v1.4.1
 	github.com/bitnami-labs/sealed-secrets v0.36.0

@@ -171,7 +171,8 @@ func currentSource(s config.SecretSource) (rotate.SecretReader, error) {
 // forge connects to GitHub (or localhub) with a token or as an App.
 func (w *wiring) forge(ctx context.Context) (*github.Client, error) {
 	gh := w.cfg.GitHub
-	opts := github.Options{APIURL: gh.APIURL, Owner: gh.Owner, Repo: gh.Repo}
+	opts := github.Options{APIURL: gh.APIURL, Owner: gh.Owner, Repo: gh.Repo,
+		Logf: w.log.WithField("step", "github").Warnf}
 	if gh.App.Enabled() {
 		key, err := os.ReadFile(gh.App.PrivateKeyFile)
 		if err != nil {

@@ -162,15 +162,43 @@ func TestParseDuration(t *testing.T) {
 	}
 }
 
+// FuzzLoad feeds configuration files to Load: the corpus in
+// testdata/fuzz/FuzzLoad holds real ones (the examples, valid and broken:
+// wrong types, unknown keys, anchors and alias bombs, bad durations and
+// URLs), so that mutations reach decoding and validation rather than stop
+// at the YAML parser. Load must never panic; what it accepts must validate
+// and print masked; what it refuses must say why.
 func FuzzLoad(f *testing.F) {
-	b, _ := os.ReadFile("testdata/good.yaml")
-	f.Add(b)
+	for _, name := range []string{"testdata/good.yaml", "testdata/five-mistakes.yaml",
+		"../../examples/configs/github-actions.yaml", "../../examples/configs/cronjob.yaml"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Add([]byte("providers: [1, {key: [x]}]\nenvironments: {a: b}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(t.TempDir(), "c.yaml")
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, _ = Load(LoadOptions{Path: p, Environ: []string{}})
+		cfg, err := Load(LoadOptions{Path: p, Environ: []string{}})
+		if err != nil {
+			if msg := err.Error(); msg == "" {
+				t.Fatal("Load failed with an empty message")
+			}
+			var ve *ValidationError
+			if errors.As(err, &ve) && len(ve.Problems) == 0 {
+				t.Fatalf("a ValidationError with no problems: %v", err)
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("Load accepted a configuration that Validate refuses: %v", err)
+		}
+		if _, err := cfg.Masked(func(string) (string, bool) { return "", false }); err != nil {
+			t.Fatalf("printing an accepted configuration: %v", err)
+		}
 	})
 }

@@ -32,6 +32,11 @@ type PR struct {
 	Labels, Reviewers, TeamReviewers []string
 	// AutoMerge is true when auto-merge is enabled on the pull request.
 	AutoMerge bool
+	// Foreign, when set, says why the pull request is not credrotate's
+	// although its branch carries the prefix (a fork, a deleted fork,
+	// another author). Such a pull request is listed with no Body, so no
+	// state is read from it, and must be left alone.
+	Foreign string
 }
 
 // Open reports whether the pull request is open.

@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 )
@@ -23,6 +28,7 @@ func authMethod(opts Options) (transport.AuthMethod, error) {
 	}
 	switch ep.Protocol {
 	case "http", "https":
+		installHTTPTransport()
 		if opts.Token == "" {
 			return nil, nil
 		}
@@ -86,4 +92,66 @@ func loadSigner(file string) (git.Signer, error) {
 		return nil, fmt.Errorf("signing key %s is passphrase-protected: export it without a passphrase and protect the file instead", file)
 	}
 	return pgpSigner{e: e}, nil
+}
+
+// ErrRedirectRefused matches a git HTTPS redirect that credrotate refused to
+// follow: to another origin, or from https to http. The token is never sent
+// there.
+var ErrRedirectRefused = errors.New("git redirect refused")
+
+// RedirectError is a refused git redirect. It matches ErrRedirectRefused.
+type RedirectError struct {
+	// From and To are the origins (scheme://host[:port]) of the hop.
+	From, To string
+}
+
+func (e *RedirectError) Error() string {
+	if strings.HasPrefix(e.From, "https://") && strings.HasPrefix(e.To, "http://") {
+		return fmt.Sprintf("the git server at %s redirected to %s: a downgrade from https to http is never followed, and no credential was sent there", e.From, e.To)
+	}
+	return fmt.Sprintf("the git server at %s redirected to another origin, %s: credrotate does not follow it and sent no credential there (set git.url to the repository's final address)", e.From, e.To)
+}
+
+// Is makes RedirectError match ErrRedirectRefused.
+func (e *RedirectError) Is(target error) bool { return target == ErrRedirectRefused }
+
+var installOnce sync.Once
+
+// installHTTPTransport replaces go-git's http and https transports, once
+// per process, with one whose client refuses any redirect that leaves the
+// origin of the request that started it. go-git itself (its "initial"
+// policy) already strips credentials from a cross-origin hop and refuses
+// a downgrade; refusing the hop outright means a hostile or misconfigured
+// server is reported rather than silently followed without credentials,
+// and that nothing at all, not even the request, reaches the other host.
+func installHTTPTransport() {
+	installOnce.Do(func() {
+		hc := &http.Client{Transport: http.DefaultTransport, CheckRedirect: checkGitRedirect}
+		t := githttp.NewClientWithOptions(hc, &githttp.ClientOptions{RedirectPolicy: githttp.FollowInitialRedirects})
+		client.InstallProtocol("https", t)
+		client.InstallProtocol("http", t)
+	})
+}
+
+// checkGitRedirect follows a hop only within the first request's origin.
+func checkGitRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) == 0 {
+		return nil
+	}
+	first := via[0].URL
+	if gitOrigin(req.URL) != gitOrigin(first) {
+		return &RedirectError{From: strings.ToLower(first.Scheme + "://" + first.Host), To: strings.ToLower(req.URL.Scheme + "://" + req.URL.Host)}
+	}
+	if len(via) >= 5 {
+		return fmt.Errorf("the git server redirected %d times: %w", len(via), ErrRedirectRefused)
+	}
+	return nil
+}
+
+func gitOrigin(u *url.URL) string {
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "http": "80"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }

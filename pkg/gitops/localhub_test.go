@@ -3,9 +3,11 @@ package gitops_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/credrotate/credrotate/pkg/forge/localhub"
@@ -101,5 +103,48 @@ func TestLocalhubCloneAuth(t *testing.T) {
 	var te *gitops.TimeoutError
 	if errors.As(err, &te) {
 		t.Fatalf("auth failure reported as a timeout: %v", err)
+	}
+}
+
+// A git server that redirects to another host gets neither the token nor
+// any request there, on clone and on push; the error names the refusal.
+func TestLocalhubRedirectToAnotherHost(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []string
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.String()+" auth="+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	t.Cleanup(evil.Close)
+	hub, url := newLocalhub(t)
+	ctx := context.Background()
+
+	w, err := gitops.Clone(ctx, gitops.Options{URL: url, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub.SetHostile(localhub.Hostile{GitRedirectTo: evil.URL})
+	_, err = gitops.Clone(ctx, gitops.Options{URL: url, Token: token})
+	if !errors.Is(err, gitops.ErrRedirectRefused) || !strings.Contains(err.Error(), "another origin") {
+		t.Fatalf("clone: err = %v, want ErrRedirectRefused", err)
+	}
+	_, err = w.Publish(ctx, gitops.PublishRequest{Branch: "credrotate/x", Message: "m",
+		Apply: func(_ context.Context, f gitops.FS) error { return f.WriteFile("x.yaml", []byte("x"), 0o644) }})
+	if !errors.Is(err, gitops.ErrRedirectRefused) {
+		t.Fatalf("push: err = %v, want ErrRedirectRefused", err)
+	}
+	if strings.Contains(err.Error(), token) {
+		t.Fatalf("error carries the token: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) > 0 {
+		t.Fatalf("the other host received %v", seen)
+	}
+	if hub.HostileServed() == 0 {
+		t.Fatal("no redirect was served: the test proves nothing")
 	}
 }

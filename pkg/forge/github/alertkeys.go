@@ -15,10 +15,11 @@ var alertMarkerRE = regexp.MustCompile(`<!-- credrotate:alert key=([^ ]+) -->`)
 func (c *Client) OpenAlertKeys(ctx context.Context) (map[string]bool, error) {
 	keys := map[string]bool{}
 	opts := &gh.IssueListByRepoOptions{State: "open", ListOptions: gh.ListOptions{PerPage: 100}}
-	for {
+	err := c.paginate("listing alert issues", func(page int) (int, *gh.Response, error) {
+		opts.Page = page
 		issues, resp, err := c.gh.Issues.ListByRepo(ctx, c.owner, c.repo, opts)
 		if err != nil {
-			return nil, c.err("listing alert issues", err)
+			return 0, nil, err
 		}
 		for _, is := range issues {
 			if is.IsPullRequest() {
@@ -30,9 +31,10 @@ func (c *Client) OpenAlertKeys(ctx context.Context) (map[string]bool, error) {
 				}
 			}
 		}
-		if resp.NextPage == 0 {
-			return keys, nil
-		}
-		opts.Page = resp.NextPage
+		return len(issues), resp, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return keys, nil
 }

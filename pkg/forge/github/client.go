@@ -22,6 +22,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	gh "github.com/google/go-github/v60/github"
+
+	"github.com/credrotate/credrotate/pkg/forge"
 )
 
 // Defaults for Options.
@@ -59,6 +61,14 @@ type Options struct {
 	// RetryBackoff is the first wait after a 5xx or network error, doubled
 	// each retry (default 1s).
 	RetryBackoff time.Duration
+	// MaxResponseBytes caps every response body (default
+	// DefaultMaxResponseBytes); a larger one fails with a
+	// ResponseTooLargeError.
+	MaxResponseBytes int64
+	// MaxPages and MaxItems cap every paginated list (defaults
+	// DefaultMaxPages and DefaultMaxItems); a longer one fails with a
+	// ListTooLongError.
+	MaxPages, MaxItems int
 	// Logf receives warnings and retries (never a credential).
 	Logf func(string, ...any)
 	// Now is the clock (default time.Now).
@@ -76,6 +86,11 @@ type Client struct {
 	app         *appTokenSource
 	logf        func(string, ...any)
 	secret      string // the static token, for scrubbing
+	timeout     time.Duration
+	maxPages    int
+	maxItems    int
+	// identity is the login credrotate acts as, read once (see identity.go).
+	identity identityCache
 
 	writeMu sync.Mutex
 }
@@ -103,23 +118,46 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	if opts.MaxResponseBytes <= 0 {
+		opts.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if opts.MaxPages <= 0 {
+		opts.MaxPages = DefaultMaxPages
+	}
+	if opts.MaxItems <= 0 {
+		opts.MaxItems = DefaultMaxItems
+	}
 	base := http.DefaultTransport
-	timeout := 30 * time.Second
+	timeout := DefaultTimeout
 	if opts.HTTPClient != nil {
 		if opts.HTTPClient.Transport != nil {
 			base = opts.HTTPClient.Transport
 		}
-		timeout = opts.HTTPClient.Timeout
+		if opts.HTTPClient.Timeout > 0 {
+			timeout = opts.HTTPClient.Timeout
+		}
 	}
-	retry := &retryTransport{base: base, maxRetries: opts.MaxRetries, maxWait: opts.MaxRetryWait,
+	// Outermost first: credentials (for the API's own origins only),
+	// retries, then the body cap right above the wire.
+	limited := &limitTransport{base: base, max: opts.MaxResponseBytes}
+	retry := &retryTransport{base: limited, maxRetries: opts.MaxRetries, maxWait: opts.MaxRetryWait,
 		backoff: opts.RetryBackoff, now: opts.Now, logf: logf}
 
 	apiURL, graphqlURL, enterprise, err := endpoints(opts.APIURL)
 	if err != nil {
 		return nil, err
 	}
+	origins := map[string]bool{}
+	for _, raw := range []string{apiURL, graphqlURL} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("github.apiURL %q: %w", opts.APIURL, err)
+		}
+		origins[origin(u)] = true
+	}
 	newGH := func(src tokenSource) (*gh.Client, *http.Client, error) {
-		hc := &http.Client{Timeout: timeout, Transport: &authTransport{src: src, base: retry}}
+		hc := &http.Client{Timeout: timeout, CheckRedirect: checkRedirect,
+			Transport: &authTransport{src: src, base: retry, origins: origins}}
 		c := gh.NewClient(hc)
 		if enterprise {
 			c2, err := c.WithEnterpriseURLs(apiURL, apiURL)
@@ -138,7 +176,8 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return c, hc, nil
 	}
 
-	cl := &Client{owner: opts.Owner, repo: opts.Repo, graphqlURL: graphqlURL, logf: logf}
+	cl := &Client{owner: opts.Owner, repo: opts.Repo, graphqlURL: graphqlURL, logf: logf,
+		timeout: timeout, maxPages: opts.MaxPages, maxItems: opts.MaxItems}
 	switch {
 	case opts.App != nil:
 		key, err := jwt.ParseRSAPrivateKeyFromPEM(opts.App.PrivateKeyPEM)
@@ -211,6 +250,9 @@ func (c *Client) err(op string, err error) error {
 	if w == nil {
 		return nil
 	}
+	if timedOut(err) && !errors.Is(err, forge.ErrSlowResponse) {
+		w = fmt.Errorf("%s: %w: no complete answer within %s (%w)", op, forge.ErrSlowResponse, c.timeout, err)
+	}
 	msg := w.Error()
 	for _, s := range c.secrets() {
 		if s != "" && strings.Contains(msg, s) {
@@ -271,6 +313,10 @@ func (c *Client) CheckAccess(ctx context.Context) error {
 			return &PermissionError{Op: "checking token scopes", Permission: "repo scope", Message: "classic token scopes: " + scopes}
 		}
 	}
+	// Who credrotate is on GitHub decides which pull requests are its own.
+	if _, err := c.Identity(ctx); err != nil {
+		return err
+	}
 	// Pull requests and issues must be readable; writes are checked by the
 	// write calls themselves, which report the missing permission.
 	if _, _, err := c.gh.PullRequests.List(ctx, c.owner, c.repo, &gh.PullRequestListOptions{ListOptions: gh.ListOptions{PerPage: 1}}); err != nil {
@@ -309,7 +355,8 @@ func (c *Client) graphQL(ctx context.Context, query string, vars map[string]any,
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	// The body is capped by the transport (limitTransport).
+	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return fmt.Errorf("reading GraphQL response: %w", err)
 	}

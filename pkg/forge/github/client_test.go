@@ -19,11 +19,17 @@ import (
 
 const testToken = "ghp_unit0123456789abcdef"
 
+// testLogin is the account testToken belongs to (GET /user).
+const testLogin = "credrotate-bot"
+
 // setup is go-github's test pattern: a mux behind an httptest server and a
 // client pointed at it.
 func setup(t *testing.T, mod func(*Options)) (*Client, *http.ServeMux) {
 	t.Helper()
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /user", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"login":%q}`, testLogin)
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	opts := Options{APIURL: srv.URL + "/", Owner: "o", Repo: "r", Token: testToken,
@@ -76,7 +82,7 @@ func TestFindOpenPR(t *testing.T) {
 			t.Errorf("head = %q", got)
 		}
 		fmt.Fprint(w, `[{"number":3,"node_id":"PR_3","state":"open","html_url":"https://x/pull/3","title":"t","head":{"ref":"credrotate/k","sha":"abc","repo":{"full_name":"fork/r"}},"base":{"ref":"main"}},
-		               {"number":4,"node_id":"PR_4","state":"open","html_url":"https://x/pull/4","title":"t","head":{"ref":"credrotate/k","sha":"def","repo":{"full_name":"o/r"}},"base":{"ref":"main"},"labels":[{"name":"credentials"}]}]`)
+		               {"number":4,"node_id":"PR_4","state":"open","html_url":"https://x/pull/4","title":"t","head":{"ref":"credrotate/k","sha":"def","repo":{"full_name":"o/r"}},"base":{"ref":"main"},"user":{"login":"credrotate-bot"},"labels":[{"name":"credentials"}]}]`)
 	})
 	pr, err := c.FindOpenPR(context.Background(), "credrotate/k")
 	if err != nil || pr == nil || pr.Number != 4 || pr.HeadSHA != "def" || pr.NodeID != "PR_4" || pr.Labels[0] != "credentials" {
@@ -245,7 +251,7 @@ func TestMergeIfGreenChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, mux := setup(t, nil)
 			mux.HandleFunc("/repos/o/r/pulls/9", func(w http.ResponseWriter, r *http.Request) {
-				fmt.Fprint(w, `{"number":9,"state":"open","head":{"ref":"b","sha":"abc"},"base":{"ref":"main"}}`)
+				fmt.Fprint(w, `{"number":9,"state":"open","head":{"ref":"b","sha":"abc","repo":{"full_name":"o/r"}},"base":{"ref":"main"},"user":{"login":"credrotate-bot"}}`)
 			})
 			mux.HandleFunc("/repos/o/r/commits/abc/status", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, tc.status) })
 			mux.HandleFunc("/repos/o/r/commits/abc/check-runs", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, tc.runs) })

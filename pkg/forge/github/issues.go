@@ -34,24 +34,22 @@ func (c *Client) findAlert(ctx context.Context, key, label string) (*gh.Issue, e
 	if label != "" {
 		opts.Labels = []string{label}
 	}
-	for {
+	var found *gh.Issue
+	err := c.paginate("listing alert issues", func(page int) (int, *gh.Response, error) {
+		opts.Page = page
 		issues, resp, err := c.gh.Issues.ListByRepo(ctx, c.owner, c.repo, opts)
 		if err != nil {
-			return nil, c.err("listing alert issues", err)
+			return 0, nil, err
 		}
 		for _, is := range issues {
-			if is.IsPullRequest() {
-				continue
-			}
-			if strings.Contains(is.GetBody(), marker) {
-				return is, nil
+			if !is.IsPullRequest() && strings.Contains(is.GetBody(), marker) {
+				found = is
+				return len(issues), nil, nil
 			}
 		}
-		if resp.NextPage == 0 {
-			return nil, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return len(issues), resp, nil
+	})
+	return found, err
 }
 
 // RaiseAlert opens the alert issue for a.Key, or, when one is open, comments

@@ -30,7 +30,7 @@ const EnableAutoMergeMutation = `mutation EnableAutoMerge($pullRequestId: ID!, $
 // GraphQLDocuments are every GraphQL document the client sends, by name, so
 // that tests can validate them against GitHub's schema.
 func GraphQLDocuments() map[string]string {
-	return map[string]string{"EnableAutoMerge": EnableAutoMergeMutation}
+	return map[string]string{"EnableAutoMerge": EnableAutoMergeMutation, "Viewer": ViewerQuery}
 }
 
 func toPR(p *gh.PullRequest) forge.PR {
@@ -64,36 +64,46 @@ func toPR(p *gh.PullRequest) forge.PR {
 	return out
 }
 
-// ours reports whether p's head is a branch of this repository (not a fork
-// that happens to use the same branch name).
-func (c *Client) ours(p *gh.PullRequest) bool {
-	full := p.GetHead().GetRepo().GetFullName()
-	return full == "" || strings.EqualFold(full, c.owner+"/"+c.repo)
-}
-
-// ListOpenPRs lists the open pull requests whose head branch, in this
-// repository, starts with branchPrefix.
+// ListOpenPRs lists the open pull requests whose head branch starts with
+// branchPrefix. Those that are credrotate's (see owned) come as they are;
+// any other on the prefix (from a fork, a deleted fork, or opened by
+// another account) comes with Foreign set and no Body, so that no state is
+// read from it, and is logged: the run reports it and leaves it alone. The
+// list is bounded by the page and item caps.
 func (c *Client) ListOpenPRs(ctx context.Context, branchPrefix string) ([]forge.PR, error) {
 	var out []forge.PR
 	opts := &gh.PullRequestListOptions{State: "open", Sort: "created", Direction: "asc", ListOptions: gh.ListOptions{PerPage: 100}}
-	for {
+	err := c.paginate("listing open pull requests", func(page int) (int, *gh.Response, error) {
+		opts.Page = page
 		prs, resp, err := c.gh.PullRequests.List(ctx, c.owner, c.repo, opts)
 		if err != nil {
-			return nil, c.err("listing open pull requests", err)
+			return 0, nil, err
 		}
 		for _, p := range prs {
-			if c.ours(p) && strings.HasPrefix(p.GetHead().GetRef(), branchPrefix) {
-				out = append(out, toPR(p))
+			if !strings.HasPrefix(p.GetHead().GetRef(), branchPrefix) {
+				continue
 			}
+			ok, why, err := c.owned(ctx, p)
+			if err != nil {
+				return 0, nil, err
+			}
+			if !ok {
+				c.logf("github: pull request #%d on %s is not credrotate's: %s; it is left alone (never resumed, merged, labelled or closed)",
+					p.GetNumber(), p.GetHead().GetRef(), why)
+				out = append(out, foreign(p, why))
+				continue
+			}
+			out = append(out, toPR(p))
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
+		return len(prs), resp, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
-// FindOpenPR returns the open pull request from branch, or nil.
+// FindOpenPR returns credrotate's open pull request from branch, or nil.
 func (c *Client) FindOpenPR(ctx context.Context, branch string) (*forge.PR, error) {
 	p, err := c.findOpen(ctx, branch)
 	if err != nil || p == nil {
@@ -110,9 +120,17 @@ func (c *Client) findOpen(ctx context.Context, branch string) (*gh.PullRequest, 
 		return nil, c.err("finding the open pull request for "+branch, err)
 	}
 	for _, p := range prs {
-		if p.GetHead().GetRef() == branch && c.ours(p) {
+		if p.GetHead().GetRef() != branch {
+			continue
+		}
+		ok, why, err := c.owned(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			return p, nil
 		}
+		c.logf("github: pull request #%d on %s is not credrotate's: %s; it is left alone", p.GetNumber(), branch, why)
 	}
 	return nil, nil
 }
@@ -363,10 +381,16 @@ func (c *Client) MergeIfGreen(ctx context.Context, pr forge.PR, method string) (
 	if err != nil {
 		return false, err
 	}
-	cur, err := c.GetPR(ctx, pr.Number)
+	p, _, err := c.gh.PullRequests.Get(ctx, c.owner, c.repo, pr.Number)
 	if err != nil {
-		return false, err
+		return false, c.err(fmt.Sprintf("reading pull request #%d", pr.Number), err)
 	}
+	if ok, why, err := c.owned(ctx, p); err != nil {
+		return false, err
+	} else if !ok {
+		return false, fmt.Errorf("merging pull request #%d: %w: %s", pr.Number, forge.ErrNotOurs, why)
+	}
+	cur := toPR(p)
 	switch {
 	case cur.Merged:
 		return true, nil
@@ -413,10 +437,12 @@ func (c *Client) checksGreen(ctx context.Context, number int, sha string) (bool,
 		}
 	}
 	opts := &gh.ListCheckRunsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
-	for {
+	var failed error
+	err = c.paginate(fmt.Sprintf("reading check runs of pull request #%d", number), func(page int) (int, *gh.Response, error) {
+		opts.Page = page
 		runs, resp, err := c.gh.Checks.ListCheckRunsForRef(ctx, c.owner, c.repo, sha, opts)
 		if err != nil {
-			return false, c.err(fmt.Sprintf("reading check runs of pull request #%d", number), err)
+			return 0, nil, err
 		}
 		for _, r := range runs.CheckRuns {
 			if r.GetStatus() != "completed" {
@@ -424,13 +450,17 @@ func (c *Client) checksGreen(ctx context.Context, number int, sha string) (bool,
 				continue
 			}
 			if !slices.Contains([]string{"success", "neutral", "skipped"}, r.GetConclusion()) {
-				return false, fmt.Errorf("pull request #%d: %w: check %q concluded %s", number, forge.ErrChecksFailed, r.GetName(), r.GetConclusion())
+				failed = fmt.Errorf("pull request #%d: %w: check %q concluded %s", number, forge.ErrChecksFailed, r.GetName(), r.GetConclusion())
+				return len(runs.CheckRuns), nil, nil
 			}
 		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return len(runs.CheckRuns), resp, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	if failed != nil {
+		return false, failed
 	}
 	return !pending, nil
 }
@@ -453,8 +483,11 @@ func (c *Client) ClosePR(ctx context.Context, pr forge.PR, comment string) error
 	if branch == "" {
 		branch = pr.Branch
 	}
-	if branch == "" || !c.ours(p) {
+	if branch == "" {
 		return nil
+	}
+	if ok, _, err := c.owned(ctx, p); err != nil || !ok {
+		return err // a branch credrotate does not own is never deleted
 	}
 	if err := c.deleteBranch(ctx, branch); err != nil {
 		if s := statusOf(err); s == http.StatusUnprocessableEntity || s == http.StatusNotFound {

@@ -25,13 +25,22 @@ type staticToken string
 
 func (t staticToken) Token(context.Context) (string, error) { return string(t), nil }
 
-// authTransport sets the Authorization header from a tokenSource.
+// authTransport sets the Authorization header from a tokenSource, on
+// requests to the API's own origins only: a request to any other origin (a
+// redirect that got past checkRedirect, an absolute URL from a response)
+// goes without credentials.
 type authTransport struct {
-	src  tokenSource
-	base http.RoundTripper
+	src     tokenSource
+	base    http.RoundTripper
+	origins map[string]bool
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !t.origins[origin(req.URL)] {
+		r := req.Clone(req.Context())
+		r.Header.Del("Authorization")
+		return t.base.RoundTrip(r)
+	}
 	tok, err := t.src.Token(req.Context())
 	if err != nil {
 		if req.Body != nil {

@@ -75,6 +75,12 @@
 // answers 403 with x-ratelimit-remaining: 0 (go-github's RateLimitError), and
 // FailNext injects secondary rate limits (Retry-After) or server errors.
 //
+// Hostile (SetHostile) plays a hostile or broken GitHub on every API call:
+// an endless rel="next", a huge body (streamed or declared), a 307 to
+// another host or to plain http (API or git), a slow drip. OpenForeignPR
+// opens pull requests that are not credrotate's: from a deleted fork
+// (head.repo null), from a live fork, or by another account.
+//
 // Checks: the required check "localhub/ci" of a commit is the latest status
 // posted for it with that context, else Options.Checks (SetChecks). It gates
 // PUT /merge (405 while pending or failing) and auto-merge; other contexts

@@ -161,6 +161,8 @@ type Server struct {
 	apiMux *http.ServeMux
 
 	latency atomic.Int64
+	// hostileServed counts answers given by the hostile mode.
+	hostileServed atomic.Int64
 
 	// mu guards everything below and serialises every write to the
 	// repository, so a merge, a push and an auto-merge never interleave.
@@ -173,6 +175,7 @@ type Server struct {
 	rate     map[string]*rateWindow
 	counts   Counts
 	faults   []Fault
+	hostile  Hostile
 	statuses map[string][]*commitStatus // posted commit statuses, by commit
 	head     string                     // cached HEAD branch; reset by refreshLocked
 	created  time.Time
@@ -325,7 +328,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.mux.ServeHTTP(rec, r)
+	w2, r2, done := s.serveHostile(rec, r)
+	if done {
+		s.logf("localhub: %s %s -> %d (hostile)", r.Method, r.URL.Path, rec.status)
+		return
+	}
+	s.mux.ServeHTTP(w2, r2)
 	s.logf("localhub: %s %s -> %d (%s)", r.Method, r.URL.Path, rec.status, time.Since(start).Round(time.Millisecond))
 }
 

@@ -45,7 +45,16 @@ type pull struct {
 	reviewers           []string
 	teams               []string
 	autoMerge           *autoMerge
+	// fork is the full name of the head repository when it is not this
+	// one; forkGone is set when that fork was deleted (GitHub then answers
+	// head.repo: null). Fork heads are not branches of this repository.
+	fork     string
+	forkGone bool
 }
+
+// fromFork reports whether the pull request's head lives outside this
+// repository (in a fork, or in a fork that is gone).
+func (p *pull) fromFork() bool { return p.fork != "" || p.forkGone }
 
 // autoMerge is an enabled auto-merge request.
 type autoMerge struct {
@@ -427,6 +436,12 @@ func paginate[T any](w http.ResponseWriter, r *http.Request, u urls, items []T) 
 		return fmt.Sprintf(`<%s%s%s?%s>; rel="%s"`, u.web, prefix, r.URL.Path, q2.Encode(), rel)
 	}
 	var links []string
+	if endlessNext(r) {
+		// A hostile GitHub: every page has a next one, and it is the first
+		// page again.
+		w.Header().Set("Link", link(page+1, "next"))
+		return items[:min(per, len(items))]
+	}
 	if page < last {
 		links = append(links, link(page+1, "next"), link(last, "last"))
 	}

@@ -24,7 +24,7 @@ func (s *Server) refreshLocked(ctx context.Context) map[string]string {
 	now := time.Now().UTC()
 	for _, is := range s.issues {
 		p := is.pr
-		if p == nil || is.state != "open" {
+		if p == nil || is.state != "open" || p.fromFork() {
 			continue
 		}
 		if sha, ok := br[p.head]; ok {
@@ -160,7 +160,7 @@ func (s *Server) prJSON(r *http.Request, u urls, is *issue, detail bool) map[str
 		"created_at": ts(is.createdAt), "updated_at": ts(is.updatedAt), "closed_at": ts(is.closedAt),
 		"merged_at": ts(p.mergedAt), "merge_commit_sha": mergeSHA, "assignee": nil, "assignees": []any{},
 		"requested_reviewers": reviewers, "requested_teams": teams,
-		"head": s.branchJSON(r, u, p.head, p.headSHA), "base": s.branchJSON(r, u, p.base, p.baseSHA),
+		"head": s.headJSON(r, u, is), "base": s.branchJSON(r, u, p.base, p.baseSHA),
 		"_links": map[string]any{
 			"self": href(self), "html": href(html), "issue": href(issueURL), "comments": href(issueURL + "/comments"),
 			"review_comments": href(self + "/comments"), "review_comment": href(api + "/pulls/comments{/number}"),
@@ -197,7 +197,7 @@ func (s *Server) headBranch(head string) (string, bool) {
 
 func (s *Server) openPullFor(head, base string, except int) *issue {
 	for _, is := range s.issues {
-		if is.pr != nil && is.state == "open" && is.number != except && is.pr.head == head && is.pr.base == base {
+		if is.pr != nil && is.state == "open" && is.number != except && is.pr.head == head && is.pr.base == base && !is.pr.fromFork() {
 			return is
 		}
 	}
@@ -223,7 +223,7 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, c *call) {
 		if is.pr == nil || (state != "all" && is.state != state) {
 			continue
 		}
-		if !headOK || (head != "" && is.pr.head != head) || (base != "" && is.pr.base != base) {
+		if !headOK || (head != "" && (is.pr.head != head || is.pr.fromFork())) || (base != "" && is.pr.base != base) {
 			continue
 		}
 		list = append(list, is)

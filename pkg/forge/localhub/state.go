@@ -73,6 +73,8 @@ type pullState struct {
 	MergeMethod         string          `json:"merge_method,omitempty"`
 	Reviewers           []string        `json:"reviewers,omitempty"`
 	Teams               []string        `json:"teams,omitempty"`
+	Fork                string          `json:"fork,omitempty"`
+	ForkGone            bool            `json:"fork_gone,omitempty"`
 	AutoMerge           *autoMergeState `json:"auto_merge,omitempty"`
 }
 
@@ -123,6 +125,7 @@ func (s *Server) snapshotLocked() stateFile {
 				ID: p.id, Head: p.head, Base: p.base, HeadSHA: p.headSHA, BaseSHA: p.baseSHA, Draft: p.draft,
 				MaintainerCanModify: p.maintainerCanModify, Merged: p.merged, MergedAt: p.mergedAt, MergedBy: p.mergedBy,
 				MergeCommitSHA: p.mergeCommitSHA, MergeMethod: p.mergeMethod, Reviewers: p.reviewers, Teams: p.teams,
+				Fork: p.fork, ForkGone: p.forkGone,
 			}
 			if am := p.autoMerge; am != nil {
 				ps.AutoMerge = &autoMergeState{Method: am.method, EnabledAt: am.enabledAt, EnabledBy: am.enabledBy,
@@ -170,6 +173,7 @@ func (s *Server) restore(st stateFile) error {
 				id: p.ID, head: p.Head, base: p.Base, headSHA: p.HeadSHA, baseSHA: p.BaseSHA, draft: p.Draft,
 				maintainerCanModify: p.MaintainerCanModify, merged: p.Merged, mergedAt: p.MergedAt, mergedBy: p.MergedBy,
 				mergeCommitSHA: p.MergeCommitSHA, mergeMethod: p.MergeMethod, reviewers: p.Reviewers, teams: p.Teams,
+				fork: p.Fork, forkGone: p.ForkGone,
 			}
 			if am := p.AutoMerge; am != nil {
 				is.pr.autoMerge = &autoMerge{method: am.Method, enabledAt: am.EnabledAt, enabledBy: am.EnabledBy,
