@@ -48,6 +48,7 @@ func (a *app) adopt(ctx context.Context, key, secretID, output string) error {
 	if err != nil {
 		return usageError(err)
 	}
+	a.red.AddSecret(value)
 	runner, obs, err := a.observe(ctx, "adopt", cfg, func(r *rotate.Runner) {
 		for i := range r.Keys {
 			r.Keys[i].Current = rotate.StaticSecret{Value: value, Name: "standard input"}

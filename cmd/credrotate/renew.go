@@ -108,7 +108,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		defer func() { _ = lock.Unlock() }()
 	}
 
-	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: command, failpoint: os.Getenv("CREDROTATE_FAILPOINT")}
+	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: command, failpoint: os.Getenv("CREDROTATE_FAILPOINT"), red: a.red}
 	runner, err := w.newRunner(ctx)
 	if err != nil {
 		var ee *exitError
@@ -147,7 +147,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	for _, kr := range rep.Results {
 		log.WithFields(map[string]any{"provider_key": kr.Key, "step": "summary", "action": kr.Action, "outcome": kr.Outcome, "secret_id": kr.SecretID, "pr": kr.PRURL}).Info("key done")
 	}
-	writeMetrics(f.metricsFile, traceID, rep, !rep.Failed(), log)
+	a.writeMetrics(f.metricsFile, traceID, rep, !rep.Failed(), log)
 	if err := printReport(a.stdout, f.output, rep); err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 // the logs, the metrics file, the JSON report (-o json) and the error.
 func (a *app) preflightFailed(f renewFlags, traceID string, err error, alert string, log *logrus.Entry) error {
 	log.WithError(err).Error("preflight failed; nothing was renewed")
-	writeMetrics(f.metricsFile, traceID, nil, false, log)
+	a.writeMetrics(f.metricsFile, traceID, nil, false, log)
 	var se *rotate.StepError
 	step, next := "preflight", ""
 	if errors.As(err, &se) {
