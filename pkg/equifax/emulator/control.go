@@ -185,6 +185,8 @@ func (e *Emulator) control(r *http.Request) *reply {
 		}
 		e.ResetCalls()
 		return &reply{status: http.StatusNoContent}
+	case "hostile":
+		return e.controlHostile(r)
 	case "state":
 		if rp := method(http.MethodGet); rp != nil {
 			return rp
