@@ -1,0 +1,202 @@
+package rotation
+
+import (
+	"bytes"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/credrotate/credrotate/pkg/credential"
+	"github.com/credrotate/credrotate/pkg/demo"
+	"github.com/credrotate/credrotate/pkg/equifax/emulator"
+)
+
+// TestHostileEquifaxCanary runs the binary against an Equifax that quotes
+// every credential it receives in its errors: a preflight whose describe
+// keeps failing (the fault quotes the Bearer token), a token endpoint that
+// keeps failing (quoting the Basic header and the client secret), and a run
+// that renews and then cannot prove the new secret (the 401 quotes it).
+// Each run ends in a clean exit 1 with an alert issue that keeps the
+// server's words, and no credential the server quoted, nor any current
+// secret, appears in stdout or stderr, the alert issues and pull requests,
+// the GitOps repository's objects, the metrics file or any file the runs
+// left in their temporary folder.
+func TestHostileEquifaxCanary(t *testing.T) {
+	w := newWorld(t, demo.Options{})
+	var canaries []string
+	for _, k := range w.Keys {
+		b, err := os.ReadFile(w.CurrentFile(k.Key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		canaries = append(canaries, strings.TrimSpace(string(b)))
+	}
+	tmp := t.TempDir()
+	metrics := filepath.Join(t.TempDir(), "credrotate.prom")
+	env := append([]string{"TMPDIR=" + tmp}, fastTimeouts...)
+	args := []string{"renew", "--cron-mode", "-o", "json", "--metrics-file", metrics, "--log-level", "debug"}
+
+	w.Emulator.SetHostile(emulator.Hostile{QuoteCredentials: true, RejectNewSecrets: true})
+
+	// 1: describe fails in preflight, every attempt quoting the Bearer token.
+	w.Emulator.Script(emulator.Fault{Op: emulator.OpDescribe, Kind: emulator.FaultServerError, Count: 100})
+	res := w.run(env, args...)
+	w.Emulator.ClearFaults()
+	if res.code != 1 || !strings.Contains(res.stdout, `"outcome": "failed"`) {
+		t.Fatalf("run 1: exit %d, want 1 with a failed report\n%s\n%s", res.code, res.stdout, lastLines(res.stderr, 10))
+	}
+
+	// 2: the token endpoint fails, quoting the Basic header and the secret.
+	w.Emulator.Script(emulator.Fault{Op: emulator.OpToken, Kind: emulator.FaultUnavailable, Count: 100})
+	res = w.run(env, args...)
+	w.Emulator.ClearFaults()
+	if res.code != 1 {
+		t.Fatalf("run 2: exit %d, want 1\n%s", res.code, lastLines(res.stderr, 10))
+	}
+
+	// 3: renew works, proving the new secret does not: the 401 quotes it.
+	res = w.run(env, args...)
+	if res.code != 1 {
+		t.Fatalf("run 3: exit %d, want 1\n%s\n%s", res.code, res.stdout, lastLines(res.stderr, 10))
+	}
+	if w.Emulator.Calls(emulator.OpRenew) == 0 {
+		t.Fatal("run 3 renewed nothing: the new-secret case was not exercised")
+	}
+	quoted := w.Emulator.Quoted()
+	canaries = append(canaries, quoted...)
+	if len(quoted) < 4 {
+		t.Fatalf("the emulator quoted only %d credentials", len(quoted))
+	}
+
+	// The alert issues keep what the server said, masked.
+	var alerts strings.Builder
+	for _, is := range w.Hub.Issues() {
+		alerts.WriteString(is.Title + "\n" + is.Body + "\n")
+		for _, c := range is.Comments {
+			alerts.WriteString(c.Body + "\n")
+		}
+	}
+	if !strings.Contains(alerts.String(), "is not valid") && !strings.Contains(alerts.String(), "was rejected") {
+		t.Fatalf("the alert issues lost the server's text:\n%s", alerts.String())
+	}
+	if !strings.Contains(alerts.String(), credential.Redacted) {
+		t.Fatalf("the alert issues show no masking:\n%s", alerts.String())
+	}
+
+	hay := w.haystack(t, metrics, tmp)
+	hay.WriteString(alerts.String())
+	checkCanaries(t, hay.Bytes(), canaries)
+}
+
+// TestHostileEquifaxRedirect: an Equifax that redirects every call to
+// another host gets a clean, named error and an alert, and the other host
+// never receives a request, let alone a credential.
+func TestHostileEquifaxRedirect(t *testing.T) {
+	for _, transport := range []string{"rest", "soap"} {
+		t.Run(transport, func(t *testing.T) {
+			w := newWorld(t, demo.Options{Transport: transport})
+			var mu sync.Mutex
+			var got []string
+			thief := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+				mu.Lock()
+				got = append(got, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+string(b))
+				mu.Unlock()
+			}))
+			t.Cleanup(thief.Close)
+			w.Emulator.SetHostile(emulator.Hostile{RedirectTo: thief.URL, RedirectStatus: http.StatusTemporaryRedirect})
+			res := w.run(fastTimeouts, "renew", "--cron-mode")
+			if res.code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", res.code, lastLines(res.stderr, 10))
+			}
+			msg := lastLines(res.stderr, 3)
+			if !strings.Contains(msg, "redirect refused") || !strings.Contains(msg, "another origin") {
+				t.Errorf("the error does not name the refused redirect:\n%s", msg)
+			}
+			if !w.hasAlert() {
+				t.Error("no alert issue")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != 0 {
+				t.Fatalf("the other host received %d requests: %q", len(got), got)
+			}
+			if n := w.Emulator.Calls(emulator.OpRenew); n != 0 {
+				t.Errorf("%d renews", n)
+			}
+		})
+	}
+}
+
+// haystack gathers everything a secret must never reach: every run's
+// output, pull requests and issues, every object of the GitOps repository,
+// the metrics file, the files the runs left in tmp, and the files of the
+// world's folder except the current secrets (the mounted Secret) and the
+// sealing private keys.
+func (w *world) haystack(t *testing.T, metrics, tmp string) *bytes.Buffer {
+	t.Helper()
+	var hay bytes.Buffer
+	hay.Write(w.logs.Bytes())
+	for _, pr := range w.Hub.PullRequests() {
+		hay.WriteString(pr.Title + pr.Body)
+		for _, c := range pr.Comments {
+			hay.WriteString(c.Body)
+		}
+	}
+	if m, err := os.ReadFile(metrics); err == nil {
+		hay.Write(m)
+	} else {
+		t.Fatalf("no metrics file: %v", err)
+	}
+	objects, err := exec.Command("git", "--git-dir", w.Hub.RepoDir(), "cat-file", "--batch-all-objects", "--batch").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hay.Write(objects)
+	for _, root := range []string{tmp, w.Dir} {
+		_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			rel, _ := filepath.Rel(w.Dir, path)
+			if d.IsDir() {
+				if root == w.Dir && (rel == "current" || rel == "keys" || rel == "gitops.git") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			hay.WriteString(path)
+			if b, err := os.ReadFile(path); err == nil {
+				hay.Write(b)
+			}
+			return nil
+		})
+	}
+	return &hay
+}
+
+// checkCanaries fails if any canary, or a form the redactor is meant to
+// catch, appears in hay.
+func checkCanaries(t *testing.T, hay []byte, canaries []string) {
+	t.Helper()
+	if len(hay) < 10000 {
+		t.Fatalf("the test looked at too little: %d bytes", len(hay))
+	}
+	for _, c := range canaries {
+		if len(c) < 16 {
+			t.Fatalf("implausible canary of %d bytes", len(c))
+		}
+		if i := bytes.Index(hay, []byte(c)); i >= 0 {
+			lo, hi := max(0, i-120), min(len(hay), i+len(c)+40)
+			ctx := strings.ReplaceAll(string(hay[lo:hi]), c, "<CANARY>")
+			t.Errorf("a credential leaked (length %d), here: %q", len(c), ctx)
+		}
+	}
+}
