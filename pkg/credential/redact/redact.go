@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,16 +47,31 @@ const minCore = 12
 // Redactor masks registered secret values. The zero value is not usable;
 // call New. A nil *Redactor masks nothing, so code paths without one still
 // work. It is safe for concurrent use.
+//
+// Masking scans the text once: every form is indexed by its first eight
+// bytes (MinLength), so the cost per byte does not grow with the number of
+// secrets, and registering a value never rebuilds anything.
 type Redactor struct {
-	mu     sync.RWMutex
-	seen   map[string]bool
-	forms  map[string]bool
-	masker *strings.Replacer
+	mu   sync.RWMutex
+	seen map[string]bool
+	// index holds each form under the key of its first MinLength bytes.
+	index map[uint64]*bucket
+	// pairs has a bit set for the first two bytes of every form: most
+	// positions of a text are passed over without a map lookup.
+	pairs [1 << 16 / 64]uint64
+}
+
+// bucket is the forms that share their first MinLength bytes, with the
+// lengths they come in, longest first: a lookup tries one map probe per
+// length, however many secrets share a prefix.
+type bucket struct {
+	lengths []int
+	forms   map[string]struct{}
 }
 
 // New returns an empty Redactor.
 func New() *Redactor {
-	return &Redactor{seen: map[string]bool{}, forms: map[string]bool{}}
+	return &Redactor{seen: map[string]bool{}, index: map[uint64]*bucket{}}
 }
 
 // Add registers a secret value. Values shorter than MinLength are ignored.
@@ -77,9 +93,30 @@ func (r *Redactor) Add(value string) {
 	}
 	r.seen[value] = true
 	for _, f := range forms {
-		r.forms[f] = true
+		p := uint16(f[0])<<8 | uint16(f[1])
+		r.pairs[p/64] |= 1 << (p % 64)
+		k := prefixKey(f)
+		bk := r.index[k]
+		if bk == nil {
+			bk = &bucket{forms: map[string]struct{}{}}
+			r.index[k] = bk
+		}
+		bk.forms[f] = struct{}{}
+		if !slices.Contains(bk.lengths, len(f)) {
+			bk.lengths = append(bk.lengths, len(f))
+			sort.Sort(sort.Reverse(sort.IntSlice(bk.lengths)))
+		}
 	}
-	r.masker = nil
+}
+
+// prefixKey packs the first MinLength bytes of s (which must be at least
+// that long) into a map key.
+func prefixKey(s string) uint64 {
+	var k uint64
+	for i := 0; i < MinLength; i++ {
+		k = k<<8 | uint64(s[i])
+	}
+	return k
 }
 
 // AddSecret registers s's plaintext.
@@ -109,25 +146,68 @@ func (r *Redactor) Len() int {
 	return len(r.seen)
 }
 
-// String masks every registered form in s.
+// String masks every registered form in s: scanning left to right, the
+// longest form that starts at a position is replaced, and the scan goes on
+// after it.
 func (r *Redactor) String(s string) string {
-	if r == nil || s == "" {
+	if r == nil || len(s) < MinLength {
 		return s
 	}
-	m := r.replacer()
-	if m == nil {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if len(r.index) == 0 {
 		return s
 	}
-	return m.Replace(s)
+	var b strings.Builder
+	last := 0
+	for i := 0; i+MinLength <= len(s); {
+		if p := uint16(s[i])<<8 | uint16(s[i+1]); r.pairs[p/64]&(1<<(p%64)) == 0 {
+			i++
+			continue
+		}
+		if bk, ok := r.index[prefixKey(s[i:])]; ok {
+			n := 0
+			for _, l := range bk.lengths {
+				if i+l > len(s) {
+					continue
+				}
+				if _, ok := bk.forms[s[i:i+l]]; ok {
+					n = l
+					break
+				}
+			}
+			if n > 0 {
+				if last == 0 {
+					b.Grow(len(s))
+				}
+				b.WriteString(s[last:i])
+				b.WriteString(Mask)
+				i += n
+				last = i
+				continue
+			}
+		}
+		i++
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // Bytes masks every registered form in b. It returns b itself when nothing
-// is registered.
+// is masked.
 func (r *Redactor) Bytes(b []byte) []byte {
-	if r == nil || len(b) == 0 || r.replacer() == nil {
+	if r == nil || len(b) < MinLength {
 		return b
 	}
-	return []byte(r.String(string(b)))
+	in := string(b)
+	out := r.String(in)
+	if len(out) == len(in) && out == in {
+		return b
+	}
+	return []byte(out)
 }
 
 // Strings masks each element of ss, in place, and returns ss.
@@ -136,38 +216,6 @@ func (r *Redactor) Strings(ss []string) []string {
 		ss[i] = r.String(ss[i])
 	}
 	return ss
-}
-
-func (r *Redactor) replacer() *strings.Replacer {
-	r.mu.RLock()
-	m, n := r.masker, len(r.forms)
-	r.mu.RUnlock()
-	if m != nil || n == 0 {
-		return m
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.masker == nil && len(r.forms) > 0 {
-		forms := make([]string, 0, len(r.forms))
-		for f := range r.forms {
-			forms = append(forms, f)
-		}
-		// Longest first: at each position strings.Replacer takes the first
-		// pattern (in argument order) that matches, so a whole encoding wins
-		// over a fragment of it.
-		sort.Slice(forms, func(i, j int) bool {
-			if len(forms[i]) != len(forms[j]) {
-				return len(forms[i]) > len(forms[j])
-			}
-			return forms[i] < forms[j]
-		})
-		pairs := make([]string, 0, 2*len(forms))
-		for _, f := range forms {
-			pairs = append(pairs, f, Mask)
-		}
-		r.masker = strings.NewReplacer(pairs...)
-	}
-	return r.masker
 }
 
 // Forms returns every form of value that Redactor masks, without

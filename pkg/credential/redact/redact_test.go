@@ -306,3 +306,23 @@ func FuzzRedact(f *testing.F) {
 		checkMasked(t, secret, in.String(), r.String(in.String()))
 	})
 }
+
+// BenchmarkString masks a 300-byte log line with the secrets of a
+// thousand-key run registered (a current and a new secret and a token
+// each, with their Basic forms).
+func BenchmarkString(b *testing.B) {
+	r := New()
+	for i := range 1000 {
+		r.AddBasic(fmt.Sprintf("0oaclient%04d", i), credential.NewSecret(fmt.Sprintf("current-secret-%04d-abcdefghijklmnop", i)))
+		r.Add(fmt.Sprintf("new-secret-%04d-abcdefghijklmnopqrst", i))
+		r.Add(fmt.Sprintf("efx.token-%04d-abcdefghijklmnopqrstuvwxyz", i))
+	}
+	line := `{"level":"warning","msg":"equifax call failed","op":"renew","client_id":"0oaclient0042","error":"equifax renew: transient failure (503.01): service unavailable (client_secret \"new-secret-0042-abcdefghijklmnopqrst\" is not valid)","trace_id":"e4d0a66cd58ae12f"}`
+	b.SetBytes(int64(len(line)))
+	b.ResetTimer()
+	for range b.N {
+		if strings.Contains(r.String(line), "new-secret-0042") {
+			b.Fatal("not masked")
+		}
+	}
+}
