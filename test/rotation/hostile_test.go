@@ -2,6 +2,8 @@ package rotation
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"net/http"
@@ -11,7 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/demo"
@@ -95,44 +99,97 @@ func TestHostileEquifaxCanary(t *testing.T) {
 	checkCanaries(t, hay.Bytes(), canaries)
 }
 
-// TestHostileEquifaxRedirect: an Equifax that redirects every call to
-// another host gets a clean, named error and an alert, and the other host
-// never receives a request, let alone a credential.
-func TestHostileEquifaxRedirect(t *testing.T) {
+// TestHostileEquifaxServer: an Equifax that redirects every call to
+// another host, answers with 256 MiB bodies, or drips its answers a byte at
+// a time. Over REST and SOAP, each run ends in exit 1 with a message that
+// names what happened and an alert issue; the other host never receives a
+// request, nothing is renewed, and the process's peak memory stays far
+// below the size of the answer.
+func TestHostileEquifaxServer(t *testing.T) {
+	const huge = 256 << 20
 	for _, transport := range []string{"rest", "soap"} {
-		t.Run(transport, func(t *testing.T) {
-			w := newWorld(t, demo.Options{Transport: transport})
-			var mu sync.Mutex
-			var got []string
-			thief := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-				b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		for _, tc := range []struct {
+			name    string
+			hostile emulator.Hostile
+			want    []string
+		}{
+			{"redirect", emulator.Hostile{RedirectStatus: http.StatusTemporaryRedirect}, []string{"redirect refused", "another origin"}},
+			{"huge", emulator.Hostile{HugeBody: huge, Ops: []emulator.Op{emulator.OpDescribe}}, []string{"exceeds the size limit"}},
+			{"drip", emulator.Hostile{Drip: 200 * time.Millisecond, Ops: []emulator.Op{emulator.OpDescribe}}, []string{"no answer in time"}},
+		} {
+			t.Run(transport+"/"+tc.name, func(t *testing.T) {
+				w := newWorld(t, demo.Options{Transport: transport})
+				var mu sync.Mutex
+				var got []string
+				thief := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+					b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+					mu.Lock()
+					got = append(got, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+string(b))
+					mu.Unlock()
+				}))
+				t.Cleanup(thief.Close)
+				h := tc.hostile
+				if tc.name == "redirect" {
+					h.RedirectTo = thief.URL
+				}
+				w.Emulator.SetHostile(h)
+				res, maxRSS := w.runMeasured(fastTimeouts, "renew", "--cron-mode")
+				if res.code != 1 {
+					t.Fatalf("exit %d, want 1\n%s", res.code, lastLines(res.stderr, 10))
+				}
+				msg := lastLines(res.stderr, 3)
+				for _, want := range tc.want {
+					if !strings.Contains(msg, want) {
+						t.Errorf("the error does not say %q:\n%s", want, msg)
+					}
+				}
+				if !w.hasAlert() {
+					t.Error("no alert issue")
+				}
+				if n := w.Emulator.Calls(emulator.OpRenew); n != 0 {
+					t.Errorf("%d renews", n)
+				}
 				mu.Lock()
-				got = append(got, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+string(b))
-				mu.Unlock()
-			}))
-			t.Cleanup(thief.Close)
-			w.Emulator.SetHostile(emulator.Hostile{RedirectTo: thief.URL, RedirectStatus: http.StatusTemporaryRedirect})
-			res := w.run(fastTimeouts, "renew", "--cron-mode")
-			if res.code != 1 {
-				t.Fatalf("exit %d, want 1\n%s", res.code, lastLines(res.stderr, 10))
-			}
-			msg := lastLines(res.stderr, 3)
-			if !strings.Contains(msg, "redirect refused") || !strings.Contains(msg, "another origin") {
-				t.Errorf("the error does not name the refused redirect:\n%s", msg)
-			}
-			if !w.hasAlert() {
-				t.Error("no alert issue")
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(got) != 0 {
-				t.Fatalf("the other host received %d requests: %q", len(got), got)
-			}
-			if n := w.Emulator.Calls(emulator.OpRenew); n != 0 {
-				t.Errorf("%d renews", n)
-			}
-		})
+				defer mu.Unlock()
+				if len(got) != 0 {
+					t.Fatalf("the other host received %d requests: %q", len(got), got)
+				}
+				// The whole process, Go runtime and binary included, against a
+				// 256 MiB answer.
+				if maxRSS > 160<<20 {
+					t.Errorf("peak resident memory %d MiB", maxRSS>>20)
+				}
+				t.Logf("peak resident memory %.1f MiB", float64(maxRSS)/(1<<20))
+			})
+		}
 	}
+}
+
+// runMeasured is run, also returning the child's peak resident memory.
+func (w *world) runMeasured(env []string, args ...string) (result, int64) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append(args, "--config", w.ConfigPath, "--log-format", "json")...)
+	cmd.Env = append(append(os.Environ(), demo.TokenEnv+"="+demo.Token), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	res := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		res.code = ee.ExitCode()
+	default:
+		w.t.Fatalf("running credrotate: %v", err)
+	}
+	w.logs.WriteString(res.stdout + res.stderr)
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss << 10 // kilobytes on Linux
+	}
+	return res, rss
 }
 
 // haystack gathers everything a secret must never reach: every run's
