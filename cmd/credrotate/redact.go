@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -216,7 +215,7 @@ func commandLineArgs(args []string) []string {
 func redactSetValue(kv string) string {
 	k, _, ok := strings.Cut(kv, "=")
 	if !ok {
-		return "<redacted>"
+		return credential.Redacted
 	}
-	return fmt.Sprintf("%s=<redacted>", k)
+	return k + "=" + credential.Redacted
 }

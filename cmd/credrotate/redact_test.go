@@ -27,7 +27,7 @@ import (
 func TestCommandLineHidesSetValues(t *testing.T) {
 	t.Parallel()
 	got := commandLine([]string{"--set", "equifax.clientSecret=hunter2hunter2", "renew", "--set=github.token=ghp_abcdefgh", "--provider-key", "equifax.a", "--set", "novalue"})
-	want := "credrotate --set equifax.clientSecret=<redacted> renew --set=github.token=<redacted> --provider-key equifax.a --set <redacted>"
+	want := "credrotate --set equifax.clientSecret=[REDACTED] renew --set=github.token=[REDACTED] --provider-key equifax.a --set [REDACTED]"
 	if got != want {
 		t.Fatalf("commandLine = %q\nwant          %q", got, want)
 	}

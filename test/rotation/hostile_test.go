@@ -79,6 +79,23 @@ func TestHostileEquifaxCanary(t *testing.T) {
 		t.Fatalf("the emulator quoted only %d credentials", len(quoted))
 	}
 
+	// 4: Equifax behaves again; the run replays the renew, proves the
+	// secret the server quoted in run 3, seals it and opens the pull
+	// request, whose command line keeps the key of a --set and not its
+	// value.
+	w.Emulator.SetHostile(emulator.Hostile{})
+	res = w.run(env, append(args, "--set", "equifax.timeout=2500ms")...)
+	if res.code != 0 {
+		t.Fatalf("run 4: exit %d\n%s", res.code, lastLines(res.stderr, 10))
+	}
+	prs := w.Hub.PullRequests()
+	if len(prs) == 0 {
+		t.Fatal("run 4 opened no pull request")
+	}
+	if body := prs[len(prs)-1].Body; !strings.Contains(body, "--set equifax.timeout="+credential.Redacted) || strings.Contains(body, "2500ms") {
+		t.Errorf("the pull request shows a --set value, or not its key:\n%s", body)
+	}
+
 	// The alert issues keep what the server said, masked.
 	var alerts strings.Builder
 	for _, is := range w.Hub.Issues() {
