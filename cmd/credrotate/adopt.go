@@ -50,6 +50,7 @@ func (a *app) adopt(ctx context.Context, key, secretID, output string) error {
 	if err != nil {
 		return usageError(err)
 	}
+	a.red.AddSecret(value)
 	runner, obs, release, err := a.observeLocked(ctx, "adopt", output, cfg, func(r *rotate.Runner) {
 		for i := range r.Keys {
 			r.Keys[i].Current = rotate.StaticSecret{Value: value, Name: "standard input"}

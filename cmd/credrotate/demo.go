@@ -91,7 +91,7 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 	}
 	fmt.Fprintln(out)
 
-	sub := &app{stdin: strings.NewReader(""), stdout: out, stderr: a.stderr, configPath: w.ConfigPath, logLevel: "warn", logFormat: "text"}
+	sub := &app{stdin: strings.NewReader(""), stdout: out, stderr: a.stderr, configPath: w.ConfigPath, logLevel: "warn", logFormat: "text", red: a.red}
 	if f.keys <= 8 {
 		sub.logLevel = "info"
 	}

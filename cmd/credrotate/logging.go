@@ -8,6 +8,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/term"
+
+	"github.com/credrotate/credrotate/pkg/credential/redact"
 )
 
 // newTraceID returns a fresh trace id: 16 random hex digits, carried by every
@@ -49,6 +51,6 @@ func (a *app) newLogger(traceID string) (*logrus.Entry, error) {
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := redact.Unwrap(w).(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

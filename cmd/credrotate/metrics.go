@@ -12,7 +12,7 @@ import (
 // writeMetrics writes the run's metrics in Prometheus text format for the
 // node exporter's textfile collector: each key's expiry and outcome and the
 // run's result. Names and ids only, never a secret.
-func writeMetrics(path, traceID string, rep *rotate.Report, success bool, log *logrus.Entry) {
+func (a *app) writeMetrics(path, traceID string, rep *rotate.Report, success bool, log *logrus.Entry) {
 	if path == "" {
 		return
 	}
@@ -36,7 +36,7 @@ func writeMetrics(path, traceID string, rep *rotate.Report, success bool, log *l
 		v = 1
 	}
 	ok.WithLabelValues(traceID).Set(v)
-	if err := prometheus.WriteToTextfile(path, reg); err != nil {
+	if err := writeTextfile(path, reg, a.red); err != nil {
 		log.WithError(err).Warn("could not write the metrics file")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/credrotate/credrotate/pkg/config"
+	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/credential/source/kube"
 	"github.com/credrotate/credrotate/pkg/equifax/mocksafe"
 	"github.com/credrotate/credrotate/pkg/equifax/soap"
@@ -13,8 +14,8 @@ import (
 )
 
 // newSOAPProvider builds the SOAP adapter.
-func newSOAPProvider(cfg config.Equifax, hc *http.Client, log *logrus.Entry) (rotate.Provider, error) {
-	c, err := soap.New(soap.Options{URL: cfg.SOAPURL, ManagementScope: cfg.ManagementScope, HTTPClient: hc, Timeout: cfg.Timeout, Logger: log.WithField("transport", "soap")})
+func newSOAPProvider(cfg config.Equifax, hc *http.Client, log *logrus.Entry, seen func(credential.Secret)) (rotate.Provider, error) {
+	c, err := soap.New(soap.Options{URL: cfg.SOAPURL, ManagementScope: cfg.ManagementScope, HTTPClient: hc, Timeout: cfg.Timeout, Logger: log.WithField("transport", "soap"), SecretSeen: seen})
 	if err != nil {
 		return nil, usageErrorf("equifax: %v", err)
 	}

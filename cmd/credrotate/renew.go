@@ -128,7 +128,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		defer lock.release(ctx)
 	}
 
-	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: command, failpoint: os.Getenv("CREDROTATE_FAILPOINT"), emergency: f.emergency}
+	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: command, failpoint: os.Getenv("CREDROTATE_FAILPOINT"), emergency: f.emergency, red: a.red}
 	runner, err := w.newRunner(ctx)
 	if err != nil {
 		var ee *exitError
@@ -172,7 +172,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	for _, kr := range rep.Results {
 		log.WithFields(map[string]any{"provider_key": kr.Key, "step": "summary", "action": kr.Action, "outcome": kr.Outcome, "secret_id": kr.SecretID, "pr": kr.PRURL}).Info("key done")
 	}
-	writeMetrics(f.metricsFile, traceID, rep, !rep.Failed(), log)
+	a.writeMetrics(f.metricsFile, traceID, rep, !rep.Failed(), log)
 	if err := printRunReport(a.stdout, f.output, rep, lock); err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 // the logs, the metrics file, the JSON report (-o json) and the error.
 func (a *app) preflightFailed(f renewFlags, traceID string, err error, alert string, log *logrus.Entry) error {
 	log.WithError(err).Error("preflight failed; nothing was renewed")
-	writeMetrics(f.metricsFile, traceID, nil, false, log)
+	a.writeMetrics(f.metricsFile, traceID, nil, false, log)
 	var se *rotate.StepError
 	step, next := "preflight", ""
 	if errors.As(err, &se) {

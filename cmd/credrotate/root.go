@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/credrotate/credrotate/pkg/credential/redact"
 )
 
 // app is what every command shares: the streams, the global flags and the
@@ -22,18 +24,22 @@ type app struct {
 
 	// started is set once a command's own code runs.
 	started bool
+
+	// red masks every secret of the run in everything that leaves the
+	// process (see redact.go); nil masks nothing.
+	red *redact.Redactor
 }
 
 // run is the whole program, testable with buffers: it parses args, runs the
 // command and returns an error whose exit code exitCode knows.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	a := newApp(stdin, stdout, stderr)
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	err := a.maskError(root.ExecuteContext(ctx))
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {

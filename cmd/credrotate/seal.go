@@ -89,6 +89,7 @@ func (a *app) seal(ctx context.Context, f sealFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
+	a.red.AddSecret(value)
 	fsys, err := seal.OpenDirFS(f.repoDir)
 	if err != nil {
 		return err

@@ -80,7 +80,7 @@ func (a *app) observeWith(ctx context.Context, command string, cfg *config.Confi
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:])}
+	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:]), red: a.red}
 	runner, err := w.newRunner(ctx)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))

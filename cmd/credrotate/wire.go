@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/credrotate/credrotate/pkg/config"
+	"github.com/credrotate/credrotate/pkg/credential/redact"
 	"github.com/credrotate/credrotate/pkg/credential/source"
 	"github.com/credrotate/credrotate/pkg/equifax/rest"
 	"github.com/credrotate/credrotate/pkg/forge/github"
@@ -26,6 +27,9 @@ type wiring struct {
 	log     *logrus.Entry
 	traceID string
 	command string
+	// red is the run's redactor: every secret the run reads or mints is
+	// registered with it, and the forge and notifier write through it.
+	red *redact.Redactor
 	// failpoint, when set, kills the process after the named step. It is
 	// read from CREDROTATE_FAILPOINT and exists for the crash tests.
 	failpoint string
@@ -59,6 +63,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 		if err != nil {
 			return nil, err
 		}
+		cur = redactReader(cur, w.red)
 		keys = append(keys, rotate.KeySpec{
 			Key: p.Key, ClientID: p.ClientID, Provider: prov, Current: cur,
 			Secret: seal.SecretRef{Name: p.Secret.Name, Namespace: p.Secret.Namespace, DataKey: p.Secret.DataKey},
@@ -84,6 +89,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 		}
 	}
 	w.gitToken = gitToken
+	w.red.Add(gitToken)
 	ws, err := gitops.Clone(ctx, gitops.Options{
 		URL: cfg.Git.URL, BaseBranch: cfg.Git.BaseBranch, Token: gitToken,
 		SSHKeyFile: cfg.Git.SSHKeyFile, SigningKeyFile: cfg.Git.SigningKeyFile,
@@ -94,7 +100,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 	}
 	r := &rotate.Runner{
 		Log: w.log, TraceID: w.traceID, Keys: keys, Envs: envs,
-		Repo: repoAdapter{ws}, Forge: fg,
+		Repo: repoAdapter{ws}, Forge: redactForge(fg, w.red),
 		Settings: rotate.Settings{
 			BaseBranch: cfg.Git.BaseBranch, BranchPrefix: cfg.Git.BranchPrefix, PerKey: cfg.PullRequest.Grouping == "perKey",
 			Labels: cfg.GitHub.Labels, Reviewers: cfg.GitHub.Reviewers, TeamReviewers: cfg.GitHub.TeamReviewers,
@@ -107,7 +113,8 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 	}
 	if env := cfg.Notify.WebhookURLEnv; env != "" {
 		if u := os.Getenv(env); u != "" {
-			r.Notifier = notify.Webhook{URL: u}
+			addWebhookURL(w.red, u)
+			r.Notifier = redactingNotifier{n: notify.Webhook{URL: u}, red: w.red}
 		}
 	}
 	if w.failpoint != "" {
@@ -135,13 +142,14 @@ func (w *wiring) provider(transport string, hc *http.Client) (rotate.Provider, e
 		c, err := rest.New(rest.Options{
 			BaseURL: cfg.BaseURL, TokenURL: cfg.TokenURL, ManagementScope: cfg.ManagementScope,
 			HTTPClient: hc, Timeout: cfg.Timeout, Logger: log.WithField("transport", "rest"),
+			SecretSeen: w.red.AddSecret,
 		})
 		if err != nil {
 			return nil, usageErrorf("equifax: %v", err)
 		}
 		prov = c
 	case "soap":
-		p, err := newSOAPProvider(cfg, hc, log)
+		p, err := newSOAPProvider(cfg, hc, log, w.red.AddSecret)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +160,7 @@ func (w *wiring) provider(transport string, hc *http.Client) (rotate.Provider, e
 	if !cfg.EnableClientSecretRenewal {
 		prov = newMockSafe(prov, w.log)
 	}
-	return prov, nil
+	return redactProvider(prov, w.red), nil
 }
 
 // currentSource turns a currentSecret configuration into a reader.
@@ -181,6 +189,7 @@ func (w *wiring) forge(ctx context.Context) (*github.Client, error) {
 		opts.App = &github.AppAuth{ID: gh.App.ID, InstallationID: gh.App.InstallationID, PrivateKeyPEM: key}
 	} else {
 		opts.Token = os.Getenv(gh.TokenEnv)
+		w.red.Add(opts.Token)
 		if opts.Token == "" {
 			return nil, fmt.Errorf("environment variable %s (github.tokenEnv) is empty: export a token with contents, pull-requests and issues write access", gh.TokenEnv)
 		}
@@ -209,7 +218,8 @@ func (r repoAdapter) Publish(ctx context.Context, req rotate.PublishRequest) (ro
 	return rotate.PublishResult{Changed: res.Changed, CommitSHA: res.CommitSHA, Attempts: res.Attempts}, err
 }
 
-// commandLine is the run's command as the pull request shows it.
+// commandLine is the run's command as the pull request shows it, without
+// the values of --set overrides.
 func commandLine(args []string) string {
-	return strings.TrimSpace("credrotate " + strings.Join(args, " "))
+	return strings.TrimSpace("credrotate " + strings.Join(commandLineArgs(args), " "))
 }

@@ -109,6 +109,11 @@ func TestValidateTable(t *testing.T) {
 		{"two sources", func(c *Config) { c.Providers[0].CurrentSecret.Env = "X" }, "names 2 sources"},
 		{"grouping", func(c *Config) { c.PullRequest.Grouping = "perTeam" }, "pullRequest.grouping"},
 		{"app incomplete", func(c *Config) { c.GitHub.App.ID = 5 }, "github.app.installationID"},
+		{"http equifax base", func(c *Config) { c.Equifax.BaseURL = "http://api.equifax.com" }, `equifax.baseURL = "http://api.equifax.com" uses plain http to a host that is not loopback`},
+		{"http equifax token", func(c *Config) { c.Equifax.TokenURL = "http://api.equifax.com/v2/oauth/token" }, "equifax.tokenURL"},
+		{"http equifax soap", func(c *Config) { c.Equifax.SOAPURL = "http://10.0.0.8/business/security/soap/v1" }, "equifax.soapURL"},
+		{"http github api", func(c *Config) { c.GitHub.APIURL = "http://ghe.example.com/api/v3/" }, `github.apiURL = "http://ghe.example.com/api/v3/" uses plain http`},
+		{"http git url", func(c *Config) { c.Git.URL = "http://git.example.com/a/b.git" }, "git.url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := base()
@@ -201,4 +206,18 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("printing an accepted configuration: %v", err)
 		}
 	})
+}
+
+// TestLoopbackHTTPStaysAllowed: the emulator, localhub and the demo run on
+// loopback over plain http.
+func TestLoopbackHTTPStaysAllowed(t *testing.T) {
+	cfg, err := Load(LoadOptions{Path: "testdata/good.yaml", Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Equifax.BaseURL, cfg.Equifax.TokenURL, cfg.Equifax.SOAPURL = "http://127.0.0.1:8089", "http://localhost:8089/v2/oauth/token", "http://[::1]:8089/business/security/soap/v1"
+	cfg.GitHub.APIURL, cfg.Git.URL = "http://127.0.0.1:9000/api/v3/", "http://127.0.0.1:9000/acme/gitops.git"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
 }

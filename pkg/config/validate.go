@@ -86,6 +86,7 @@ func (c *Config) validate() []Problem {
 	c.validateGit(&ps)
 	c.validateGitHub(&ps)
 	c.validateEquifax(&ps)
+	c.validateHTTPS(&ps)
 	switch c.PullRequest.Grouping {
 	case "perRun", "perKey":
 	default:

@@ -7,12 +7,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/credrotate/credrotate/pkg/credential/redirect"
 )
 
 // Event is one run's notice.
@@ -71,12 +74,15 @@ func (w Webhook) Notify(ctx context.Context, e Event) error {
 		return fmt.Errorf("webhook: the URL does not parse")
 	}
 	req.Header.Set("Content-Type", "application/json")
-	client := w.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
+	// The URL is the credential: a redirect elsewhere, or to plain http,
+	// would hand it (and the notice) to whoever answers there.
+	client := redirect.Client(w.Client)
 	resp, err := client.Do(req)
 	if err != nil {
+		var re *redirect.RefusedError
+		if errors.As(err, &re) {
+			return fmt.Errorf("webhook to %s: %w: HTTP %d: %s", host(w.URL), redirect.ErrRefused, re.Status, re.Reason)
+		}
 		var ue *url.Error
 		if ok := asURLError(err, &ue); ok {
 			return fmt.Errorf("webhook to %s: %w", host(w.URL), ue.Err)

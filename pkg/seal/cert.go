@@ -16,6 +16,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/credrotate/credrotate/pkg/credential/redirect"
 )
 
 // Defaults for LoadOptions.
@@ -299,10 +301,10 @@ func fetchCert(ctx context.Context, raw string, opts LoadOptions, maxBytes int64
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client := opts.HTTPClient
-	if client == nil {
-		client = &http.Client{}
-	}
+	// A redirect is followed only within the configured origin and never
+	// from https to http: whoever answers on a downgraded hop could hand
+	// over a certificate of their own and read every secret sealed with it.
+	client := redirect.Client(opts.HTTPClient)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
 		return nil, &CertError{Err: ErrCertSource, Detail: "not a valid URL", Fix: "set cert.url to the controller's https://HOST/v1/cert.pem"}
@@ -314,6 +316,10 @@ func fetchCert(ctx context.Context, raw string, opts LoadOptions, maxBytes int64
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
+		}
+		if errors.Is(err, redirect.ErrRefused) {
+			return nil, &CertError{Err: fmt.Errorf("%w: %w", ErrCertFetch, err),
+				Fix: "set cert.url to the address that serves the certificate itself, over https (credrotate follows no redirect to another origin or from https to http), or use cert.file"}
 		}
 		return nil, &CertError{Err: fmt.Errorf("%w: %w", ErrCertFetch, err), Transient: true,
 			Fix: "check that the controller's /v1/cert.pem is reachable from here, or use cert.file"}

@@ -187,6 +187,8 @@ func (e *Emulator) control(r *http.Request) *reply {
 		return &reply{status: http.StatusNoContent}
 	case "warmup":
 		return e.warmupControl(r)
+	case "hostile":
+		return e.controlHostile(r)
 	case "state":
 		if rp := method(http.MethodGet); rp != nil {
 			return rp

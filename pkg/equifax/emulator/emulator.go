@@ -30,6 +30,9 @@
 //	GET    /__emulator/calls                                            -> {"token":n,"describe":n,"renew":n,"revoke":n}
 //	POST   /__emulator/calls/reset                                      -> 204
 //	GET    /__emulator/state                                            -> [ClientInfo + forcedRenewals...] by client id, metadata only
+//	POST   /__emulator/hostile      {"quoteCredentials","rejectNewSecrets","redirectTo","redirectStatus","hugeBodyBytes","hugeStatus","drip","ops"} -> 204
+//	GET    /__emulator/hostile                                          -> the mode, and how many values it quoted
+//	DELETE /__emulator/hostile                                          -> 204 (a well-behaved emulator again)
 //
 // Choices the contract leaves open: a gracePeriodSeconds of 0 means the
 // default; a SOAP renew may omit IdempotencyKey (or send the HTTP
@@ -146,6 +149,9 @@ type Options struct {
 	// Logf, when set, receives one line per contract call: transport, op,
 	// client, status, code and efx-transaction-id. Never a secret.
 	Logf func(format string, args ...any)
+	// Hostile, when not the zero value, starts the emulator in a hostile
+	// mode (see Hostile); SetHostile changes it later.
+	Hostile Hostile
 }
 
 func (o Options) withDefaults() Options {
@@ -199,6 +205,7 @@ type Emulator struct {
 	calls     map[Op]int
 	latency   time.Duration
 	warm      *warmupState
+	hostile   *hostileState
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -207,7 +214,7 @@ type Emulator struct {
 // New returns an emulator with no clients.
 func New(opts Options) *Emulator {
 	opts = opts.withDefaults()
-	return &Emulator{
+	e := &Emulator{
 		opts:      opts,
 		realBase:  time.Now(),
 		clients:   map[string]*client{},
@@ -218,6 +225,10 @@ func New(opts Options) *Emulator {
 		latency:   opts.Latency,
 		closed:    make(chan struct{}),
 	}
+	if opts.Hostile.active() {
+		e.SetHostile(opts.Hostile)
+	}
+	return e
 }
 
 // Close releases every stalled request; the emulator keeps serving.

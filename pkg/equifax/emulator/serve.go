@@ -71,6 +71,10 @@ func (e *Emulator) serveContract(w http.ResponseWriter, r *http.Request, transpo
 		writeReply(w, rp)
 		return
 	}
+	done, finish := e.serveHostile(w, r, rt)
+	if done {
+		return
+	}
 	e.mu.Lock()
 	e.calls[rt.op]++
 	latency := e.latency
@@ -90,6 +94,13 @@ func (e *Emulator) serveContract(w http.ResponseWriter, r *http.Request, transpo
 	}
 	if rp.client == "" {
 		rp.client = rt.client
+	}
+	if finish != nil {
+		hostile := finish(rp)
+		if hostile == nil {
+			return // written by the hostile mode
+		}
+		rp = hostile
 	}
 	writeReply(w, rp)
 }

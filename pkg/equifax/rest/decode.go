@@ -58,10 +58,10 @@ func parseError(op string, status int, header http.Header, body []byte, now time
 		}
 	}
 	e.Code = wire.Clean(eb.EfxErrorCode, 64)
-	e.Description = wire.Clean(eb.Description, maxDescription)
+	e.Description = wire.Text(eb.Description)
 	if e.Code == "" {
 		e.Code = wire.Clean(eb.Error, 64)
-		e.Description = wire.Clean(eb.ErrorDescription, maxDescription)
+		e.Description = wire.Text(eb.ErrorDescription)
 	}
 	if raw, ok := eb.AdditionalErrorDetails["eligibleAt"]; ok {
 		var s string

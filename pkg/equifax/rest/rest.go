@@ -76,6 +76,10 @@ type Options struct {
 	// Logger, if set, gets one line per attempt (op, client_id,
 	// correlation_id, efx_transaction_id), never a secret or token.
 	Logger *logrus.Entry
+	// SecretSeen, if set, is told every client secret the client
+	// authenticates with and every access token it obtains (a run-wide
+	// redactor's registration).
+	SecretSeen func(credential.Secret)
 }
 
 // Client is the REST implementation of equifax.Provider. It is safe for
@@ -124,6 +128,7 @@ func New(opts Options) (*Client, error) {
 		TokenExpiryDelta: opts.TokenExpiryDelta,
 		MaxBodyBytes:     opts.MaxBodyBytes,
 		Logger:           opts.Logger,
+		SecretSeen:       opts.SecretSeen,
 	}, c.fetchToken)
 	return c, nil
 }
@@ -312,7 +317,7 @@ func tokenError(ctx context.Context, a *wire.Attempt, err error) error {
 		e := parseError(wire.OpToken, re.Response.StatusCode, re.Response.Header, re.Body, time.Now())
 		if e.Code == "" && re.ErrorCode != "" {
 			e.Code = wire.Clean(re.ErrorCode, 64)
-			e.Description = wire.Clean(re.ErrorDescription, wire.MaxDescription)
+			e.Description = wire.Text(re.ErrorDescription)
 		}
 		if e.Code != "" && e.Kind == equifax.ErrMalformedResponse {
 			// An RFC 6749 error in a 2xx answer.

@@ -116,10 +116,10 @@ func decodeFault(body []byte) (fault, error) {
 	if env.Body.Fault == nil {
 		return fault{}, errors.New("answer holds no SOAP fault")
 	}
-	f := fault{faultCode: wire.Clean(env.Body.Fault.Code, 64), description: wire.Clean(env.Body.Fault.String, maxDescription)}
+	f := fault{faultCode: wire.Clean(env.Body.Fault.Code, 64), description: wire.Text(env.Body.Fault.String)}
 	if sf := env.Body.Fault.Detail.SecurityFault; sf != nil {
 		f.code = wire.Clean(strings.TrimSpace(sf.ErrorCode), 64)
-		if d := wire.Clean(strings.TrimSpace(sf.Description), maxDescription); d != "" {
+		if d := wire.Text(strings.TrimSpace(sf.Description)); d != "" {
 			f.description = d
 		}
 		if s, err := strconv.ParseInt(strings.TrimSpace(sf.RetryAfterSeconds), 10, 64); err == nil && s > 0 && s <= 86400 {

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/credrotate/credrotate/pkg/credential"
+	"github.com/credrotate/credrotate/pkg/credential/redirect"
 	"github.com/credrotate/credrotate/pkg/equifax"
 	"github.com/credrotate/credrotate/pkg/equifax/internal/wire"
 	"github.com/credrotate/credrotate/pkg/equifax/soap/internal/securitysoap"
@@ -70,6 +71,10 @@ type Options struct {
 	// Logger, if set, gets one line per attempt (op, client_id,
 	// correlation_id, efx_transaction_id), never a secret or token.
 	Logger *logrus.Entry
+	// SecretSeen, if set, is told every client secret the client
+	// authenticates with and every access token it obtains (a run-wide
+	// redactor's registration).
+	SecretSeen func(credential.Secret)
 }
 
 // Client is the SOAP implementation of equifax.Provider. It is safe for
@@ -102,6 +107,7 @@ func New(opts Options) (*Client, error) {
 		TokenExpiryDelta: opts.TokenExpiryDelta,
 		MaxBodyBytes:     opts.MaxBodyBytes,
 		Logger:           opts.Logger,
+		SecretSeen:       opts.SecretSeen,
 	}, c.fetchToken)
 	return c, nil
 }
@@ -347,7 +353,7 @@ func mapError(ctx context.Context, op string, a *wire.Attempt, d *doer, err erro
 		return faultError(op, d.status, d.body, a)
 	case errors.As(err, &m):
 		return &equifax.Error{Op: op, Kind: equifax.ErrMalformedResponse, HTTPStatus: a.Status(), TransactionID: a.TransactionID(), Err: m.err}
-	case a.Status() == 0, ctx.Err() != nil, errors.Is(err, wire.ErrBodyTooLarge):
+	case a.Status() == 0, ctx.Err() != nil, errors.Is(err, wire.ErrBodyTooLarge), errors.Is(err, redirect.ErrRefused):
 		return wire.FailedCall(ctx, op, a, err)
 	}
 	// gowsdl could not decode a 2xx answer.

@@ -9,6 +9,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/oauth2"
 
+	"github.com/credrotate/credrotate/pkg/credential"
+	"github.com/credrotate/credrotate/pkg/credential/redact"
 	"github.com/credrotate/credrotate/pkg/equifax"
 )
 
@@ -47,6 +49,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger, if set, gets one line per attempt.
 	Logger *logrus.Entry
+	// SecretSeen, if set, is told every client secret sent to the token
+	// endpoint and every access token obtained, the moment it is in hand,
+	// so that a run-wide redactor can mask it wherever it might be echoed.
+	SecretSeen func(credential.Secret)
 }
 
 // FetchFunc asks the server for a new access token for creds and scope,
@@ -76,6 +82,17 @@ type Core struct {
 // NewCore returns a Core for cfg with the defaults filled in; fetch is the
 // transport's way to get a new token.
 func NewCore(cfg Config, fetch FetchFunc) *Core {
+	if seen := cfg.SecretSeen; seen != nil {
+		inner := fetch
+		fetch = func(ctx context.Context, creds equifax.Credentials, scope string) (*oauth2.Token, error) {
+			seen(creds.ClientSecret)
+			t, err := inner(ctx, creds, scope)
+			if t != nil && t.AccessToken != "" {
+				seen(credential.NewSecret(t.AccessToken))
+			}
+			return t, err
+		}
+	}
 	c := &Core{
 		Scope:     cfg.Scope,
 		HTTP:      HTTPClient(cfg.HTTPClient, cfg.MaxBodyBytes),
@@ -206,6 +223,14 @@ func CheckRevoke(creds equifax.Credentials, secretID string) error {
 
 // MaxDescription bounds the server text kept in an error.
 const MaxDescription = 512
+
+// Text is server text kept for a person (an error description, a
+// faultstring): printable characters only, at most MaxDescription bytes,
+// a cut marked with redact.Truncated. It may still quote a credential the
+// server received; the run's redactor masks it on the way out.
+func Text(s string) string {
+	return redact.Bound(Clean(s, 4*MaxDescription), MaxDescription)
+}
 
 // Clean keeps printable text only and bounds its length, so a hostile
 // answer cannot flood a log line or inject control characters.

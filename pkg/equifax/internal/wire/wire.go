@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 
+	"github.com/credrotate/credrotate/pkg/credential/redirect"
 	"github.com/credrotate/credrotate/pkg/equifax"
 )
 
@@ -261,14 +262,15 @@ func (c *cappedBody) Read(p []byte) (int, error) {
 func (c *cappedBody) Close() error { return c.rc.Close() }
 
 // HTTPClient returns a copy of c (or of a default client when c is nil)
-// whose transport is wrapped in a recording Transport.
+// whose transport is wrapped in a recording Transport and whose redirects
+// follow the redirect package's policy: within the first request's origin
+// only, never from https to http, never resending a body. The recording
+// transport sets Authorization on every hop, and a token or IssueToken body
+// holds the client secret, so no other redirect is safe to follow.
 func HTTPClient(c *http.Client, maxBody int64) *http.Client {
-	var out http.Client
-	if c != nil {
-		out = *c
-	}
+	out := redirect.Client(c)
 	out.Transport = &Transport{Base: out.Transport, MaxBody: maxBody}
-	return &out
+	return out
 }
 
 // ReadBody reads a capped body whole; past the cap it fails with ErrBodyTooLarge.
@@ -288,7 +290,8 @@ func ReadBody(r io.Reader, max int64) ([]byte, error) {
 
 // FailedCall turns an error from sending a request or reading its answer
 // into a typed error: a timeout, a refused or dropped connection or a 5xx
-// read failure is ErrTransient; an oversized body ErrMalformedResponse. URLs
+// read failure is ErrTransient; an oversized body or a redirect the policy
+// refuses (a *redirect.RefusedError in the chain) ErrMalformedResponse. URLs
 // in the cause are scrubbed. ctx is the attempt's context.
 func FailedCall(ctx context.Context, op string, a *Attempt, err error) *equifax.Error {
 	e := &equifax.Error{Op: op, Kind: equifax.ErrTransient, Err: ScrubError(err)}
@@ -296,7 +299,13 @@ func FailedCall(ctx context.Context, op string, a *Attempt, err error) *equifax.
 		e.HTTPStatus = a.Status()
 		e.TransactionID = a.TransactionID()
 	}
+	var re *redirect.RefusedError
 	switch {
+	case errors.As(err, &re):
+		// Not worth retrying: the server will redirect again.
+		e.Kind = equifax.ErrMalformedResponse
+		e.Err = re
+		return e
 	case errors.Is(err, ErrBodyTooLarge) || (a != nil && a.BodyTooLarge()):
 		e.Kind = equifax.ErrMalformedResponse
 		e.Err = ErrBodyTooLarge
