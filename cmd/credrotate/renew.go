@@ -27,6 +27,7 @@ import (
 type renewFlags struct {
 	cronMode    bool
 	keys        []string
+	all         bool
 	dryRun      bool
 	output      string
 	metricsFile string
@@ -46,12 +47,16 @@ open rotation pull requests moving. A key whose rotation is in flight is
 resumed or finished, never renewed twice.
 
 --cron-mode renews only keys inside equifax.renewBefore and is a successful
-no-op otherwise. Without it the selected keys are renewed now (the manual
-fallback). --dry-run prints the plan and changes nothing anywhere.`,
+no-op otherwise. Without it the keys named with --provider-key, or with --all
+every configured key, are renewed now (the manual fallback); a renew that
+names none of the three renews nothing and exits 2. --dry-run prints the plan
+and changes nothing anywhere.`,
 		Example: `  # the scheduled run
   credrotate renew --cron-mode --config /etc/credrotate/credrotate.yaml
   # renew one key now, by hand
   credrotate renew --provider-key equifax.unique_client_id
+  # renew every key now, by hand
+  credrotate renew --all
   # what would a run do?
   credrotate renew --cron-mode --dry-run -o json`,
 		Args: cobra.NoArgs,
@@ -62,6 +67,7 @@ fallback). --dry-run prints the plan and changes nothing anywhere.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&f.cronMode, "cron-mode", false, "renew only keys inside their renewal window")
 	fl.StringArrayVar(&f.keys, "provider-key", nil, "only this provider key (repeatable)")
+	fl.BoolVar(&f.all, "all", false, "renew every configured key now (without --cron-mode: the manual fallback for all keys)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and change nothing")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fl.StringVar(&f.metricsFile, "metrics-file", "", "write Prometheus metrics to this file (textfile collector)")
@@ -71,6 +77,9 @@ fallback). --dry-run prints the plan and changes nothing anywhere.`,
 func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	if f.output != "table" && f.output != "json" {
 		return usageErrorf("-o %q is not a format: use table or json", f.output)
+	}
+	if err := f.checkKeyChoice(); err != nil {
+		return err
 	}
 	cfg, err := a.loadConfig()
 	if err != nil {
