@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/credrotate/credrotate/pkg/config"
@@ -20,6 +21,9 @@ func (a *app) loadConfig() (*config.Config, error) {
 		overrides[k] = v
 	}
 	cfg, err := config.Load(config.LoadOptions{Path: a.configPath, Overrides: overrides})
+	if errors.Is(err, config.ErrNoFile) {
+		return nil, usageErrorf("%w: name one with --config FILE, or run credrotate in the folder that holds %s", err, config.DefaultFile)
+	}
 	if err != nil {
 		// Every problem with the configuration is a usage error: nothing
 		// has been touched yet.

@@ -185,7 +185,7 @@ func (a *app) preflightFailed(f renewFlags, traceID string, err error, alert str
 	if alert != "" {
 		msg += "\nalert: " + alert
 	}
-	return errors.New(msg)
+	return preflightExit(err, msg)
 }
 
 // selectKeys narrows cfg.Providers to the named keys.

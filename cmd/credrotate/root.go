@@ -70,7 +70,7 @@ raised), 2 a usage or configuration error (nothing was touched).`,
 			return err
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "configuration file (default: credrotate.yaml in the working directory, if present)")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")

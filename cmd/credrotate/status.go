@@ -76,14 +76,14 @@ func (a *app) observe(ctx context.Context, command string, cfg *config.Config, a
 	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:])}
 	runner, err := w.newRunner(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
+		return nil, nil, observeExit(fmt.Errorf("%s: %w%s", command, err, nextAction(err)))
 	}
 	if adjust != nil {
 		adjust(runner)
 	}
 	obs, err := runner.Preflight(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
+		return nil, nil, observeExit(fmt.Errorf("%s: %w%s", command, err, nextAction(err)))
 	}
 	return runner, obs, nil
 }

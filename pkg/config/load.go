@@ -149,13 +149,20 @@ func Load(opts LoadOptions) (*Config, error) {
 		p := filepath.Join(opts.Dir, DefaultFile)
 		if _, err := os.Stat(p); err == nil {
 			cfgPath = p
+		} else {
+			return nil, &NoFileError{Looked: defaultFileShown(opts.Dir)}
 		}
+	}
+	spell := spelling{}
+	for k := range opts.Overrides {
+		spell.addKey(k)
 	}
 	if cfgPath != "" {
 		b, err := os.ReadFile(cfgPath)
 		if err != nil {
 			return nil, fmt.Errorf("reading configuration: %w", err)
 		}
+		spell.addYAML(b)
 		if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
 			return nil, fmt.Errorf("parsing configuration file %s: %w (check the YAML syntax)", cfgPath, err)
 		}
@@ -225,6 +232,9 @@ func Load(opts LoadOptions) (*Config, error) {
 		cfg.resolvePaths(filepath.Dir(cfgPath))
 	}
 	problems = append(problems, cfg.validate()...)
+	for i := range problems {
+		problems[i].Key = spell.respell(problems[i].Key)
+	}
 	if len(problems) > 0 {
 		return cfg, &ValidationError{File: cfgPath, Problems: problems}
 	}
