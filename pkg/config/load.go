@@ -66,6 +66,9 @@ var defaults = map[string]any{
 var notConfig = map[string]bool{
 	// CREDROTATE_FAILPOINT stops a run at a named step; the crash tests use it.
 	"CREDROTATE_FAILPOINT": true,
+	// CREDROTATE_BIN names the binary that make test builds for the
+	// tests that run it as a child process.
+	"CREDROTATE_BIN": true,
 }
 
 // LoadOptions says where configuration comes from.
