@@ -96,6 +96,7 @@ func (c *Config) validate() []Problem {
 	}
 	c.validateProviders(&ps)
 	c.validateEnvironments(&ps)
+	c.validatePaths(&ps)
 	return ps.list
 }
 
