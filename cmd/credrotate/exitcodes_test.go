@@ -136,6 +136,7 @@ func TestNearestFlag(t *testing.T) {
 		{[]string{"renew", "--dryrun"}, "did you mean --dry-run?"},
 		{[]string{"status", "--config-file", "x"}, "did you mean --config?"},
 		{[]string{"demo", "--key", "3"}, "did you mean --keys?"},
+		{[]string{"config", "validate", "--onlin"}, "did you mean --online?"},
 		{[]string{"renew", "--zzzzzzzz"}, "renew --help lists the flags"},
 	} {
 		_, stderr, code := runCmd(t, "", tc.args...)

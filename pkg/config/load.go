@@ -235,6 +235,7 @@ func Load(opts LoadOptions) (*Config, error) {
 		cfg.resolvePaths(filepath.Dir(cfgPath))
 	}
 	problems = append(problems, cfg.validate()...)
+	cfg.spell = spell
 	for i := range problems {
 		problems[i].Key = spell.respell(problems[i].Key)
 	}

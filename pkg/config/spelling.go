@@ -131,3 +131,10 @@ func (s spelling) respell(key string) string {
 	}
 	return strings.Join(segs, ".")
 }
+
+// Spelling returns key (such as "providers[0].currentSecret.env") as the
+// configuration file spells it, so that a message names what a person
+// wrote; keys the file does not have keep the reference spelling.
+func (c *Config) Spelling(key string) string {
+	return c.spell.respell(key)
+}
