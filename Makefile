@@ -17,8 +17,16 @@ build: ## Build bin/credrotate
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/credrotate ./cmd/credrotate
 
 .PHONY: test
-test: ## Run the test suite (what CI runs)
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+test: ## Run the test suite (what CI runs), after installing what it needs (test/setup.sh)
+	@set -eo pipefail; \
+	start=$$SECONDS; \
+	setup="$$(VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' bash test/setup.sh)"; \
+	eval "$$setup"; \
+	echo "make test: set-up took $$((SECONDS - start))s; testing with $$CREDROTATE_BIN"; \
+	start=$$SECONDS; status=0; \
+	$(GO) test -race -count=1 -timeout 20m -json $(PKGS) | "$$TESTSUM_BIN" || status=$$?; \
+	echo "make test: tests took $$((SECONDS - start))s"; \
+	exit $$status
 
 .PHONY: e2e
 e2e: ## The real-Kubernetes tier: etcd, kube-apiserver, the sealed-secrets controller (installs and caches them)

@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/credrotate/credrotate/pkg/config"
+	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/demo"
+	"github.com/credrotate/credrotate/pkg/equifax/emulator"
 )
 
 type demoFlags struct {
@@ -35,15 +40,20 @@ renew --cron-mode (plan, renewal, sealing, pull request, auto-merge), plays
 the rollout, runs status, advances Equifax's clock and runs again to finish the
 rotations (old secrets revoked) and to show a no-op, and finally proves the
 result: every manifest on main decrypts with its own environment's key to a
-secret Equifax accepts.`,
+secret Equifax accepts.
+
+The runs' logs go to demo.log in the demo's folder, unless --log-level is
+given: then they go to stderr at that level. Without --workdir the demo works
+in a temporary folder that is removed at the end (kept if the demo fails).`,
 		Example: `  credrotate demo
   credrotate demo --workdir /tmp/crdemo --serve      # keep the servers up afterwards
   credrotate demo --keys 100 --latency 50ms          # a bigger world`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.demo(cmd.Context(), f)
+			return a.demo(cmd.Context(), f, cmd.Flags().Changed("log-level"))
 		},
 	}
+	cmd.AddCommand(newDemoRolloutCmd(a))
 	fl := cmd.Flags()
 	fl.StringVar(&f.workdir, "workdir", "", "keep everything in this folder (default: a new temporary folder)")
 	fl.BoolVar(&f.serve, "serve", false, "keep the emulator and localhub running afterwards, until interrupted")
@@ -53,34 +63,68 @@ secret Equifax accepts.`,
 	return cmd
 }
 
-func (a *app) demo(ctx context.Context, f demoFlags) error {
+func (a *app) demo(ctx context.Context, f demoFlags, logLevelSet bool) (err error) {
 	if f.keys < 1 || f.keys > 10000 {
 		return usageErrorf("--keys %d: use 1 to 10000", f.keys)
 	}
 	if f.transport != "rest" && f.transport != "soap" {
 		return usageErrorf("--transport %q: use rest or soap", f.transport)
 	}
-	dir := f.workdir
+	dir, temporary := f.workdir, false
 	if dir == "" {
-		var err error
 		if dir, err = os.MkdirTemp("", "credrotate-demo-"); err != nil {
 			return err
 		}
+		temporary = true
 	}
 	out := a.stdout
 	start := time.Now()
 	w, err := demo.Start(ctx, demo.Options{Dir: dir, Keys: f.keys, Latency: f.latency, Transport: f.transport})
 	if err != nil {
+		if temporary {
+			_ = os.RemoveAll(dir)
+		}
 		return fmt.Errorf("starting the demo: %w", err)
 	}
 	defer w.Close()
+	// The run lock lives in the system's temporary folder; the demo's
+	// repository is gone once the demo is, and so is its lock.
+	defer func() { _ = os.Remove(lockPath(&config.Config{Git: config.Git{URL: w.GitURL, BaseBranch: "main"}})) }()
 	if err := os.Setenv(demo.TokenEnv, demo.Token); err != nil {
 		return err
 	}
 
+	// The runs log to a file unless --log-level asks for them here.
+	sub := &app{stdin: strings.NewReader(""), stdout: out, stderr: a.stderr, configPath: w.ConfigPath, logLevel: a.logLevel, logFormat: a.logFormat, red: a.red}
+	logPath := ""
+	if !logLevelSet {
+		logPath = filepath.Join(w.Dir, "demo.log")
+		lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = lf.Close() }()
+		sub.stderr, sub.logLevel, sub.logFormat = lf, "info", "text"
+		if f.keys > 8 {
+			sub.logLevel = "warn"
+		}
+	}
+	defer func() {
+		switch {
+		case err != nil && logPath != "":
+			err = fmt.Errorf("%w\nthe runs' logs: %s", err, logPath)
+		case err == nil && temporary:
+			_ = os.RemoveAll(w.Dir)
+		}
+	}()
+	exe := executable()
+
 	section(out, "The demo world")
 	fmt.Fprintf(out, "  folder          %s\n  Equifax         %s (REST and SOAP emulator)\n  GitHub          %s/api/v3/ (localhub)\n  GitOps repo     %s (bare: %s/gitops.git)\n  config          %s\n  sealing keys    %s/keys/{prod,staging,uat}.{key,crt}\n  current secrets %s/current/<provider key> (what a mounted Secret would hold)\n",
 		w.Dir, w.EmulatorURL, w.HubURL, w.GitURL, w.Dir, w.ConfigPath, w.Dir, w.Dir)
+	if logPath != "" {
+		fmt.Fprintf(out, "  logs            %s (--log-level info shows them here instead)\n", logPath)
+	}
 	fmt.Fprintf(out, "  provider keys   %d, expiring in:", len(w.Keys))
 	for i, k := range w.Keys {
 		if i == 4 {
@@ -91,10 +135,6 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 	}
 	fmt.Fprintln(out)
 
-	sub := &app{stdin: strings.NewReader(""), stdout: out, stderr: a.stderr, configPath: w.ConfigPath, logLevel: "warn", logFormat: "text", red: a.red}
-	if f.keys <= 8 {
-		sub.logLevel = "info"
-	}
 	renew := func(title string) error {
 		section(out, title)
 		return sub.renew(ctx, renewFlags{cronMode: true, output: "table"}, "credrotate renew --cron-mode")
@@ -105,8 +145,13 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 	}
 	if prs := w.Hub.PullRequests(); len(prs) > 0 {
 		pr := prs[len(prs)-1]
-		section(out, fmt.Sprintf("Pull request #%d (%s, merged=%v)", pr.Number, pr.Title, pr.Merged))
-		fmt.Fprintln(out, indent(pr.Body))
+		state := "open"
+		if pr.Merged {
+			state = "merged (auto-merge)"
+		}
+		section(out, fmt.Sprintf("Pull request #%d: %s", pr.Number, pr.Title))
+		fmt.Fprintf(out, "  %s, %s/%s/%s/pull/%d\n\n", state, w.HubURL, w.Hub.Owner(), w.Hub.Repo(), pr.Number)
+		fmt.Fprintln(out, indent(renderMarkdown(pr.Body)))
 	}
 
 	section(out, "Rollout: Argo CD or Flux applies main, the controller decrypts, the Secret changes")
@@ -114,7 +159,7 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "  %d current secret(s) now hold the new value: %v\n", len(changed), changed)
+	printRollout(out, changed)
 
 	section(out, "credrotate status")
 	if err := sub.status(ctx, "table"); err != nil {
@@ -144,17 +189,107 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 		}
 	}
 	fmt.Fprintf(out, "  PROOF PASSED: %d manifests on main decrypt with their own environment's key (and no other) to secrets Equifax accepts; %d old secrets revoked.\n", len(proofs), revoked)
-	fmt.Fprintf(out, "  demo took %s\n", time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(out, "  demo took %s\n", time.Since(start).Round(time.Second))
 
 	if !f.serve {
-		fmt.Fprintf(out, "\nEverything is kept in %s (run with --serve to keep the servers up).\n", w.Dir)
+		if temporary {
+			fmt.Fprintf(out, "\nThe demo's temporary folder is removed. To keep the world and drive it by hand:\n  $ %s demo --workdir DIR --serve\n", exe)
+		} else {
+			fmt.Fprintf(out, "\nEverything is kept in %s. To drive a world by hand, keep the servers up:\n  $ %s demo --workdir ANOTHER-DIR --serve\n", w.Dir, exe)
+		}
 		return nil
 	}
-	section(out, "Serving until interrupted (Ctrl-C)")
-	fmt.Fprintf(out, "  export %s=%s\n  credrotate renew --config %s --provider-key %s\n  credrotate status --config %s\n  Equifax emulator: %s   localhub: %s\n",
-		demo.TokenEnv, demo.Token, w.ConfigPath, w.Keys[0].Key, w.ConfigPath, w.EmulatorURL, w.HubURL)
+	key := handKey(w)
+	section(out, "Serving until interrupted (Ctrl-C); in another terminal, try")
+	fmt.Fprintf(out, "  $ export %s=%s\n", demo.TokenEnv, demo.Token)
+	fmt.Fprintf(out, "  $ %s status --config %s\n", exe, w.ConfigPath)
+	fmt.Fprintf(out, "  $ %s renew --config %s --provider-key %s   # renew one key now, by hand: a pull request that auto-merges\n", exe, w.ConfigPath, key)
+	fmt.Fprintf(out, "  $ %s demo rollout --workdir %s   # play the rollout: main's prod manifest reaches current/%s\n", exe, w.Dir, key)
+	fmt.Fprintf(out, "  $ curl -fsS -X POST %s%sclock -d '{\"advance\":\"25h\"}'   # a day passes at Equifax\n", w.EmulatorURL, emulator.ControlPrefix)
+	fmt.Fprintf(out, "  $ %s renew --config %s --cron-mode   # the rollout is seen: the old secret of %s is revoked\n", exe, w.ConfigPath, key)
+	fmt.Fprintf(out, "  Equifax emulator: %s (controls under %s)   localhub: %s\n", w.EmulatorURL, emulator.ControlPrefix, w.HubURL)
 	<-ctx.Done()
 	return nil
+}
+
+// handKey is the key the --serve hints renew by hand: one the demo's runs
+// left alone, so that renewing it does something.
+func handKey(w *demo.World) credential.ProviderKey {
+	for _, k := range w.Keys {
+		if k.ExpiresIn > 14*24*time.Hour {
+			return k.Key
+		}
+	}
+	return w.Keys[len(w.Keys)-1].Key
+}
+
+func newDemoRolloutCmd(a *app) *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "rollout",
+		Short: "Play the rollout of a demo kept with --workdir: main's prod manifests reach current/",
+		Long: `rollout does by hand what Argo CD or Flux and the sealed-secrets controller
+do in a cluster, for a demo kept in --workdir (while it serves, or after): each
+key's prod SealedSecret on main is decrypted with the demo's prod key and
+written to current/<provider key>, the file a mounted Secret would change.`,
+		Example: `  credrotate demo rollout --workdir /tmp/crdemo`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageErrorf("--workdir is required: the folder of a demo started with --workdir")
+			}
+			changed, err := demo.RolloutDir(cmd.Context(), dir)
+			if err != nil {
+				return usageError(err)
+			}
+			printRollout(a.stdout, changed)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "workdir", "", "the demo's folder")
+	return cmd
+}
+
+func printRollout(out io.Writer, changed []credential.ProviderKey) {
+	if len(changed) == 0 {
+		fmt.Fprintln(out, "  nothing changed: every current secret already holds what main says")
+		return
+	}
+	fmt.Fprintf(out, "  %d current secret(s) now hold the new value: %v\n", len(changed), changed)
+}
+
+// executable is the path of the binary that is running, for hints a
+// person can paste.
+func executable() string {
+	p, err := os.Executable()
+	if err != nil {
+		return "credrotate"
+	}
+	return p
+}
+
+var (
+	htmlComment = regexp.MustCompile(`(?s)<!--.*?-->`)
+	htmlTag     = regexp.MustCompile(`</?(sub|sup|details|summary|br)\s*/?>`)
+	bold        = regexp.MustCompile(`\*\*([^*]+)\*\*`)
+	heading     = regexp.MustCompile(`(?m)^#{1,6} +`)
+	blankLines  = regexp.MustCompile(`\n{3,}`)
+)
+
+// renderMarkdown is a pull request body as GitHub shows it, near enough
+// for a terminal: no hidden comments (credrotate's state marker), no
+// tags, no emphasis or code marks; tables stay as they are.
+func renderMarkdown(s string) string {
+	s = htmlComment.ReplaceAllString(s, "")
+	s = htmlTag.ReplaceAllString(s, "")
+	s = bold.ReplaceAllString(s, "$1")
+	s = heading.ReplaceAllString(s, "")
+	s = strings.ReplaceAll(s, "`", "")
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.TrimSpace(blankLines.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
 }
 
 func section(w io.Writer, title string) {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -52,7 +50,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 }
 
 func TestConfigValidateGood(t *testing.T) {
-	out, stderr, code := runCmd(t, "", "config", "validate", "--config", "../../pkg/config/testdata/good.yaml")
+	out, stderr, code := runCmd(t, "", "config", "validate", "--config", goodFixture(t, "value", nil))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -62,11 +60,12 @@ func TestConfigValidateGood(t *testing.T) {
 }
 
 func TestConfigSetOverrides(t *testing.T) {
-	out, stderr, code := runCmd(t, "", "config", "validate", "--config", "../../pkg/config/testdata/good.yaml", "--set", "equifax.concurrency=3", "--set", "equifax.enableClientSecretRenewal=false")
+	good := goodFixture(t, "value", nil)
+	out, stderr, code := runCmd(t, "", "config", "validate", "--config", good, "--set", "equifax.concurrency=3", "--set", "equifax.enableClientSecretRenewal=false")
 	if code != 0 || !strings.Contains(out, "concurrency: 3") || !strings.Contains(out, "enableClientSecretRenewal: false") {
 		t.Fatalf("exit %d, out:\n%s\n%s", code, out, stderr)
 	}
-	_, stderr, code = runCmd(t, "", "config", "validate", "--config", "../../pkg/config/testdata/good.yaml", "--set", "equifax.concurency=3")
+	_, stderr, code = runCmd(t, "", "config", "validate", "--config", good, "--set", "equifax.concurency=3")
 	if code != exitUsage || !strings.Contains(stderr, "equifax.concurency is not a known configuration key") {
 		t.Fatalf("a misspelt --set key: exit %d\n%s", code, stderr)
 	}
@@ -91,20 +90,7 @@ func TestConfigValidateNamesAllFive(t *testing.T) {
 // removed.
 func TestCanaryNeverPrinted(t *testing.T) {
 	const canary = "CANARY-7f3a9c-never-print-me"
-	dir := t.TempDir()
-	secretFile := filepath.Join(dir, "client_secret")
-	if err := os.WriteFile(secretFile, []byte(canary+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	good, err := os.ReadFile("../../pkg/config/testdata/good.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgFile := filepath.Join(dir, "credrotate.yaml")
-	cfgText := strings.Replace(string(good), "current/client_secret", secretFile, 1)
-	if err := os.WriteFile(cfgFile, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgFile := goodFixture(t, canary, nil)
 	t.Setenv("GITHUB_TOKEN", canary)
 
 	var all bytes.Buffer

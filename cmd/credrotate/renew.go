@@ -26,6 +26,7 @@ import (
 type renewFlags struct {
 	cronMode    bool
 	keys        []string
+	all         bool
 	dryRun      bool
 	output      string
 	metricsFile string
@@ -47,8 +48,10 @@ open rotation pull requests moving. A key whose rotation is in flight is
 resumed or finished, never renewed twice.
 
 --cron-mode renews only keys inside equifax.renewBefore and is a successful
-no-op otherwise. Without it the selected keys are renewed now (the manual
-fallback). --dry-run prints the plan and changes nothing anywhere.
+no-op otherwise. Without it the keys named with --provider-key, or with --all
+every configured key, are renewed now (the manual fallback); a renew that
+names none of the three renews nothing and exits 2. --dry-run prints the plan
+and changes nothing anywhere.
 
 --emergency, with exactly one --provider-key, is for a leaked secret: the key
 is renewed now whatever its window, with Equifax's force, the pull request is
@@ -58,6 +61,8 @@ observed. See docs/rotation.md.`,
   credrotate renew --cron-mode --config /etc/credrotate/credrotate.yaml
   # renew one key now, by hand
   credrotate renew --provider-key equifax.unique_client_id
+  # renew every key now, by hand
+  credrotate renew --all
   # a leaked secret: rotate it now, revoke the old one once the rollout is seen
   credrotate renew --provider-key equifax.unique_client_id --emergency
   # what would a run do?
@@ -73,6 +78,7 @@ observed. See docs/rotation.md.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&f.cronMode, "cron-mode", false, "renew only keys inside their renewal window")
 	fl.StringArrayVar(&f.keys, "provider-key", nil, "only this provider key (repeatable)")
+	fl.BoolVar(&f.all, "all", false, "renew every configured key now (without --cron-mode: the manual fallback for all keys)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and change nothing")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fl.StringVar(&f.metricsFile, "metrics-file", "", "write Prometheus metrics to this file (textfile collector)")
@@ -84,6 +90,9 @@ observed. See docs/rotation.md.`,
 func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	if f.output != "table" && f.output != "json" {
 		return usageErrorf("-o %q is not a format: use table or json", f.output)
+	}
+	if err := f.checkKeyChoice(); err != nil {
+		return err
 	}
 	if err := checkEmergency(f); err != nil {
 		return err
@@ -201,7 +210,7 @@ func (a *app) preflightFailed(f renewFlags, traceID string, err error, alert str
 	if alert != "" {
 		msg += "\nalert: " + alert
 	}
-	return errors.New(msg)
+	return preflightExit(err, msg)
 }
 
 // selectKeys narrows cfg.Providers to the named keys.

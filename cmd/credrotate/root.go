@@ -77,7 +77,7 @@ run holds the repository's lease (nothing was touched).`,
 			return err
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "configuration file (default: credrotate.yaml in the working directory, if present)")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")

@@ -83,14 +83,14 @@ func (a *app) observeWith(ctx context.Context, command string, cfg *config.Confi
 	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:]), red: a.red}
 	runner, err := w.newRunner(ctx)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
+		return nil, nil, nil, observeExit(fmt.Errorf("%s: %w%s", command, err, nextAction(err)))
 	}
 	if adjust != nil {
 		adjust(runner)
 	}
 	obs, err := runner.Preflight(ctx)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
+		return nil, nil, nil, observeExit(fmt.Errorf("%s: %w%s", command, err, nextAction(err)))
 	}
 	return w, runner, obs, nil
 }

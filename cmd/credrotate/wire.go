@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -79,7 +78,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 
 	fg, err := w.forge(ctx)
 	if err != nil {
-		return nil, &rotate.StepError{Step: "preflight github", Err: err, Next: "check github.* in the configuration and the token's permissions"}
+		return nil, &rotate.StepError{Step: "preflight github", Err: err, Next: forgeNext(err)}
 	}
 	gitToken := os.Getenv(cfg.Git.TokenEnv)
 	if gitToken == "" && cfg.GitHub.App.Enabled() {
@@ -184,14 +183,14 @@ func (w *wiring) forge(ctx context.Context) (*github.Client, error) {
 	if gh.App.Enabled() {
 		key, err := os.ReadFile(gh.App.PrivateKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading the GitHub App private key: %w", err)
+			return nil, needsFixf("reading the GitHub App private key (github.app.privateKeyFile): %w", err)
 		}
 		opts.App = &github.AppAuth{ID: gh.App.ID, InstallationID: gh.App.InstallationID, PrivateKeyPEM: key}
 	} else {
 		opts.Token = os.Getenv(gh.TokenEnv)
 		w.red.Add(opts.Token)
 		if opts.Token == "" {
-			return nil, fmt.Errorf("environment variable %s (github.tokenEnv) is empty: export a token with contents, pull-requests and issues write access", gh.TokenEnv)
+			return nil, errMissingToken(gh.TokenEnv, "github.tokenEnv")
 		}
 	}
 	c, err := github.New(ctx, opts)

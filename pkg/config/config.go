@@ -31,6 +31,8 @@ type Config struct {
 	// unparsed holds keys whose values did not parse; Load reported them
 	// already, so validate does not report them twice.
 	unparsed map[string]bool
+	// spell maps keys back to the file's spelling (see Spelling).
+	spell spelling
 }
 
 // Git says where the GitOps repository is and how to write to it.

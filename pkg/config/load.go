@@ -68,6 +68,9 @@ var defaults = map[string]any{
 var notConfig = map[string]bool{
 	// CREDROTATE_FAILPOINT stops a run at a named step; the crash tests use it.
 	"CREDROTATE_FAILPOINT": true,
+	// CREDROTATE_BIN names the binary that make test builds for the
+	// tests that run it as a child process.
+	"CREDROTATE_BIN": true,
 }
 
 // LoadOptions says where configuration comes from.
@@ -153,13 +156,20 @@ func Load(opts LoadOptions) (*Config, error) {
 		p := filepath.Join(opts.Dir, DefaultFile)
 		if _, err := os.Stat(p); err == nil {
 			cfgPath = p
+		} else {
+			return nil, &NoFileError{Looked: defaultFileShown(opts.Dir)}
 		}
+	}
+	spell := spelling{}
+	for k := range opts.Overrides {
+		spell.addKey(k)
 	}
 	if cfgPath != "" {
 		b, err := os.ReadFile(cfgPath)
 		if err != nil {
 			return nil, fmt.Errorf("reading configuration: %w", err)
 		}
+		spell.addYAML(b)
 		if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
 			return nil, fmt.Errorf("parsing configuration file %s: %w (check the YAML syntax)", cfgPath, err)
 		}
@@ -230,6 +240,10 @@ func Load(opts LoadOptions) (*Config, error) {
 		cfg.resolvePaths(filepath.Dir(cfgPath))
 	}
 	problems = append(problems, cfg.validate()...)
+	cfg.spell = spell
+	for i := range problems {
+		problems[i].Key = spell.respell(problems[i].Key)
+	}
 	if len(problems) > 0 {
 		return cfg, &ValidationError{File: cfgPath, Problems: problems}
 	}

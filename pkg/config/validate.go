@@ -98,6 +98,7 @@ func (c *Config) validate() []Problem {
 	c.validateProviders(&ps)
 	c.validateEnvironments(&ps)
 	c.validateSchedule(&ps)
+	c.validatePaths(&ps)
 	return ps.list
 }
 

@@ -9,11 +9,6 @@ import (
 	"path"
 	"strings"
 
-	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
-	sscrypto "github.com/bitnami-labs/sealed-secrets/pkg/crypto"
-	"k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/yaml"
-
 	"github.com/credrotate/credrotate/pkg/credential"
 )
 
@@ -38,23 +33,7 @@ func (w *World) unsealWith(ctx context.Context, env string, key credential.Provi
 	if err != nil {
 		return credential.Secret{}, err
 	}
-	var ss ssv1alpha1.SealedSecret
-	if err := yaml.Unmarshal(b, &ss); err != nil {
-		return credential.Secret{}, fmt.Errorf("%s: %w", name, err)
-	}
-	fp, err := sscrypto.PublicKeyFingerprint(&priv.PublicKey)
-	if err != nil {
-		return credential.Secret{}, err
-	}
-	sec, err := ss.Unseal(scheme.Codecs, map[string]*rsa.PrivateKey{fp: priv})
-	if err != nil {
-		return credential.Secret{}, fmt.Errorf("%s does not decrypt with the %s key: %w", name, env, err)
-	}
-	v, ok := sec.Data["client_secret"]
-	if !ok {
-		return credential.Secret{}, fmt.Errorf("%s has no client_secret", name)
-	}
-	return credential.NewSecret(string(v)), nil
+	return unsealManifest(b, name, env, priv)
 }
 
 // Rollout plays Argo CD or Flux and the sealed-secrets controller: for every

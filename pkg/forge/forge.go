@@ -80,6 +80,10 @@ var (
 	ErrNotMergeable = errors.New("pull request is not mergeable")
 	// ErrPermission: the credentials lack a permission; see PermissionError.
 	ErrPermission = errors.New("missing permission")
+	// ErrUnauthorized: the forge rejected the credentials themselves (HTTP
+	// 401): a missing, wrong, expired or revoked token or App key. It is
+	// not a missing permission.
+	ErrUnauthorized = errors.New("credentials rejected")
 	// ErrRateLimited: the forge's rate limit stopped the call after the
 	// allowed retries; see RateLimitError.
 	ErrRateLimited = errors.New("rate limited")

@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/credrotate/credrotate/internal/testenv"
 )
 
 // overlayFixture writes three overlays, each with its own key, into a
@@ -102,15 +105,7 @@ func TestKubesealRecoversSecret(t *testing.T) {
 	if testing.Short() {
 		t.Skip("building kubeseal is slow; skipped in -short mode")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH: cannot run `go tool kubeseal`")
-	}
-	out, err := exec.Command(goBin, "env", "GOMOD").Output()
-	modRoot := filepath.Dir(strings.TrimSpace(string(out)))
-	if err != nil || modRoot == "." {
-		t.Skip("cannot find the module root for `go tool kubeseal`")
-	}
+	kubeseal := kubesealCommand(t)
 	dir, envs := overlayFixture(t)
 	keys := t.TempDir()
 	for _, env := range envs {
@@ -123,9 +118,7 @@ func TestKubesealRecoversSecret(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.CommandContext(t.Context(), goBin, "tool", "kubeseal", "--recovery-unseal",
-			"--recovery-private-key", filepath.Join(keys, keyName+".pem"), "-o", "json")
-		cmd.Dir = modRoot
+		cmd := kubeseal(t.Context(), "--recovery-unseal", "--recovery-private-key", filepath.Join(keys, keyName+".pem"), "-o", "json")
 		cmd.Stdin = bytes.NewReader(data)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -152,5 +145,28 @@ func TestKubesealRecoversSecret(t *testing.T) {
 				t.Errorf("kubeseal unsealed %s's file with %s's key", env.Name, other)
 			}
 		})
+	}
+}
+
+// kubesealCommand returns how to run kubeseal: the binary KUBESEAL_BIN
+// names (make test builds it once, at the version go.mod pins, before the
+// tests), or else `go tool kubeseal`, which compiles it inside this test's
+// time on a cold cache.
+func kubesealCommand(t *testing.T) func(ctx context.Context, args ...string) *exec.Cmd {
+	t.Helper()
+	if bin := os.Getenv("KUBESEAL_BIN"); bin != "" {
+		testenv.File(t, bin, "kubeseal (KUBESEAL_BIN)", "make test builds it; or unset KUBESEAL_BIN to use `go tool kubeseal`")
+		return func(ctx context.Context, args ...string) *exec.Cmd { return exec.CommandContext(ctx, bin, args...) }
+	}
+	goBin := testenv.LookPath(t, "go", "install Go (https://go.dev/dl/) to run `go tool kubeseal`")
+	out, err := exec.Command(goBin, "env", "GOMOD").Output()
+	modRoot := filepath.Dir(strings.TrimSpace(string(out)))
+	if err != nil || modRoot == "." {
+		testenv.Require(t, "the module root for `go tool kubeseal`", "run the tests inside the credrotate module, or set KUBESEAL_BIN")
+	}
+	return func(ctx context.Context, args ...string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, goBin, append([]string{"tool", "kubeseal"}, args...)...)
+		cmd.Dir = modRoot
+		return cmd
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credrotate/credrotate/internal/testenv"
 	"github.com/credrotate/credrotate/pkg/forge"
 	"github.com/credrotate/credrotate/pkg/forge/github"
 	"github.com/credrotate/credrotate/pkg/forge/localhub"
@@ -57,11 +58,7 @@ var appKeyPEM []byte
 func requireTools(t *testing.T) {
 	t.Helper()
 	for _, p := range []string{prismBin, openAPIPath, graphqlSchemaPath} {
-		if _, err := os.Stat(p); err != nil {
-			msg := fmt.Sprintf("\n\n*** CONTRACT TESTS SKIPPED: %s is missing. Install the pinned tools with:\n***     npm ci --prefix test/contract\n\n", p)
-			fmt.Fprint(os.Stderr, msg)
-			t.Skip(msg)
-		}
+		testenv.File(t, p, "the contract tests' pinned npm tools", "npm ci --prefix test/contract (make test does it)")
 	}
 }
 

@@ -26,6 +26,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/credrotate/credrotate/internal/testenv"
 )
 
 // The API server tier of these checks needs a kube-apiserver binary, which
@@ -58,11 +60,8 @@ func apiServerBinaries(t *testing.T) (apiserver, etcd string) {
 	if etcd == "" {
 		etcd = "/usr/bin/etcd"
 	}
-	for _, p := range []string{apiserver, etcd} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("%v: run test/e2e/setup.sh (make e2e) to build and cache it", err)
-		}
-	}
+	testenv.File(t, etcd, "etcd", "apt-get install etcd-server")
+	testenv.File(t, apiserver, "kube-apiserver", "test/e2e/setup.sh (make test runs it when etcd is installed)")
 	return apiserver, etcd
 }
 

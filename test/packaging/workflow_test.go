@@ -17,6 +17,7 @@ import (
 	"github.com/rhysd/actionlint"
 	"sigs.k8s.io/yaml"
 
+	"github.com/credrotate/credrotate/internal/testenv"
 	"github.com/credrotate/credrotate/pkg/rotate"
 )
 
@@ -84,8 +85,8 @@ func TestWorkflowActionlintCatchesMistakes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := exec.LookPath("shellcheck"); tc.shellcheck && err != nil {
-				t.Skip("shellcheck is not installed")
+			if tc.shellcheck {
+				testenv.LookPath(t, "shellcheck", "apt-get install shellcheck")
 			}
 			if !strings.Contains(src, tc.old) {
 				t.Fatalf("the workflow no longer contains %q", tc.old)
@@ -251,9 +252,7 @@ func runStep(t *testing.T, s workflowStep, env map[string]string) (string, int) 
 // the exit code passed on, and the summary table in $GITHUB_STEP_SUMMARY.
 func TestWorkflowScripts(t *testing.T) {
 	for _, tool := range []string{"bash", "jq"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (GitHub's runners have it)", tool)
-		}
+		testenv.LookPath(t, tool, "apt-get install "+tool+" (GitHub's runners have it)")
 	}
 	steps := workflowSteps(t)
 

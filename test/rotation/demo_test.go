@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credrotate/credrotate/pkg/demo"
+	"github.com/credrotate/credrotate/internal/testenv"
 )
 
 // TestDemoAsAUserRunsIt runs `credrotate demo --workdir` as a person would
@@ -24,18 +24,23 @@ func TestDemoAsAUserRunsIt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
-	for _, want := range []string{"PROOF PASSED: 12 manifests", "2 old secrets revoked", "/pull/1", "credrotate:state", "finish", "== credrotate status =="} {
+	for _, want := range []string{"PROOF PASSED: 12 manifests", "2 old secrets revoked", "/pull/1", "finish", "== credrotate status ==", "== Pull request #1: credrotate: rotate"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the demo's output lacks %q", want)
 		}
 	}
-	for _, f := range []string{"gitops.git/HEAD", "keys/prod.key", "keys/staging.crt", "keys/uat.crt", "credrotate.yaml", "current/equifax.client_001"} {
+	for _, not := range []string{"credrotate:state", "level=", "trace_id="} {
+		if strings.Contains(string(out), not) {
+			t.Errorf("the demo's output carries %q (the hidden marker or a log line)", not)
+		}
+	}
+	for _, f := range []string{"gitops.git/HEAD", "keys/prod.key", "keys/staging.crt", "keys/uat.crt", "credrotate.yaml", "current/equifax.client_001", "demo.log"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("the workdir lacks %s", f)
 		}
 	}
 
-	// --serve, then a renewal by hand.
+	// --serve, then every command its hints suggest, in order.
 	dir2 := filepath.Join(t.TempDir(), "serve")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -50,9 +55,16 @@ func TestDemoAsAUserRunsIt(t *testing.T) {
 	}
 	sc := bufio.NewScanner(stdout)
 	serving := false
+	var hints []string
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "Serving until interrupted") {
+		line := sc.Text()
+		if strings.Contains(line, "Serving until interrupted") {
 			serving = true
+		}
+		if serving && strings.HasPrefix(line, "  $ ") {
+			hints = append(hints, strings.TrimPrefix(line, "  $ "))
+		}
+		if serving && strings.Contains(line, "localhub:") {
 			break
 		}
 	}
@@ -60,15 +72,40 @@ func TestDemoAsAUserRunsIt(t *testing.T) {
 		t.Fatal("the demo did not start serving")
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-
-	cmd := exec.Command(binary, "renew", "--config", filepath.Join(dir2, "credrotate.yaml"), "--provider-key", "equifax.client_003", "-o", "json")
-	cmd.Env = append(os.Environ(), demo.TokenEnv+"="+demo.Token)
-	res, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("renew by hand against the served demo: %v\n%s", err, res)
+	if len(hints) < 5 {
+		t.Fatalf("the --serve hints suggest %d commands: %q", len(hints), hints)
 	}
-	if !strings.Contains(string(res), `"outcome": "merged"`) && !strings.Contains(string(res), `"outcome": "proposed"`) {
-		t.Fatalf("the manual renewal did not propose:\n%s", res)
+	if strings.Contains(strings.Join(hints, "\n"), "curl") {
+		testenv.LookPath(t, "curl", "apt-get install curl")
+	}
+
+	// What each suggested command must show, so that it did something.
+	did := map[string]string{
+		"status":           "equifax.client_003",
+		"--provider-key":   `merged`,
+		"demo rollout":     "1 current secret(s) now hold the new value",
+		"__emulator/clock": `"now"`,
+		"--cron-mode":      "finished",
+	}
+	var exports []string
+	for _, h := range hints {
+		if !strings.HasPrefix(h, binary) && !strings.HasPrefix(h, "export ") && !strings.HasPrefix(h, "curl ") {
+			t.Errorf("hint %q does not run the binary that ran (%s)", h, binary)
+		}
+		if strings.HasPrefix(h, "export ") {
+			exports = append(exports, h)
+			continue
+		}
+		cmd := exec.CommandContext(ctx, "bash", "-c", strings.Join(append(exports, h), "\n"))
+		res, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("the hint %q failed: %v\n%s", h, err, res)
+		}
+		for mark, want := range did {
+			if strings.Contains(h, mark) && !strings.Contains(string(res), want) {
+				t.Errorf("the hint %q did nothing visible (no %q):\n%s", h, want, res)
+			}
+		}
 	}
 	if err := srv.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

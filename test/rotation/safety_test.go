@@ -78,21 +78,21 @@ func TestBadInputStopsBeforeRenewing(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			code: 1, want: []string{"current secret", string(w0key), "no such file"},
+			code: 2, want: []string{"current secret", string(w0key), "no such file", "exit 2"},
 		},
 		{
 			name: "expired certificate",
 			spoil: func(t *testing.T, w *world) {
 				writeExpiredCert(t, filepath.Join(w.Dir, "keys", "prod.crt"))
 			},
-			code: 1, want: []string{"prod", "expired"},
+			code: 2, want: []string{"prod", "expired", "exit 2"},
 		},
 		{
 			name: "overlay folder missing",
 			spoil: func(t *testing.T, w *world) {
 				editConfig(t, w, "path: overlays/uat/credentials", "path: overlays/qa/credentials")
 			},
-			code: 1, want: []string{"overlays/qa/credentials", "does not exist", "uat"},
+			code: 2, want: []string{"overlays/qa/credentials", "does not exist", "uat", "exit 2"},
 		},
 		{
 			name: "manifest that does not parse",
@@ -109,7 +109,7 @@ func TestBadInputStopsBeforeRenewing(t *testing.T) {
 		{
 			name: "token without push rights",
 			opts: demo.Options{HubPermissions: localhub.Permissions{Contents: localhub.AccessRead}},
-			code: 1, want: []string{"push"},
+			code: 2, want: []string{"push", "exit 2"},
 		},
 		{
 			name: "bad configuration",
@@ -136,7 +136,7 @@ func TestBadInputStopsBeforeRenewing(t *testing.T) {
 			if res.code != tc.code {
 				t.Fatalf("exit %d, want %d\n%s", res.code, tc.code, lastLines(res.stderr, 10))
 			}
-			msg := lastLines(res.stderr, 3)
+			msg := lastLines(res.stderr, 5)
 			for _, want := range tc.want {
 				if !strings.Contains(msg, want) {
 					t.Errorf("the message does not say %q:\n%s", want, msg)
@@ -273,7 +273,7 @@ func TestPreflightFailureReportsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := w.run(nil, "renew", "--cron-mode", "-o", "json")
-	if res.code != 1 || !strings.Contains(res.stdout, `"outcome": "failed"`) || !strings.Contains(res.stdout, `"failedStep": "preflight current secret"`) || !strings.Contains(res.stdout, `"alert": "http`) {
+	if res.code != 2 || !strings.Contains(res.stdout, `"outcome": "failed"`) || !strings.Contains(res.stdout, `"failedStep": "preflight current secret"`) || !strings.Contains(res.stdout, `"alert": "http`) {
 		t.Fatalf("exit %d, stdout:\n%s", res.code, res.stdout)
 	}
 }

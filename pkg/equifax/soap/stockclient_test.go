@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/credrotate/credrotate/internal/testenv"
 	"github.com/credrotate/credrotate/pkg/equifax/emulator"
 )
 
@@ -21,13 +21,8 @@ import (
 // skips without them.
 func TestStockSOAPClient(t *testing.T) {
 	dir := filepath.Join("testdata", "stock-client")
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "soap")); err != nil {
-		t.Skip("node-soap is not installed: npm ci --prefix pkg/equifax/soap/testdata/stock-client")
-	}
+	node := testenv.LookPath(t, "node", "apt-get install nodejs npm")
+	testenv.File(t, filepath.Join(dir, "node_modules", "soap"), "node-soap", "npm ci --prefix pkg/equifax/soap/testdata/stock-client (make test does it)")
 	emu := emulator.New(emulator.Options{Logf: t.Logf})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)

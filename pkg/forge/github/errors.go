@@ -85,7 +85,7 @@ func wrapErr(op string, err error) error {
 	if errors.As(err, &er) && er.Response != nil {
 		switch er.Response.StatusCode {
 		case http.StatusUnauthorized:
-			return fmt.Errorf("%s: GitHub rejected the credentials (401 %s): check github.tokenEnv or the GitHub App settings: %w", op, er.Message, forge.ErrPermission)
+			return fmt.Errorf("%s: GitHub rejected the credentials (401 %s): the token is wrong, expired or revoked; export a valid one in the variable github.tokenEnv names, or check the GitHub App settings: %w", op, er.Message, forge.ErrUnauthorized)
 		case http.StatusForbidden:
 			return &PermissionError{Op: op, Permission: er.Response.Header.Get("X-Accepted-GitHub-Permissions"), Message: er.Message}
 		case http.StatusNotFound:

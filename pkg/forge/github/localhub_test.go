@@ -334,8 +334,11 @@ func TestLocalhubAuth(t *testing.T) {
 		h := newHub(t, localhub.Options{})
 		c := h.client(t, func(o *github.Options) { o.Token = "ghp_wrong" })
 		err := c.CheckAccess(ctx)
-		if !errors.Is(err, forge.ErrPermission) {
-			t.Fatalf("err = %v, want ErrPermission", err)
+		if !errors.Is(err, forge.ErrUnauthorized) || errors.Is(err, forge.ErrPermission) {
+			t.Fatalf("err = %v, want ErrUnauthorized and not ErrPermission", err)
+		}
+		if strings.Contains(err.Error(), "missing permission") || strings.Contains(err.Error(), "lacks") {
+			t.Fatalf("a rejected token is reported as a missing permission: %v", err)
 		}
 		if strings.Contains(err.Error(), "ghp_wrong") {
 			t.Fatalf("error leaks the token: %v", err)
