@@ -246,3 +246,12 @@ func (a *app) observeLocked(ctx context.Context, command, output string, cfg *co
 	}
 	return runner, obs, release, nil
 }
+
+// logDeadline says so when the run stopped at its deadline: the steps it
+// did not reach failed with the deadline as their cause, and the alerts may
+// not have been raised (they run under the same deadline).
+func logDeadline(ctx context.Context, f renewFlags, log *logrus.Entry) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		log.WithField("timeout", f.timeout.String()).Error("the run reached its deadline (--timeout) before it finished: the steps it did not reach failed, and their alerts may be missing; the next run resumes from the state in Equifax and git")
+	}
+}

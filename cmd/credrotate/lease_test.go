@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+	"github.com/sirupsen/logrus"
 
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/gitops"
@@ -169,5 +171,24 @@ func TestLeaseHolderSaysHowTheRunStarted(t *testing.T) {
 	t.Setenv("GITHUB_RUN_ID", "42")
 	if h := w.holder(renewFlags{cronMode: true}); h.StartedBy != "actions" || h.Run != "https://github.com/acme/gitops/actions/runs/42" {
 		t.Errorf("actions: %+v", h)
+	}
+}
+
+func TestLogDeadline(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	l := logrus.New()
+	l.SetOutput(&buf)
+	log := logrus.NewEntry(l)
+	logDeadline(context.Background(), renewFlags{timeout: time.Minute}, log)
+	if buf.Len() != 0 {
+		t.Fatalf("a run within its deadline logged %q", buf.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-ctx.Done()
+	logDeadline(ctx, renewFlags{timeout: time.Minute}, log)
+	if !strings.Contains(buf.String(), "reached its deadline") || !strings.Contains(buf.String(), "timeout=1m0s") {
+		t.Fatalf("log %q", buf.String())
 	}
 }

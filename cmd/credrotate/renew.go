@@ -178,6 +178,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		_ = printPlan(a.stdout, "table", traceID, plan)
 	}
 	rep := runner.Apply(ctx, obs, plan)
+	logDeadline(ctx, f, log)
 	for _, kr := range rep.Results {
 		log.WithFields(map[string]any{"provider_key": kr.Key, "step": "summary", "action": kr.Action, "outcome": kr.Outcome, "secret_id": kr.SecretID, "pr": kr.PRURL}).Info("key done")
 	}

@@ -24,6 +24,7 @@ func TestLocalhubLease(t *testing.T) {
 	}
 	a, b := newLeases("pod-a", token), newLeases("pod-b", token)
 	main := hub.BranchSHA(ctx, "main")
+	before := hub.Calls().GitRequests
 	la, err := a.Acquire(ctx, gitops.Holder{Host: "pod-a", PID: 1, StartedBy: "cron", TraceID: "trace-a"}, 30*time.Minute)
 	if err != nil {
 		t.Fatalf("Acquire over HTTP: %v", err)
@@ -40,6 +41,7 @@ func TestLocalhubLease(t *testing.T) {
 	if err := la.Release(ctx); err != nil {
 		t.Fatalf("Release over HTTP: %v", err)
 	}
+	t.Logf("git HTTP requests to take, contest and release the lease: %d", hub.Calls().GitRequests-before)
 	if st, err := b.Read(ctx); err != nil || st.Held {
 		t.Fatalf("after the release: %+v, %v", st, err)
 	}

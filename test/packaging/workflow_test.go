@@ -279,6 +279,7 @@ func TestWorkflowScripts(t *testing.T) {
 		providerKey  string
 		cronMode     string // as the expression gives it: "true" on a schedule
 		report       *rotate.Report
+		raw          string // a report that is not a rotate.Report (a busy run's answer)
 		exit         int
 		wantArgs     string
 		wantSummary  []string
@@ -304,6 +305,12 @@ func TestWorkflowScripts(t *testing.T) {
 			wantArgs:    "renew --config credrotate.yaml -o json --log-format json --cron-mode",
 			wantSummary: []string{"exit 2)", "No report: the run stopped before planning."},
 		},
+		{
+			name: "another run holds the lease", cronMode: "true", exit: 3, wantExitCode: 3,
+			raw:         `{"traceId":"5d1e","outcome":"busy","error":"another credrotate run holds the lease refs/credrotate/lease on https://github.com/acme/gitops.git: a cron run on credrotate-29123 (pid 1, trace 4bf9) since 2026-12-02T05:00:00Z, until 2026-12-02T05:35:00Z at the latest; this run changed nothing","leaseHolder":{"host":"credrotate-29123"}}`,
+			wantArgs:    "renew --config credrotate.yaml -o json --log-format json --cron-mode",
+			wantSummary: []string{"exit 3)", "Nothing done: another credrotate run holds the lease", "a cron run on credrotate-29123"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -319,6 +326,11 @@ func TestWorkflowScripts(t *testing.T) {
 					t.Fatal(err)
 				}
 				if err := os.WriteFile(report, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.raw != "" {
+				if err := os.WriteFile(report, []byte(tc.raw), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
