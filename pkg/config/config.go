@@ -111,11 +111,12 @@ type Equifax struct {
 	RenewBefore               time.Duration `json:"renewBefore"`
 	GracePeriod               time.Duration `json:"gracePeriod"`
 	RevokeAfter               time.Duration `json:"revokeAfter"`
+	Concurrency               int           `json:"concurrency"`
+	Timeout                   time.Duration `json:"timeout"`
+
 	// CriticalBefore is the expiry guard: a secret in use that stops being
 	// valid within it raises a critical alert on every run.
 	CriticalBefore time.Duration `json:"criticalBefore"`
-	Concurrency    int           `json:"concurrency"`
-	Timeout                   time.Duration `json:"timeout"`
 }
 
 // Provider is one credential under credrotate's care.

@@ -79,9 +79,10 @@ func durationsAsText(c Config) any {
 		Equifax
 		RenewBefore string `json:"renewBefore"`
 		GracePeriod string `json:"gracePeriod"`
-		RevokeAfter    string `json:"revokeAfter"`
+		RevokeAfter string `json:"revokeAfter"`
+		Timeout     string `json:"timeout"`
+
 		CriticalBefore string `json:"criticalBefore"`
-		Timeout        string `json:"timeout"`
 	}
 	return struct {
 		Git          Git           `json:"git"`
@@ -92,5 +93,5 @@ func durationsAsText(c Config) any {
 		Providers    []Provider    `json:"providers"`
 		Environments []Environment `json:"environments"`
 		Schedule     string        `json:"schedule"`
-	}{c.Git, c.GitHub, c.PullRequest, c.Notify, eqx{c.Equifax, c.Equifax.RenewBefore.String(), c.Equifax.GracePeriod.String(), c.Equifax.RevokeAfter.String(), c.Equifax.CriticalBefore.String(), c.Equifax.Timeout.String()}, c.Providers, c.Environments, c.Schedule}
+	}{c.Git, c.GitHub, c.PullRequest, c.Notify, eqx{c.Equifax, c.Equifax.RenewBefore.String(), c.Equifax.GracePeriod.String(), c.Equifax.RevokeAfter.String(), c.Equifax.Timeout.String(), c.Equifax.CriticalBefore.String()}, c.Providers, c.Environments, c.Schedule}
 }
