@@ -263,6 +263,9 @@ func printReport(w io.Writer, format string, rep *rotate.Report) error {
 				extra += " (alert " + k.AlertURL + ")"
 			}
 		}
+		if k.Critical != "" {
+			extra = k.Critical + "; " + extra
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.Key, k.Outcome, k.SecretID, exp, extra)
 	}
 	if err := tw.Flush(); err != nil {

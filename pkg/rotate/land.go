@@ -70,7 +70,7 @@ func (a *applyRun) landPhase(ctx context.Context) {
 		}
 		pr = obs.openPRs[pr.Number]
 		if err != nil {
-			a.failed(kp, StepAutomerge, err, fmt.Sprintf("auto-merge of %s could not be enabled after %d tries; the next run tries again. Merge it by hand once its checks pass, before %s, when %s stops being valid", pr.URL, landAttempts, until(kp.InUseValidUntil), orUnknown(kp.InUseSecretID)), kp.InUseValidUntil)
+			a.failed(kp, StepAutomerge, err, fmt.Sprintf("%s could not be set to auto-merge (or merged) in %d tries; the next run tries again. Merge it by hand once its checks pass, before %s, when %s stops being valid", pr.URL, landAttempts, until(kp.InUseValidUntil), orUnknown(kp.InUseSecretID)), kp.InUseValidUntil)
 			continue
 		}
 		kr := KeyResult{Key: kp.Key, Action: kp.Action, Outcome: OutcomeResumed, Reason: kp.Reason, SecretID: kp.NewSecretID, PRURL: pr.URL}

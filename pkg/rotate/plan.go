@@ -495,9 +495,9 @@ func decideMerged(kp *KeyPlan, c Classification, opts PlanOptions) {
 			rotatedAt = d.RotatedAt
 		}
 	}
-	// The rotation's clock: the later of the new secret's mint and the
-	// manifests' rotation time.
-	if c.New.CreatedAt.After(rotatedAt) && rotatedAt.IsZero() {
+	// Manifests without a rotation time: the new secret's mint is the
+	// rotation's clock.
+	if rotatedAt.IsZero() {
 		rotatedAt = c.New.CreatedAt
 	}
 	waited := !rotatedAt.IsZero() && opts.Now.Sub(rotatedAt) >= opts.RevokeAfter

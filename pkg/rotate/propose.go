@@ -84,7 +84,7 @@ func (a *applyRun) proposePhase(ctx context.Context, fresh []renewed) {
 				}
 			case landErrs[i] != nil:
 				kr.Outcome, kr.PRURL, kr.Error, kr.Step, kr.Deadline = OutcomeFailed, pr.URL, landErrs[i].Error(), string(StepAutomerge), deadline
-				kr.Next = fmt.Sprintf("auto-merge of %s could not be enabled after %d tries; the next run tries again. Merge it by hand once its checks pass, before %s, when the deployed secret %s stops being valid", pr.URL, landAttempts, until(deadline), orUnknown(f.plan.CurrentSecretID))
+				kr.Next = fmt.Sprintf("%s could not be set to auto-merge (or merged) in %d tries; the next run tries again. Merge it by hand once its checks pass, before %s, when the deployed secret %s stops being valid", pr.URL, landAttempts, until(deadline), orUnknown(f.plan.CurrentSecretID))
 			default:
 				kr.Outcome, kr.PRURL = OutcomeProposed, pr.URL
 				if pr.Merged {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/credrotate/credrotate/pkg/forge"
 	"github.com/credrotate/credrotate/pkg/notify"
@@ -30,7 +31,7 @@ func (r *Runner) guardExpiry(rep *Report) {
 		}
 		left := "has stopped being valid"
 		if end.After(now) {
-			left = fmt.Sprintf("stops being valid in %s", end.Sub(now).Round(60e9))
+			left = fmt.Sprintf("stops being valid in %s", end.Sub(now).Round(time.Minute))
 		}
 		todo := fmt.Sprintf("Rotate it now: merge the open rotation pull request, or `credrotate renew --provider-key %s`", kr.Key)
 		if kp.State == StateMerged {

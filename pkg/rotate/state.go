@@ -99,6 +99,8 @@ type Step string
 
 // The steps of a run, in order.
 const (
+	// StepPreflight prefixes the failures of preflight ("preflight
+	// certificates", "preflight manifests", ...).
 	StepPreflight Step = "preflight"
 	// StepToken is after preflight got a token and described every key.
 	StepToken Step = "token"
