@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"time"
 
@@ -153,6 +154,18 @@ func (r *Runner) prove(ctx context.Context, spec KeySpec, res equifax.RenewResul
 	}
 }
 
+// refusedUnperformed reports an answer that says the renew was not carried
+// out: a rate limit or 503 Service Unavailable. Any other failure without a
+// definite answer (a 500, a 504, a timeout, a lost connection) may come
+// after the mint.
+func refusedUnperformed(err error) bool {
+	if errors.Is(err, equifax.ErrRateLimited) {
+		return true
+	}
+	var e *equifax.Error
+	return errors.As(err, &e) && e.HTTPStatus == http.StatusServiceUnavailable
+}
+
 // renewNext says what a person should know about a failed renew, and until
 // when the secret in use is valid. Once a renew may have minted, the old
 // secret is on its grace period: that is the deadline.
@@ -171,6 +184,8 @@ func (r *Runner) renewNext(kp KeyPlan, step Step, err error) (string, time.Time)
 		return fmt.Sprintf("the new secret was minted but not proven; the deployed secret %s is on its grace period until %s; the next run replays the renew and checks it again", inUse, until(grace)), grace
 	case step == StepRevokeOrphan:
 		return fmt.Sprintf("the orphan %s could not be revoked; the deployed secret %s stays valid until %s; the next run tries again", kp.NewSecretID, inUse, until(kp.InUseValidUntil)), kp.InUseValidUntil
+	case refusedUnperformed(err):
+		return fmt.Sprintf("Equifax was unavailable and refused the renew, so nothing was minted; the current secret %s is untouched (valid until %s) and the next run retries", inUse, until(kp.InUseValidUntil)), kp.InUseValidUntil
 	case errors.Is(err, equifax.ErrNotEligible):
 		return "Equifax does not allow a renewal yet; the next run after the eligibility time renews", kp.InUseValidUntil
 	case equifax.Retryable(err), errors.Is(err, equifax.ErrMalformedResponse):
