@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,9 +62,6 @@ func TestMain(m *testing.M) {
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
-
-// errKilled is what every outside call answers once the run was "killed".
-var errKilled = errors.New("the process was killed")
 
 // world is one credrotate setup: Equifax, the repository, GitHub, keys.
 type world struct {
@@ -312,9 +307,6 @@ func (w *world) check(when string) {
 type killableProvider struct {
 	Provider
 	w *world
-	// dropRenew makes the next renews mint and lose the answer.
-	dropRenew int
-	mu        sync.Mutex
 }
 
 func (p *killableProvider) dead() error {
@@ -676,7 +668,6 @@ var (
 	_ Repo     = (*memRepo)(nil)
 	_ Forge    = (*memForge)(nil)
 	_ Sealer   = (*recordingSealer)(nil)
-	_          = sort.Strings
 )
 
 // ClosePRKeepBranch closes a pull request and keeps its branch.
