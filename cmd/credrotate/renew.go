@@ -104,6 +104,9 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	if !cfg.Equifax.EnableClientSecretRenewal {
 		log.Warn("mock-safe mode (equifax.enableClientSecretRenewal=false): nothing is changed at Equifax")
 	}
+	for _, msg := range cfg.Warnings() {
+		log.Warn(msg)
+	}
 
 	// Never two runs against one repository from this machine at once.
 	if !f.dryRun {

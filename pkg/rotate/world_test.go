@@ -683,3 +683,8 @@ func (f *memForge) ClosePRKeepBranch(_ context.Context, pr forge.PR, comment str
 	p.State = "closed"
 	return nil
 }
+
+// alertFor is an alert issue of key k, as a failed run raises it.
+func alertFor(k credential.ProviderKey) forge.Alert {
+	return forge.Alert{Key: alertKey(k), Title: "credrotate: rotation of " + string(k) + " needs attention", Body: "a failed run"}
+}
