@@ -247,7 +247,7 @@ func TestStalledRotationAlerts(t *testing.T) {
 	if kr.Outcome != OutcomeBlocked || kr.Step != string(StepStalled) || !rep.Failed() || kr.Deadline.IsZero() {
 		t.Fatalf("stalled: %+v", kr)
 	}
-	if a := w.forge.openAlert(k); a == nil || !strings.Contains(a.body, "without merging") || !strings.Contains(a.body, kr.Deadline.UTC().Format(time.RFC3339)) {
+	if a := w.forge.openAlert(k); a == nil || !strings.Contains(a.body, "without merging") || !strings.Contains(a.body, "auto-merge is enabled, so its required checks have not passed") || !strings.Contains(a.body, kr.Deadline.UTC().Format(time.RFC3339)) {
 		t.Fatalf("alert: %+v", a)
 	}
 	w.forge.setChecks("success")
