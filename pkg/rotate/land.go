@@ -80,10 +80,26 @@ func (a *applyRun) landPhase(ctx context.Context) {
 		case kp.Stalled:
 			// No progress for longer than the bound: the alert names the
 			// cause and the deadline.
-			kr.Outcome, kr.Step, kr.Error, kr.Next, kr.Deadline = OutcomeBlocked, string(StepStalled), kp.Reason, kp.Reason, kp.InUseValidUntil
+			kr.Outcome, kr.Step, kr.Error, kr.Next, kr.Deadline = OutcomeBlocked, string(StepStalled), kp.Reason, kp.Reason+"; "+stallCause(pr, r.Settings), kp.InUseValidUntil
 		}
 		a.set(kr)
 	}
+}
+
+// stallCause says why an open rotation pull request does not merge, as far
+// as credrotate can tell.
+func stallCause(pr forge.PR, s Settings) string {
+	switch {
+	case !s.AutoMerge:
+		return "auto-merge is off (github.autoMerge.enabled): a person merges it"
+	case s.MockSafe:
+		return "it is a mock-safe pull request and must not be merged; close it"
+	case s.MergeStrategy == "direct":
+		return "credrotate merges it once its checks pass: they have not passed, or it conflicts with the base branch"
+	case pr.AutoMerge:
+		return "auto-merge is enabled, so its required checks have not passed, a review is required, or it conflicts with the base branch"
+	}
+	return "auto-merge is not enabled on it (is auto-merge allowed in the repository settings?)"
 }
 
 // land lets a pull request land, retrying a failure with bounded backoff
@@ -135,6 +151,7 @@ func (r *Runner) landPR(ctx context.Context, pr *forge.PR) error {
 	if err := r.Forge.EnableAutoMerge(ctx, *pr, r.Settings.MergeMethod); err != nil {
 		return err
 	}
+	pr.AutoMerge = true
 	// GitHub merges at once when the checks have already passed.
 	if now, err := r.Forge.GetPR(ctx, pr.Number); err == nil && now.Merged {
 		*pr = now

@@ -1,6 +1,7 @@
 package rotate
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -246,7 +247,7 @@ func TestStalledRotationAlerts(t *testing.T) {
 	if kr.Outcome != OutcomeBlocked || kr.Step != string(StepStalled) || !rep.Failed() || kr.Deadline.IsZero() {
 		t.Fatalf("stalled: %+v", kr)
 	}
-	if a := w.forge.openAlert(k); a == nil || !strings.Contains(a.body, "without merging") || !strings.Contains(a.body, kr.Deadline.UTC().Format(time.RFC3339)) {
+	if a := w.forge.openAlert(k); a == nil || !strings.Contains(a.body, "without merging") || !strings.Contains(a.body, "auto-merge is enabled, so its required checks have not passed") || !strings.Contains(a.body, kr.Deadline.UTC().Format(time.RFC3339)) {
 		t.Fatalf("alert: %+v", a)
 	}
 	w.forge.setChecks("success")
@@ -254,4 +255,49 @@ func TestStalledRotationAlerts(t *testing.T) {
 	if rep := w.run(true); rep.Failed() || rep.result(k).Outcome != OutcomeFinished {
 		t.Fatalf("after the merge and the rollout: %+v", rep.Results)
 	}
+}
+
+// Situations 2 and 6, as they happen: two runs on two machines overlap. B
+// observes and plans, A renews, merges and deletes its branch, then B acts
+// on what it saw: its renew replays A's secret and it pushes the same branch
+// from its old clone, which conflicts with A's merge, and opens a second
+// pull request that never merges. The next run closes it as stale instead of
+// resuming it forever, and the rotation finishes.
+func TestOverlappingRuns(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, seedKey{expiresIn: 10 * day})
+	k := w.keys[0].key
+	rB := w.runner(func(r *Runner) { r.Repo = w.repo.clone(); r.TraceID = "run-b" })
+	obsB, err := rB.Preflight(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	planB := rB.Plan(obsB, true)
+
+	if kr := w.run(true).result(k); kr.Outcome != OutcomeMerged {
+		t.Fatalf("run A: %+v", kr)
+	}
+	deployed := w.deployed(k)
+	repB := rB.Apply(context.Background(), obsB, planB)
+	if kr := repB.result(k); kr.SecretID != deployed || kr.Outcome != OutcomeProposed {
+		t.Fatalf("run B should replay A's secret and leave a second, unmergeable pull request: %+v", kr)
+	}
+	if n := len(w.forge.open()); n != 1 {
+		t.Fatalf("setup: %d open pull requests, want B's one", n)
+	}
+
+	rep := w.run(true)
+	kp := rep.Plan.Keys[0]
+	if kp.Action == ActionResume || kp.State != StateMerged || len(kp.Close) != 1 {
+		t.Fatalf("the run after the overlap: %s/%s close %v (%s)", kp.State, kp.Action, kp.Close, kp.Reason)
+	}
+	if n := len(w.forge.open()); n != 0 {
+		t.Fatalf("%d pull requests still open", n)
+	}
+	w.check("after the overlap")
+	w.rollout()
+	if kr := w.run(true).result(k); kr.Outcome != OutcomeFinished {
+		t.Fatalf("finish: %+v", kr)
+	}
+	w.check("after the finish")
 }

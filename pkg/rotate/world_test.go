@@ -371,6 +371,9 @@ type memRepo struct {
 type branch struct {
 	fs      *seal.MemFS
 	changed map[string][]byte
+	// parent holds the changed paths as the base had them when the branch
+	// was built ("" for a path that did not exist).
+	parent map[string]string
 }
 
 func (m *memRepo) ReadFile(name string) ([]byte, error)       { return m.base.ReadFile(name) }
@@ -392,41 +395,81 @@ func copyFS(src *seal.MemFS) *seal.MemFS {
 }
 
 func (m *memRepo) Publish(ctx context.Context, req PublishRequest) (PublishResult, error) {
+	return m.publishOn(ctx, m.base, req)
+}
+
+// publishOn builds the branch on from (the base as the run cloned it).
+func (m *memRepo) publishOn(ctx context.Context, from *seal.MemFS, req PublishRequest) (PublishResult, error) {
 	if m.w.killed.Load() {
 		runtime.Goexit()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	fsys := copyFS(m.base)
+	fsys := copyFS(from)
 	if err := req.Apply(ctx, fsys); err != nil {
 		return PublishResult{}, err
 	}
 	if m.w.killed.Load() {
 		runtime.Goexit() // killed between the commit and the push
 	}
-	ch := map[string][]byte{}
+	ch, parent := map[string][]byte{}, map[string]string{}
 	for _, p := range fsys.Files() {
 		nb, _ := fsys.ReadFile(p)
-		if ob, err := m.base.ReadFile(p); err != nil || string(ob) != string(nb) {
-			ch[p] = nb
+		ob, err := from.ReadFile(p)
+		if err != nil || string(ob) != string(nb) {
+			ch[p], parent[p] = nb, string(ob)
 		}
 	}
-	m.branches[req.Branch] = &branch{fs: fsys, changed: ch}
+	m.branches[req.Branch] = &branch{fs: fsys, changed: ch, parent: parent}
 	m.pushes++
 	return PublishResult{Changed: len(ch) > 0, CommitSHA: fmt.Sprintf("sha-%d", m.pushes), Attempts: 1}, nil
 }
 
-// merge lands a branch's change on the base.
-func (m *memRepo) merge(name string) {
+// merge lands a branch's change on the base; false when it conflicts (the
+// base changed a file the branch changes since the branch was built: GitHub
+// shows such a pull request as dirty and does not merge it).
+func (m *memRepo) merge(name string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b := m.branches[name]
 	if b == nil {
-		return
+		return false
+	}
+	for p := range b.changed {
+		now, _ := m.base.ReadFile(p)
+		if string(now) != b.parent[p] {
+			return false
+		}
 	}
 	for p, data := range b.changed {
 		_ = m.base.WriteFile(p, data, 0o644)
 	}
+	return true
+}
+
+// clone is the repository as a run clones it now: reads see this base even
+// when another run merges meanwhile, and the branch is built on it.
+func (m *memRepo) clone() *repoClone {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return &repoClone{origin: m, base: copyFS(m.base)}
+}
+
+type repoClone struct {
+	origin *memRepo
+	base   *seal.MemFS
+}
+
+func (c *repoClone) ReadFile(name string) ([]byte, error)       { return c.base.ReadFile(name) }
+func (c *repoClone) ReadDir(name string) ([]fs.DirEntry, error) { return c.base.ReadDir(name) }
+func (c *repoClone) Stat(name string) (fs.FileInfo, error) {
+	if _, err := c.base.ReadDir(name); err != nil {
+		return nil, err
+	}
+	return dirInfo(name), nil
+}
+func (c *repoClone) Publish(ctx context.Context, req PublishRequest) (PublishResult, error) {
+	return c.origin.publishOn(ctx, c.base, req)
 }
 
 type dirInfo string
@@ -549,8 +592,9 @@ func (f *memForge) EnableAutoMerge(_ context.Context, pr forge.PR, _ string) err
 }
 
 func (f *memForge) mergeLocked(p *memPR) {
-	f.w.repo.merge(p.Branch)
-	p.Merged, p.State = true, "closed"
+	if f.w.repo.merge(p.Branch) {
+		p.Merged, p.State = true, "closed"
+	}
 }
 
 // setChecks sets the checks; passing checks merge the pull requests with
@@ -668,6 +712,7 @@ var (
 	_ Repo     = (*memRepo)(nil)
 	_ Forge    = (*memForge)(nil)
 	_ Sealer   = (*recordingSealer)(nil)
+	_ Repo     = (*repoClone)(nil)
 )
 
 // ClosePRKeepBranch closes a pull request and keeps its branch.
