@@ -29,8 +29,8 @@ test: ## Run the test suite (what CI runs), after installing what it needs (test
 	exit $$status
 
 .PHONY: e2e
-e2e: ## The real-Kubernetes tier: etcd, kube-apiserver, the sealed-secrets controller (installs and caches them)
-	bash test/e2e/run.sh
+e2e: build ## The real-Kubernetes tier: etcd, kube-apiserver, the sealed-secrets controller (installs and caches them)
+	CREDROTATE_BIN=$(CURDIR)/bin/credrotate bash test/e2e/run.sh
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck

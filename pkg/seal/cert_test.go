@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -152,13 +153,15 @@ func TestLoadCertificateErrors(t *testing.T) {
 
 func TestLoadCertificateURL(t *testing.T) {
 	good := rsaCertPEM(t, "staging", 1)
-	var mode string
+	// mode is set by each case and read by the handler, which may still
+	// be answering a case the client gave up on.
+	var mode atomic.Value
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/cert.pem" || r.Method != http.MethodGet {
 			http.NotFound(w, r)
 			return
 		}
-		switch mode {
+		switch mode.Load() {
 		case "ok":
 			_, _ = w.Write(good)
 		case "429":
@@ -194,11 +197,17 @@ func TestLoadCertificateURL(t *testing.T) {
 		{"slow", "/v1/cert.pem", ErrCertFetch, true, "deadline exceeded"},
 	} {
 		t.Run(tc.mode+tc.path, func(t *testing.T) {
-			mode = tc.mode
+			mode.Store(tc.mode)
+			// Only the slow case waits for the timeout; the others get a
+			// generous one, as a busy machine may be slow to shake hands.
+			timeout := time.Minute
+			if tc.mode == "slow" {
+				timeout = 200 * time.Millisecond
+			}
 			// User info and query must never reach a message.
 			u := strings.Replace(srv.URL, "https://", "https://user:s3cr3t@", 1) + tc.path + "?token=s3cr3t"
 			c, _, err := LoadCertificate(t.Context(), "staging", CertSource{URL: u},
-				LoadOptions{Now: clock, HTTPClient: srv.Client(), Timeout: 200 * time.Millisecond})
+				LoadOptions{Now: clock, HTTPClient: srv.Client(), Timeout: timeout})
 			if tc.wantErr == nil {
 				if err != nil {
 					t.Fatal(err)

@@ -37,9 +37,16 @@ const repoRoot = "../.."
 
 const hubToken = "e2e-hub-token"
 
-// buildCredrotate builds the credrotate binary into dir.
+// buildCredrotate returns the binary CREDROTATE_BIN names (make e2e
+// builds it once, with make build's flags), or builds one for the test.
 func buildCredrotate(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv("CREDROTATE_BIN"); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("CREDROTATE_BIN: %v (run make build, or unset it to build one here)", err)
+		}
+		return bin
+	}
 	bin := filepath.Join(t.TempDir(), "credrotate")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/credrotate")
 	cmd.Dir = repoRoot
