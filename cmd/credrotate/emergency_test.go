@@ -25,8 +25,7 @@ func TestEmergencyNeedsOneKey(t *testing.T) {
 // TestConfigValidateWarnsAboutShortGrace: a week of grace on a weekly
 // schedule is valid but warned about.
 func TestConfigValidateWarnsAboutShortGrace(t *testing.T) {
-	t.Parallel()
-	_, stderr, code := runCmd(t, "", "config", "validate", "--config", "../../pkg/config/testdata/good.yaml")
+	_, stderr, code := runCmd(t, "", "config", "validate", "--config", goodFixture(t, "value", nil))
 	if code != 0 || !strings.Contains(stderr, "warning: equifax.gracePeriod") {
 		t.Fatalf("exit %d, stderr: %s", code, stderr)
 	}

@@ -91,10 +91,10 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	if f.output != "table" && f.output != "json" {
 		return usageErrorf("-o %q is not a format: use table or json", f.output)
 	}
-	if err := f.checkKeyChoice(); err != nil {
+	if err := checkEmergency(f); err != nil {
 		return err
 	}
-	if err := checkEmergency(f); err != nil {
+	if err := f.checkKeyChoice(); err != nil {
 		return err
 	}
 	if f.timeout <= 0 {
