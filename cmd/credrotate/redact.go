@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/url"
 	"os"
@@ -75,6 +76,15 @@ func (f redactingForge) EnsurePR(ctx context.Context, spec forge.PRSpec) (forge.
 
 func (f redactingForge) ClosePR(ctx context.Context, pr forge.PR, comment string) error {
 	return f.Forge.ClosePR(ctx, pr, f.red.String(comment))
+}
+
+// ClosePRKeepBranch passes the optional branch-keeping close through, so
+// the redacting wrapper does not hide it from the runner.
+func (f redactingForge) ClosePRKeepBranch(ctx context.Context, pr forge.PR, comment string) error {
+	if c, ok := f.Forge.(rotate.BranchKeepingCloser); ok {
+		return c.ClosePRKeepBranch(ctx, pr, f.red.String(comment))
+	}
+	return errors.New("the forge cannot close a pull request without deleting its branch")
 }
 
 func (f redactingForge) RaiseAlert(ctx context.Context, al forge.Alert) (forge.Issue, error) {

@@ -222,3 +222,7 @@ func (r repoAdapter) Publish(ctx context.Context, req rotate.PublishRequest) (ro
 func commandLine(args []string) string {
 	return strings.TrimSpace("credrotate " + strings.Join(commandLineArgs(args), " "))
 }
+
+// The GitHub client closes a duplicate pull request without deleting the
+// branch the kept one merges from.
+var _ rotate.BranchKeepingCloser = (*github.Client)(nil)

@@ -526,3 +526,26 @@ func TestLocalhubRotationFlow(t *testing.T) {
 		t.Fatalf("merged file: %q %v", data, err)
 	}
 }
+
+// TestLocalhubCloseKeepBranch: closing a duplicate pull request keeps the
+// branch another pull request may merge from.
+func TestLocalhubCloseKeepBranch(t *testing.T) {
+	h := newHub(t, localhub.Options{})
+	c := h.client(t, nil)
+	ctx := context.Background()
+	h.commit(t, "credrotate/dup", "dup", map[string]string{"k.yaml": "v1\n"})
+	pr, _, err := c.EnsurePR(ctx, spec("credrotate/dup", "dup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := h.BranchSHA(ctx, "credrotate/dup")
+	if err := c.ClosePRKeepBranch(ctx, pr, "Duplicate"); err != nil {
+		t.Fatalf("ClosePRKeepBranch: %v", err)
+	}
+	if got := h.pr(t, pr.Number); got.State != "closed" || got.Merged || len(got.Comments) != 1 {
+		t.Fatalf("PR after close: state %s merged=%v comments %d", got.State, got.Merged, len(got.Comments))
+	}
+	if sha := h.BranchSHA(ctx, "credrotate/dup"); sha == "" || sha != before {
+		t.Fatalf("branch at %q after the close, want %s", sha, before)
+	}
+}

@@ -468,6 +468,16 @@ func (c *Client) checksGreen(ctx context.Context, number int, sha string) (bool,
 // ClosePR closes a superseded pull request: a comment (with a link to the
 // pull request that replaces it), close, and delete its branch.
 func (c *Client) ClosePR(ctx context.Context, pr forge.PR, comment string) error {
+	return c.closePR(ctx, pr, comment, true)
+}
+
+// ClosePRKeepBranch closes a pull request like ClosePR but keeps its
+// branch: another open pull request may merge from the same branch.
+func (c *Client) ClosePRKeepBranch(ctx context.Context, pr forge.PR, comment string) error {
+	return c.closePR(ctx, pr, comment, false)
+}
+
+func (c *Client) closePR(ctx context.Context, pr forge.PR, comment string, deleteBranch bool) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if strings.TrimSpace(comment) != "" {
@@ -483,7 +493,7 @@ func (c *Client) ClosePR(ctx context.Context, pr forge.PR, comment string) error
 	if branch == "" {
 		branch = pr.Branch
 	}
-	if branch == "" {
+	if branch == "" || !deleteBranch {
 		return nil
 	}
 	if ok, _, err := c.owned(ctx, p); err != nil || !ok {
