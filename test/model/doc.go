@@ -61,8 +61,13 @@
 //     the answer never arrives; Equifax stays away);
 //   - two overlapping runs (two machines, no shared lock): run 1 pauses
 //     before its event i, run 2 runs up to its event j (or to its end), run
-//     1 finishes, then run 2, for every pair (i, j) of events other than
-//     the tokens of preflight.
+//     1 finishes, then run 2, for every pair (i, j) of calls other than
+//     token requests (pausing before a token request or a step boundary
+//     is the same schedule as pausing before the call that follows it).
+//
+// Every state is explored twice: with pull requests landed by GitHub's
+// auto-merge (autoMerge.strategy native) and by credrotate merging them
+// once the checks pass (direct).
 //
 // After the scenario the world plays one day at a time: the clock moves (in
 // steps of a day), the checks pass when the state says, Argo CD rolls out,
