@@ -140,7 +140,7 @@
 //	go test ./test/model/ -run TestSoak        16 soaks of a year, 5 s
 //
 // The whole enumeration does not fit the two minutes a package should
-// take on this machine; under -race it would take about half an hour. So
+// take on this machine; under -race it would take about a quarter of an hour. So
 // `make test` (-race) explores the sample and a plain `go test` the whole
 // space; CREDROTATE_MODEL_FULL=1 asks for the whole space under -race too.
 // What makes it affordable: no child process (a git process costs about
