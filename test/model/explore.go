@@ -96,14 +96,14 @@ func scenarios(opts Options) ([]*base, []Scenario, map[*Scenario]*base, error) {
 	return bases, out, owner, nil
 }
 
-// interleavePoints are the events a run can be paused before: every
-// call that writes or reads shared state, and every step boundary. The
-// tokens of preflight are left out: pausing before one or before the
-// describe that follows it is the same schedule.
+// interleavePoints are the events a run can be paused before: every call
+// that reads or writes shared state. Token requests and step boundaries are
+// left out: only the run's own work lies between one of them and the call
+// that follows, so pausing before either is the same schedule.
 func interleavePoints(evs []Event, stride int) []int {
 	var out []int
 	for _, ev := range evs {
-		if ev.Server == Equifax && ev.Name == "token" {
+		if ev.Server == Step || ev.Server == Equifax && ev.Name == "token" {
 			continue
 		}
 		out = append(out, ev.N)

@@ -49,7 +49,7 @@ func TestCheckerSeesALeak(t *testing.T) {
 
 func TestCheckerSeesTwoOpenPullRequests(t *testing.T) {
 	t.Parallel()
-	w, err := proposed(1, ChecksPending)
+	w, err := proposed(1, ChecksPending, "native")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +73,12 @@ func TestCheckerSeesTwoOpenPullRequests(t *testing.T) {
 // no violation.
 func TestUndisturbedRotationConverges(t *testing.T) {
 	t.Parallel()
-	for _, k := range []int{1, 3} {
-		w, err := due(k)
+	for _, tc := range []struct {
+		k        int
+		strategy string
+	}{{1, "native"}, {3, "native"}, {1, "direct"}, {2, "direct"}} {
+		k := tc.k
+		w, err := due(k, tc.strategy)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,10 +89,10 @@ func TestUndisturbedRotationConverges(t *testing.T) {
 		followUp(context.Background(), w, c, st)
 		c.final()
 		if len(c.out) > 0 {
-			t.Errorf("%d keys: %v", k, c.out)
+			t.Errorf("%d keys, %s merge: %v", k, tc.strategy, c.out)
 		}
 		if left := c.converged(); len(left) > 0 {
-			t.Errorf("%d keys: not converged: %v", k, left)
+			t.Errorf("%d keys, %s merge: not converged: %v", k, tc.strategy, left)
 		}
 		w.close()
 	}
@@ -98,7 +102,7 @@ func TestUndisturbedRotationConverges(t *testing.T) {
 // made.
 func TestKillStopsTheRun(t *testing.T) {
 	t.Parallel()
-	w, err := due(1)
+	w, err := due(1, "native")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +136,7 @@ func TestKillStopsTheRun(t *testing.T) {
 // a manifest on main conflicts with the rotation's rewrite of it.
 func TestResealConflicts(t *testing.T) {
 	t.Parallel()
-	w, err := proposed(1, ChecksPending)
+	w, err := proposed(1, ChecksPending, "native")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ func TestModel(t *testing.T) {
 	}
 	if quick {
 		opts.Keys, opts.InterleaveKeys, opts.InterleaveStride = []int{1}, []int{1}, 4
+		opts.States = statesFor("native")
 	}
 	res, err := Explore(opts)
 	if err != nil {

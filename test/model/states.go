@@ -48,11 +48,23 @@ func prepare(w *World, cron bool) error {
 	return nil
 }
 
-func due(k int) (*World, error) { return newWorld(k, 10*24*time.Hour, true) }
+func due(k int, strategy string) (*World, error) {
+	return newWorldS(strategy, k, 10*24*time.Hour, true)
+}
+
+// newWorldS is newWorld landing pull requests with strategy (native
+// auto-merge or direct merge).
+func newWorldS(strategy string, n int, expiresIn time.Duration, managed bool) (*World, error) {
+	w, err := newWorld(n, expiresIn, managed)
+	if err == nil {
+		w.strategy = strategy
+	}
+	return w, err
+}
 
 // proposed is a due world after a run whose pull request waits on checks.
-func proposed(k int, checks Checks) (*World, error) {
-	w, err := due(k)
+func proposed(k int, checks Checks, strategy string) (*World, error) {
+	w, err := due(k, strategy)
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +79,8 @@ func proposed(k int, checks Checks) (*World, error) {
 }
 
 // merged is a due world after a run that merged its pull request.
-func merged(k int) (*World, error) {
-	w, err := due(k)
+func merged(k int, strategy string) (*World, error) {
+	w, err := due(k, strategy)
 	if err != nil {
 		return nil, err
 	}
@@ -101,20 +113,27 @@ func duplicate(w *World) error {
 	return nil
 }
 
-// States are the starting states the model check enumerates.
+// States are the starting states the model check enumerates: every state
+// with pull requests landed by GitHub's auto-merge (native), then every
+// state with credrotate merging them itself once checks pass (direct).
 func States() []State {
-	return []State{
-		{Name: "unmanaged (no manifest yet)", Cron: true, build: func(k int) (*World, error) { return newWorld(k, 10*24*time.Hour, false) }},
-		{Name: "unmanaged, manual run (renew --provider-key)", Cron: false, build: func(k int) (*World, error) { return newWorld(k, 10*24*time.Hour, false) }},
-		{Name: "current, scheduled run", Cron: true, build: func(k int) (*World, error) { return newWorld(k, 60*24*time.Hour, true) }},
-		{Name: "current, manual run", Cron: false, build: func(k int) (*World, error) { return newWorld(k, 60*24*time.Hour, true) }},
-		{Name: "due", Cron: true, build: due},
+	return append(statesFor("native"), statesFor("direct")...)
+}
+
+// statesFor lists the starting states with one merge strategy.
+func statesFor(strategy string) []State {
+	states := []State{
+		{Name: "unmanaged (no manifest yet)", Cron: true, build: func(k int) (*World, error) { return newWorldS(strategy, k, 10*24*time.Hour, false) }},
+		{Name: "unmanaged, manual run (renew --provider-key)", Cron: false, build: func(k int) (*World, error) { return newWorldS(strategy, k, 10*24*time.Hour, false) }},
+		{Name: "current, scheduled run", Cron: true, build: func(k int) (*World, error) { return newWorldS(strategy, k, 60*24*time.Hour, true) }},
+		{Name: "current, manual run", Cron: false, build: func(k int) (*World, error) { return newWorldS(strategy, k, 60*24*time.Hour, true) }},
+		{Name: "due", Cron: true, build: func(k int) (*World, error) { return due(k, strategy) }},
 		{Name: "proposed, checks pending", Cron: true, env: envPlan{checks: ChecksPending, fixAt: 1},
-			build: func(k int) (*World, error) { return proposed(k, ChecksPending) }},
+			build: func(k int) (*World, error) { return proposed(k, ChecksPending, strategy) }},
 		{Name: "proposed, checks failing", Cron: true, env: envPlan{checks: ChecksFailure, fixAt: 2},
-			build: func(k int) (*World, error) { return proposed(k, ChecksFailure) }},
+			build: func(k int) (*World, error) { return proposed(k, ChecksFailure, strategy) }},
 		{Name: "proposed, pull request closed by a person", Cron: true, build: func(k int) (*World, error) {
-			w, err := proposed(k, ChecksPending)
+			w, err := proposed(k, ChecksPending, strategy)
 			if err != nil {
 				return nil, err
 			}
@@ -127,14 +146,14 @@ func States() []State {
 			return w, nil
 		}},
 		{Name: "merged, rollout prompt", Cron: true, build: func(k int) (*World, error) {
-			w, err := merged(k)
+			w, err := merged(k, strategy)
 			if err == nil {
 				w.rollout()
 			}
 			return w, err
 		}},
 		{Name: "merged, rollout two days late", Cron: true, env: envPlan{lag: 48 * time.Hour}, build: func(k int) (*World, error) {
-			w, err := merged(k)
+			w, err := merged(k, strategy)
 			if err == nil {
 				w.lag = 48 * time.Hour
 				w.rollout()
@@ -142,7 +161,7 @@ func States() []State {
 			return w, err
 		}},
 		{Name: "merged, rollout never (until a person fixes Argo CD on day 4)", Cron: true, env: envPlan{holdTicks: 4}, build: func(k int) (*World, error) {
-			w, err := merged(k)
+			w, err := merged(k, strategy)
 			if err == nil {
 				w.heldUntil = w.now().Add(100 * 24 * time.Hour)
 				w.rollout()
@@ -150,14 +169,14 @@ func States() []State {
 			return w, err
 		}},
 		{Name: "duplicate pull requests", Cron: true, env: envPlan{checks: ChecksPending, fixAt: 1}, build: func(k int) (*World, error) {
-			w, err := proposed(k, ChecksPending)
+			w, err := proposed(k, ChecksPending, strategy)
 			if err != nil {
 				return nil, err
 			}
 			return w, duplicate(w)
 		}},
 		{Name: "stale pull request (its secret is deployed)", Cron: true, build: func(k int) (*World, error) {
-			w, err := proposed(k, ChecksPending)
+			w, err := proposed(k, ChecksPending, strategy)
 			if err != nil {
 				return nil, err
 			}
@@ -179,7 +198,7 @@ func States() []State {
 			return w, nil
 		}},
 		{Name: "proposed, base branch moved by a person", Cron: true, env: envPlan{checks: ChecksPending, fixAt: 1}, build: func(k int) (*World, error) {
-			w, err := proposed(k, ChecksPending)
+			w, err := proposed(k, ChecksPending, strategy)
 			if err != nil {
 				return nil, err
 			}
@@ -187,14 +206,14 @@ func States() []State {
 			return w, err
 		}},
 		{Name: "proposed, manifest re-sealed by a person on main", Cron: true, env: envPlan{checks: ChecksPending, fixAt: 1}, build: func(k int) (*World, error) {
-			w, err := proposed(k, ChecksPending)
+			w, err := proposed(k, ChecksPending, strategy)
 			if err != nil {
 				return nil, err
 			}
 			return w, reseal(w, w.keys[0], "prod")
 		}},
 		{Name: "minted a day ago, never proposed (orphan)", Cron: true, build: func(k int) (*World, error) {
-			w, err := due(k)
+			w, err := due(k, strategy)
 			if err != nil {
 				return nil, err
 			}
@@ -210,6 +229,12 @@ func States() []State {
 			return w, nil
 		}},
 	}
+	if strategy != "native" {
+		for i := range states {
+			states[i].Name += " [" + strategy + " merge]"
+		}
+	}
+	return states
 }
 
 // reseal plays a person who re-encrypts a key's manifest on main (kubeseal

@@ -88,6 +88,9 @@ type World struct {
 	logs    bytes.Buffer
 	reports bytes.Buffer
 	runs    int
+	// strategy is how pull requests land: native (GitHub's auto-merge) or
+	// direct (credrotate merges once checks pass).
+	strategy string
 	// renewBefore and grace are the run's settings (RenewBefore and
 	// GracePeriod unless a test sets them).
 	renewBefore, grace, revokeAfter time.Duration
@@ -116,7 +119,7 @@ func newWorldExpiring(expiries []time.Duration, managed bool) (*World, error) {
 	w := &World{
 		fx: fx, emu: emulator.New(emulator.Options{Start: start}),
 		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
-		renewBefore: RenewBefore, grace: GracePeriod, revokeAfter: RevokeAfter,
+		renewBefore: RenewBefore, grace: GracePeriod, revokeAfter: RevokeAfter, strategy: "native",
 	}
 	w.repo = newBareRepo(memory.NewStorage())
 	w.hub = newHub(w.repo, w.now)
@@ -197,7 +200,7 @@ func (w *World) clone() *World {
 	c := &World{
 		fx: w.fx, emu: w.emu.Clone(), keys: w.keys,
 		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
-		lag: w.lag, heldUntil: w.heldUntil, runs: w.runs, renewBefore: w.renewBefore, grace: w.grace, revokeAfter: w.revokeAfter,
+		lag: w.lag, heldUntil: w.heldUntil, runs: w.runs, renewBefore: w.renewBefore, grace: w.grace, revokeAfter: w.revokeAfter, strategy: w.strategy,
 	}
 	c.repo = w.repo.clone()
 	c.hub = w.hub.clone(c.repo, c.now)
@@ -368,7 +371,7 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 		Log: log, TraceID: trace, Keys: keys, Envs: envs, Repo: repoAdapter{ws}, Forge: w.hub, Now: w.now,
 		Settings: rotate.Settings{
 			BaseBranch: "main", BranchPrefix: branchPref, Labels: []string{"credentials", "automated"},
-			AutoMerge: true, MergeMethod: "squash", MergeStrategy: "native", AlertLabels: []string{"credrotate-alert"},
+			AutoMerge: true, MergeMethod: "squash", MergeStrategy: w.strategy, AlertLabels: []string{"credrotate-alert"},
 			ManagementScope: mgmtScope, RenewBefore: w.renewBefore, GracePeriod: w.grace, RevokeAfter: w.revokeAfter,
 			Concurrency: 1, Command: "credrotate renew",
 		},
