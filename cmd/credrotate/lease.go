@@ -228,7 +228,7 @@ func (a *app) observeLocked(ctx context.Context, command, output string, cfg *co
 		return nil, nil, nil, err
 	}
 	release = func() { lock.release(ctx) }
-	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:])}
+	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:]), red: a.red}
 	if runner, err = w.newRunner(ctx); err != nil {
 		release()
 		return nil, nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
@@ -236,6 +236,10 @@ func (a *app) observeLocked(ctx context.Context, command, output string, cfg *co
 	if err := a.takeLease(ctx, lock, f, w, runner); err != nil {
 		release()
 		return nil, nil, nil, err
+	}
+	if runner, err = freshAfterLease(ctx, w, runner); err != nil {
+		release()
+		return nil, nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
 	}
 	if adjust != nil {
 		adjust(runner)
@@ -254,4 +258,31 @@ func logDeadline(ctx context.Context, f renewFlags, log *logrus.Entry) {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		log.WithField("timeout", f.timeout.String()).Error("the run reached its deadline (--timeout) before it finished: the steps it did not reach failed, and their alerts may be missing; the next run resumes from the state in Equifax and git")
 	}
+}
+
+// freshAfterLease makes sure the run plans from the base branch as it is
+// under the lease. The clone is made before the lease is taken (the lease
+// uses the clone's credentials), so a run that finished in between — it
+// held the lease while this one cloned — may have merged a rotation this
+// clone does not show; planning from it could revoke the secret just
+// deployed. When the base branch moved, the repository is cloned again.
+func freshAfterLease(ctx context.Context, w *wiring, runner *rotate.Runner) (*rotate.Runner, error) {
+	ra, ok := runner.Repo.(repoAdapter)
+	if !ok {
+		return runner, nil
+	}
+	sha, exists, err := ra.RemoteBranchSHA(ctx, w.cfg.Git.BaseBranch)
+	if err != nil {
+		return nil, &rotate.StepError{Step: "preflight clone", Err: fmt.Errorf("reading where %s points after taking the lease: %w", w.cfg.Git.BaseBranch, err), Next: "check git.url and the push token (git.tokenEnv) or SSH key"}
+	}
+	if !exists || sha == ra.BaseSHA() {
+		return runner, nil
+	}
+	w.log.WithFields(logrus.Fields{"step": "preflight", "cloned": ra.BaseSHA(), "now": sha}).Info("the base branch moved while this run waited for the lease; cloning it again")
+	fresh, err := w.newRunner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fresh.AfterStep, fresh.OnStep = runner.AfterStep, runner.OnStep
+	return fresh, nil
 }

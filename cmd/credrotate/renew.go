@@ -150,6 +150,9 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		if err := a.takeLease(ctx, lock, f, w, runner); err != nil {
 			return err
 		}
+		if runner, err = freshAfterLease(ctx, w, runner); err != nil {
+			return a.preflightFailed(f, traceID, err, "", log)
+		}
 	}
 	runner.SkipQuiet = f.cronMode
 	obs, err := runner.Preflight(ctx)
