@@ -96,6 +96,9 @@ type World struct {
 	renewBefore, grace, revokeAfter time.Duration
 	// lines are the last runs' summaries, for a report.
 	lines []string
+	// live holds the runs in progress by their lease pid: a killed run's
+	// lease names a process that no longer runs, and is taken over.
+	live map[int]bool
 }
 
 // newWorld seeds n clients, whose secrets expire in expiresIn, and lays out
@@ -200,6 +203,7 @@ func (w *World) clone() *World {
 	c := &World{
 		fx: w.fx, emu: w.emu.Clone(), keys: w.keys,
 		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
+		live: map[int]bool{},
 		lag: w.lag, heldUntil: w.heldUntil, runs: w.runs, renewBefore: w.renewBefore, grace: w.grace, revokeAfter: w.revokeAfter, strategy: w.strategy,
 	}
 	c.repo = w.repo.clone()
@@ -326,6 +330,8 @@ type RunResult struct {
 	// Err is a failure before the plan (clone, preflight).
 	Err    error
 	Killed bool
+	// Busy says another run held the lease: this one changed nothing.
+	Busy bool
 }
 
 // run runs credrotate once against the world, the way `credrotate renew`
@@ -341,14 +347,51 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 	log := logger.WithField("trace_id", trace)
 
 	var ws *gitops.Workspace
-	if err := ctl.do(Git, "clone", func() error {
-		var err error
-		ws, err = gitops.Clone(ctx, gitops.Options{URL: w.repo.URL(), BaseBranch: "main", Now: w.now,
-			Author: gitops.Signature{Name: "credrotate", Email: "credrotate@example.com"}})
-		return err
-	}); err != nil {
+	clone := func() error {
+		return ctl.do(Git, "clone", func() error {
+			var err error
+			ws, err = gitops.Clone(ctx, gitops.Options{URL: w.repo.URL(), BaseBranch: "main", Now: w.now,
+				Author: gitops.Signature{Name: "credrotate", Email: "credrotate@example.com"}})
+			return err
+		})
+	}
+	if err := clone(); err != nil {
 		res.Err = err
 		return finish(w, ctl, res)
+	}
+	// The run lease, as `credrotate renew` takes it: after the clone, then
+	// a fresh clone when the base branch moved in between.
+	pid := w.runs
+	if w.live == nil {
+		w.live = map[int]bool{}
+	}
+	w.live[pid] = true
+	defer delete(w.live, pid)
+	leases, err := gitops.NewLeases(gitops.LeaseOptions{URL: w.repo.URL(), Now: w.now, Hostname: "model",
+		Alive: func(p int) bool { return w.live[p] }, Author: gitops.Signature{Name: "credrotate", Email: "credrotate@example.com"}})
+	if err != nil {
+		res.Err = err
+		return finish(w, ctl, res)
+	}
+	var lease *gitops.Lease
+	if err := ctl.do(Git, "lease", func() error {
+		var err error
+		lease, err = leases.Acquire(ctx, gitops.Holder{Host: "model", PID: pid, StartedBy: "cron", TraceID: trace}, 30*time.Minute)
+		return err
+	}); err != nil {
+		res.Err, res.Busy = err, errors.Is(err, gitops.ErrLeaseHeld)
+		return finish(w, ctl, res)
+	}
+	defer func() {
+		if !ctl.dead {
+			_ = lease.Release(ctx)
+		}
+	}()
+	if sha, ok, err := ws.RemoteBranchSHA(ctx, "main"); err != nil || (ok && sha != ws.BaseSHA()) {
+		if err := clone(); err != nil {
+			res.Err = err
+			return finish(w, ctl, res)
+		}
 	}
 	client, err := rest.New(rest.Options{
 		BaseURL: emulatorURL, ManagementScope: mgmtScope, HTTPClient: &http.Client{Transport: emuTransport{w}},
