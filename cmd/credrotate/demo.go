@@ -14,6 +14,7 @@ import (
 
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/credential"
+	"github.com/credrotate/credrotate/pkg/credential/redact"
 	"github.com/credrotate/credrotate/pkg/demo"
 	"github.com/credrotate/credrotate/pkg/equifax/emulator"
 )
@@ -201,7 +202,11 @@ func (a *app) demo(ctx context.Context, f demoFlags, logLevelSet bool) (err erro
 	}
 	key := handKey(w)
 	section(out, "Serving until interrupted (Ctrl-C); in another terminal, try")
-	fmt.Fprintf(out, "  $ export %s=%s\n", demo.TokenEnv, demo.Token)
+	// The localhub token is the demo's published constant (the README and
+	// the configuration's comment show it), not a secret; the runs above
+	// registered it with the run's redactor, which would mask the one hint
+	// that lets the commands below reach localhub.
+	fmt.Fprintf(redact.Unwrap(out), "  $ export %s=%s\n", demo.TokenEnv, demo.Token)
 	fmt.Fprintf(out, "  $ %s status --config %s\n", exe, w.ConfigPath)
 	fmt.Fprintf(out, "  $ %s renew --config %s --provider-key %s   # renew one key now, by hand: a pull request that auto-merges\n", exe, w.ConfigPath, key)
 	fmt.Fprintf(out, "  $ %s demo rollout --workdir %s   # play the rollout: main's prod manifest reaches current/%s\n", exe, w.Dir, key)
