@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"os"
@@ -22,8 +23,11 @@ import (
 	"github.com/credrotate/credrotate/pkg/forge/localhub"
 )
 
-// TestConcurrentRuns: two runs started at the same moment; exactly one
-// renews, the other exits cleanly, and there is one pull request.
+// TestConcurrentRuns: two runs started at the same moment on one machine;
+// exactly one renews. The other either finds this machine's run lock held
+// and exits 3 ("busy"), its JSON answer and message naming the lock and
+// saying it changed nothing, or (when the first is already done) runs after
+// it, finds nothing to do and exits 0. There is one pull request.
 func TestConcurrentRuns(t *testing.T) {
 	w := newWorld(t, demo.Options{})
 	var wg sync.WaitGroup
@@ -41,11 +45,30 @@ func TestConcurrentRuns(t *testing.T) {
 	wg.Wait()
 	renewed := 0
 	for _, r := range results {
-		if r.code != 0 {
+		switch r.code {
+		case 0:
+			if strings.Contains(r.stdout, `"action": "renew"`) {
+				renewed++
+			}
+		case 3:
+			var busy struct {
+				Outcome string `json:"outcome"`
+				Error   string `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &busy); err != nil {
+				t.Fatalf("the busy run's answer is not JSON: %v\n%s", err, r.stdout)
+			}
+			if busy.Outcome != "busy" {
+				t.Errorf("the busy run's outcome is %q, want busy", busy.Outcome)
+			}
+			msg := lastLines(r.stderr, 3)
+			for _, want := range []string{"another credrotate run", "in progress on this machine", ".lock", "this run changed nothing"} {
+				if !strings.Contains(busy.Error, want) || !strings.Contains(msg, want) {
+					t.Errorf("the busy run does not say %q:\n%s\n%s", want, r.stdout, msg)
+				}
+			}
+		default:
 			t.Fatalf("a run failed: exit %d\n%s", r.code, lastLines(r.stderr, 20))
-		}
-		if strings.Contains(r.stdout, `"action": "renew"`) {
-			renewed++
 		}
 	}
 	if renewed != 1 {
