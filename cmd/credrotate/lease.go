@@ -46,11 +46,37 @@ func (a *app) lockMachine(f renewFlags, cfg *config.Config, traceID string, log 
 		return nil, fmt.Errorf("taking the run lock %s: %w", lock.Path(), err)
 	}
 	if !ok {
-		err := fmt.Errorf("another credrotate run against %s is in progress on this machine (lock %s); this run changed nothing", gitops.RedactURL(cfg.Git.URL), lock.Path())
+		holder := readLockHolder(lock.Path())
+		by := ""
+		if holder != nil {
+			by = ", held by " + holder.String()
+		}
+		err := fmt.Errorf("another credrotate run against %s is in progress on this machine (lock %s%s); this run changed nothing", gitops.RedactURL(cfg.Git.URL), lock.Path(), by)
 		log.WithField("lock", lock.Path()).Warn(err.Error())
-		return nil, a.busy(f, traceID, err, nil)
+		return nil, a.busy(f, traceID, err, holder)
+	}
+	// Name this run in the lock file, so that a run that finds it taken
+	// can say who holds it and since when.
+	me := (&wiring{traceID: traceID}).holder(f)
+	me.TakenAt = time.Now().UTC()
+	if b, err := json.Marshal(me); err == nil {
+		_ = os.WriteFile(lock.Path(), b, 0o600)
 	}
 	return &runLock{flock: lock, log: log}, nil
+}
+
+// readLockHolder reads the run named in a taken lock file; nil when it
+// names none (an older credrotate, or a file being written).
+func readLockHolder(path string) *gitops.Holder {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 || len(b) > 4096 {
+		return nil
+	}
+	var h gitops.Holder
+	if json.Unmarshal(b, &h) != nil || h.PID == 0 {
+		return nil
+	}
+	return &h
 }
 
 // takeLease takes the lease on the remote for the rest of the run, whose

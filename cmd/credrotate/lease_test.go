@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +191,42 @@ func TestLogDeadline(t *testing.T) {
 	logDeadline(ctx, renewFlags{timeout: time.Minute}, log)
 	if !strings.Contains(buf.String(), "reached its deadline") || !strings.Contains(buf.String(), "timeout=1m0s") {
 		t.Fatalf("log %q", buf.String())
+	}
+}
+
+// TestMachineLockNamesItsHolder: a run that finds this machine's lock taken
+// by another credrotate run names that run (pid, trace id, since when).
+func TestMachineLockNamesItsHolder(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	cfg, err := config.Load(config.LoadOptions{Path: goodConfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.NewEntry(logrus.New())
+	log.Logger.SetOutput(&bytes.Buffer{})
+	first := newApp(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	held, err := first.lockMachine(renewFlags{cronMode: true}, cfg, "trace-holder", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.release(context.Background())
+
+	var out bytes.Buffer
+	second := newApp(strings.NewReader(""), &out, &bytes.Buffer{})
+	_, err = second.lockMachine(renewFlags{output: "json"}, cfg, "trace-second", log)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitBusy {
+		t.Fatalf("second lock: %v, want exit %d", err, exitBusy)
+	}
+	for _, want := range []string{"held by a cron run", fmt.Sprintf("pid %d", os.Getpid()), "trace trace-holder", "since "} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the busy message does not say %q: %v", want, err)
+		}
+	}
+	var busy struct {
+		Holder *gitops.Holder `json:"leaseHolder"`
+	}
+	if json.Unmarshal(out.Bytes(), &busy) != nil || busy.Holder == nil || busy.Holder.TraceID != "trace-holder" || busy.Holder.TakenAt.IsZero() {
+		t.Fatalf("-o json does not name the holder: %s", out.String())
 	}
 }
