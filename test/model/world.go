@@ -204,7 +204,7 @@ func (w *World) clone() *World {
 		fx: w.fx, emu: w.emu.Clone(), keys: w.keys,
 		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
 		live: map[int]bool{},
-		lag: w.lag, heldUntil: w.heldUntil, runs: w.runs, renewBefore: w.renewBefore, grace: w.grace, revokeAfter: w.revokeAfter, strategy: w.strategy,
+		lag:  w.lag, heldUntil: w.heldUntil, runs: w.runs, renewBefore: w.renewBefore, grace: w.grace, revokeAfter: w.revokeAfter, strategy: w.strategy,
 	}
 	c.repo = w.repo.clone()
 	c.hub = w.hub.clone(c.repo, c.now)
