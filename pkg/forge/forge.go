@@ -32,6 +32,12 @@ type PR struct {
 	Labels, Reviewers, TeamReviewers []string
 	// AutoMerge is true when auto-merge is enabled on the pull request.
 	AutoMerge bool
+	// Mergeable is GitHub's mergeable flag: nil while GitHub has not
+	// computed it (and in lists, which do not carry it).
+	Mergeable *bool
+	// MergeableState is GitHub's mergeable_state (clean, blocked, dirty,
+	// unstable, unknown, ...); "" when not reported.
+	MergeableState string
 	// Foreign, when set, says why the pull request is not credrotate's
 	// although its branch carries the prefix (a fork, a deleted fork,
 	// another author). Such a pull request is listed with no Body, so no
@@ -41,6 +47,13 @@ type PR struct {
 
 // Open reports whether the pull request is open.
 func (p PR) Open() bool { return p.State == "open" }
+
+// Conflicting reports whether the forge says the pull request conflicts
+// with its base branch (mergeable_state "dirty"), so it cannot merge until
+// its branch is rebuilt.
+func (p PR) Conflicting() bool {
+	return p.Open() && (p.MergeableState == "dirty" || (p.MergeableState == "" && p.Mergeable != nil && !*p.Mergeable))
+}
 
 // PRSpec is the pull request credrotate wants for a branch.
 type PRSpec struct {

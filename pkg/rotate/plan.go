@@ -32,6 +32,9 @@ type OpenRotation struct {
 	ExpiresAt   time.Time
 	// Emergency says the rotation was asked for with --emergency.
 	Emergency bool
+	// Conflicting says GitHub reports the pull request conflicting with
+	// the base branch: it cannot merge as it is.
+	Conflicting bool
 }
 
 // KeyObservation is everything a run observed about one provider key before
@@ -117,6 +120,10 @@ type KeyPlan struct {
 	SupersedePR *OpenRotation `json:"supersedePr,omitempty"`
 	// PR is the open pull request a resume keeps moving.
 	PR *OpenRotation `json:"pr,omitempty"`
+	// ConflictPR is the open pull request a replace closes: it conflicts
+	// with the base branch; its secret (RevokeSecretID, never deployed) is
+	// revoked and the key renewed again from CurrentSecretID.
+	ConflictPR *OpenRotation `json:"conflictPr,omitempty"`
 	// Close are stale or duplicate pull requests of the key, closed with a
 	// comment (unless another key of the run still rides on them).
 	Close []ClosePR `json:"close,omitempty"`
@@ -249,6 +256,7 @@ func Classify(o KeyObservation, opts PlanOptions) Classification {
 				c.Current = s
 			}
 			c.InUse = c.Current
+			conflicting(&c)
 			return c
 		case cl.ValidCount() == 2 && hasActive:
 			// Two valid secrets and no manifest: the RETIRING one is the
@@ -284,6 +292,7 @@ func Classify(o KeyObservation, opts PlanOptions) Classification {
 	if c.PR != nil {
 		c.State = StateProposed
 		c.New, _ = cl.Find(c.PR.NewSecretID)
+		conflicting(&c)
 		return c
 	}
 
@@ -327,6 +336,28 @@ func Classify(o KeyObservation, opts PlanOptions) Classification {
 	}
 	c.State = StateCurrent
 	return c
+}
+
+// conflicting turns a proposed key into StateConflicting when its pull
+// request conflicts with the base branch and replacing it is safe: its
+// secret is the newest (ACTIVE) one, the secret the workload uses is
+// another one and still valid (so revoking the pull request's secret is
+// allowed and takes nothing the workload holds), and no manifest on the base
+// branch names it (Classify's stale check came first).
+func conflicting(c *Classification) {
+	pr, o := c.PR, c.Obs
+	if !pr.Conflicting || c.New.Status != equifax.StatusActive || !c.Current.Status.Valid() || c.Current.SecretID == c.New.SecretID {
+		return
+	}
+	if pr.Fingerprint != "" && pr.Fingerprint == o.CurrentFingerprint {
+		return
+	}
+	for _, d := range o.Deployed {
+		if d.SecretID == pr.NewSecretID {
+			return
+		}
+	}
+	c.State = StateConflicting
 }
 
 // sortOpen sorts the key's open pull requests: the one to keep (its secret
@@ -432,11 +463,16 @@ func Decide(c Classification, opts PlanOptions) KeyPlan {
 			kp.Stalled = true
 			kp.Reason = fmt.Sprintf("rotation to %s has waited in %s since %s (more than %s) without merging; merge it (check its required checks and conflicts) before %s, when %s stops being valid", pr.NewSecretID, prRef(pr), created.UTC().Format(time.RFC3339), bound, until(kp.InUseValidUntil), orUnknown(kp.InUseSecretID))
 		}
+	case StateConflicting:
+		pr := *c.PR
+		kp.Action, kp.ConflictPR, kp.RevokeSecretID = ActionReplace, &pr, pr.NewSecretID
+		kp.Emergency = pr.Emergency
+		kp.Reason = fmt.Sprintf("%s conflicts with the base branch and cannot merge; closing it, revoking its secret %s (never deployed) and renewing again from %s (valid until %s) on the current base", prRef(pr), pr.NewSecretID, c.Current.SecretID, until(validUntil(c.Current)))
 	case StateMerged:
 		decideMerged(&kp, c, opts)
 	}
 	if c.Dead != nil {
-		if kp.Action == ActionRenew || kp.Action == ActionRecover {
+		if kp.Action == ActionRenew || kp.Action == ActionRecover || kp.Action == ActionReplace {
 			kp.SupersedePR = c.Dead
 		} else {
 			kp.Close = append(kp.Close, ClosePR{PR: *c.Dead, Why: fmt.Sprintf("the secret %s this pull request carries for %s is no longer valid at Equifax", c.Dead.NewSecretID, o.Key)})

@@ -77,10 +77,19 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 			obs.Warnings = append(obs.Warnings, fmt.Sprintf("pull request #%d on %s has no readable credrotate state marker; it is left alone", pr.Number, pr.Branch))
 			continue
 		}
+		if pr.MergeableState == "" && pr.Mergeable == nil {
+			// Lists do not carry mergeability: read the pull request itself,
+			// so that one conflicting with the base branch is seen.
+			if full, err := r.Forge.GetPR(ctx, pr.Number); err == nil {
+				pr.Mergeable, pr.MergeableState = full.Mergeable, full.MergeableState
+			} else {
+				r.Log.WithError(err).Warnf("could not read whether pull request #%d conflicts with the base branch; it is resumed", pr.Number)
+			}
+		}
 		obs.openPRs[pr.Number] = pr
 		for _, ks := range st.Keys {
 			k := credential.ProviderKey(ks.ProviderKey)
-			open[k] = append(open[k], OpenRotation{Number: pr.Number, URL: pr.URL, Branch: pr.Branch, NewSecretID: ks.NewSecretID, OldSecretID: ks.OldSecretID, Fingerprint: ks.Fingerprint, ExpiresAt: ks.ExpiresAt, Emergency: ks.Emergency})
+			open[k] = append(open[k], OpenRotation{Number: pr.Number, URL: pr.URL, Branch: pr.Branch, NewSecretID: ks.NewSecretID, OldSecretID: ks.OldSecretID, Fingerprint: ks.Fingerprint, ExpiresAt: ks.ExpiresAt, Emergency: ks.Emergency, Conflicting: pr.Conflicting()})
 		}
 	}
 

@@ -27,6 +27,7 @@ type renewed struct {
 func (a *applyRun) renewPhase(ctx context.Context) []renewed {
 	r, obs := a.r, a.obs
 	var fresh []renewed
+	closed := a.closeConflicting(ctx)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.concurrency())
 	for _, kp := range a.plan.Keys {
@@ -45,8 +46,22 @@ func (a *applyRun) renewPhase(ctx context.Context) []renewed {
 				a.set(KeyResult{Key: kp.Key, Action: kp.Action, Outcome: OutcomeFinished, Reason: kp.Reason, SecretID: kp.CurrentSecretID, RevokedID: kp.RevokeSecretID, ExpiresAt: kp.ExpiresAt})
 				return nil
 			})
-		case ActionRenew, ActionRecover:
+		case ActionRenew, ActionRecover, ActionReplace:
+			if kp.Action == ActionReplace && !closed[kp.ConflictPR.Number] {
+				continue
+			}
 			g.Go(func() error {
+				if kp.Action == ActionReplace {
+					// The pull request is closed and did not merge: its
+					// secret was never deployed. Revoke it (allowed while
+					// the deployed one is RETIRING) before renewing again.
+					log.WithField("step", string(StepRevokeConflict)).Info("revoking " + kp.RevokeSecretID + ", the unused secret of the conflicting " + prRef(*kp.ConflictPR))
+					if err := spec.Provider.Revoke(gctx, creds, kp.RevokeSecretID); err != nil {
+						a.failed(kp, StepRevokeConflict, err, fmt.Sprintf("%s is closed; its secret %s could not be revoked; the next run recovers or revokes it and renews again, before %s, when %s stops being valid", prRef(*kp.ConflictPR), kp.RevokeSecretID, until(kp.InUseValidUntil), orUnknown(kp.InUseSecretID)), kp.InUseValidUntil)
+						return nil
+					}
+					r.step(StepRevokeConflict)
+				}
 				res, step, err := r.renew(gctx, spec, creds, kp, obs.client(kp.Key), log)
 				if err != nil {
 					next, deadline := r.renewNext(kp, step, err)
@@ -77,7 +92,13 @@ var errOrphanInUse = errors.New("the orphan cannot be recovered by replay and ma
 func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credentials, kp KeyPlan, client equifax.ClientInfo, log *logrus.Entry) (equifax.RenewResult, Step, error) {
 	req := equifax.RenewRequest{IdempotencyKey: equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID), GracePeriod: r.Settings.GracePeriod, Force: kp.Emergency}
 	log.WithFields(logrus.Fields{"step": string(StepRenew), "emergency": kp.Emergency}).Info("renewing the client secret")
+	if kp.Action == ActionReplace {
+		// The renew from the deployed secret minted the revoked secret of
+		// the conflicting pull request: renew past it with a key of its own.
+		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+kp.RevokeSecretID)
+	}
 	res, err := spec.Provider.Renew(ctx, creds, req)
+	res, err = r.renewPastDead(ctx, spec, creds, kp, client, req, res, err, log)
 	if kp.Action == ActionRecover && err == nil && res.Secret.SecretID != kp.NewSecretID {
 		err = fmt.Errorf("replaying the renew gave %s, not the orphan %s", res.Secret.SecretID, kp.NewSecretID)
 	}
@@ -95,19 +116,7 @@ func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credenti
 		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+kp.NewSecretID)
 		res, err = spec.Provider.Renew(ctx, creds, req)
 	}
-	// A replay can hand back a secret minted from the same current secret by
-	// an earlier rotation that has since been revoked or has expired (its
-	// pull request was superseded, or it never proved itself). Renew past
-	// it with a key of its own.
-	for i := 0; err == nil && i < 3; i++ {
-		dead, known := client.Find(res.Secret.SecretID)
-		if !known || dead.Status.Valid() {
-			break
-		}
-		log.WithField("step", string(StepRenew)).Warn("the renew replayed " + dead.SecretID + ", which is " + string(dead.Status) + "; renewing past it")
-		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+dead.SecretID)
-		res, err = spec.Provider.Renew(ctx, creds, req)
-	}
+	res, err = r.renewPastDead(ctx, spec, creds, kp, client, req, res, err, log)
 	if err != nil {
 		return res, StepRenew, err
 	}
@@ -128,6 +137,72 @@ func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credenti
 	r.step(StepVerify)
 	log.WithField("step", string(StepVerify)).Info("the new secret obtains a token")
 	return res, "", nil
+}
+
+// renewPastDead: a replay can hand back a secret minted from the same
+// current secret by an earlier rotation that has since been revoked or has
+// expired (its pull request was superseded or conflicted, or it never proved
+// itself). Renew past it with a key of its own.
+func (r *Runner) renewPastDead(ctx context.Context, spec KeySpec, creds equifax.Credentials, kp KeyPlan, client equifax.ClientInfo, req equifax.RenewRequest, res equifax.RenewResult, err error, log *logrus.Entry) (equifax.RenewResult, error) {
+	for i := 0; err == nil && i < 3; i++ {
+		dead, known := client.Find(res.Secret.SecretID)
+		if kp.Action == ActionReplace && res.Secret.SecretID == kp.RevokeSecretID {
+			dead, known = equifax.SecretInfo{SecretID: kp.RevokeSecretID, Status: equifax.StatusRevoked}, true
+		}
+		if !known || dead.Status.Valid() {
+			break
+		}
+		log.WithField("step", string(StepRenew)).Warn("the renew replayed " + dead.SecretID + ", which is " + string(dead.Status) + "; renewing past it")
+		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+dead.SecretID)
+		res, err = spec.Provider.Renew(ctx, creds, req)
+	}
+	return res, err
+}
+
+// closeConflicting closes, one by one and before anything is revoked, the
+// pull requests the plan replaces because they conflict with the base
+// branch, and confirms each did not merge. It returns the ones closed.
+func (a *applyRun) closeConflicting(ctx context.Context) map[int]bool {
+	closed, tried := map[int]bool{}, map[int]bool{}
+	for _, kp := range a.plan.Keys {
+		if kp.Action != ActionReplace {
+			continue
+		}
+		n := kp.ConflictPR.Number
+		if !tried[n] {
+			tried[n] = true
+			closed[n] = a.closeConflict(ctx, kp)
+		}
+		if !closed[n] {
+			a.failed(kp, StepCloseConflict, fmt.Errorf("%s conflicts with the base branch and could not be closed safely", prRef(*kp.ConflictPR)), fmt.Sprintf("nothing was revoked; the next run tries again. Close %s by hand (its secret %s is not deployed) before %s, when %s stops being valid", prRef(*kp.ConflictPR), kp.RevokeSecretID, until(kp.InUseValidUntil), orUnknown(kp.InUseSecretID)), kp.InUseValidUntil)
+		}
+	}
+	return closed
+}
+
+func (a *applyRun) closeConflict(ctx context.Context, kp KeyPlan) bool {
+	r, obs := a.r, a.obs
+	n := kp.ConflictPR.Number
+	log := r.Log.WithFields(logrus.Fields{"provider_key": kp.Key, "step": string(StepCloseConflict), "pr": kp.ConflictPR.URL})
+	pr, ok := obs.openPRs[n]
+	if !ok || obs.resumes[n] {
+		log.Warn("the conflicting pull request carries another key that is resumed; it is left open")
+		return false
+	}
+	comment := fmt.Sprintf("Closed by credrotate (trace %s): this pull request conflicts with the base branch %s (a person changed the files it rotates there), so it cannot merge. Its new secrets were never deployed; they are revoked and the rotation is proposed again on the current base.", r.TraceID, r.Settings.BaseBranch)
+	if err := r.Forge.ClosePR(ctx, pr, comment); err != nil {
+		log.WithError(err).Warn("could not close the conflicting pull request")
+		return false
+	}
+	// Never revoke a secret that may have merged in the meantime.
+	now, err := r.Forge.GetPR(ctx, n)
+	if err != nil || now.Merged || now.Open() {
+		log.WithError(err).Warn("could not confirm that the conflicting pull request is closed unmerged; nothing is revoked")
+		return false
+	}
+	r.step(StepCloseConflict)
+	log.Info("closed the conflicting pull request")
+	return true
 }
 
 // prove obtains a token with the new secret: the proof before promotion. A

@@ -17,6 +17,12 @@ const (
 	// ActionResume: a rotation is proposed in an open pull request; keep it
 	// moving (auto-merge), never renew again.
 	ActionResume Action = "resume"
+	// ActionReplace: the open rotation pull request conflicts with the base
+	// branch, and its secret's value is not recoverable (only ciphertext is
+	// in the pull request). Close it, revoke its secret (never deployed),
+	// renew again from the deployed secret with a fresh Idempotency-Key and
+	// propose the new secret on the current base.
+	ActionReplace Action = "replace"
 	// ActionFinish: the new secret is merged and seen in use; revoke the
 	// retired one.
 	ActionFinish Action = "finish"
@@ -41,6 +47,10 @@ const (
 	StateMinted State = "minted"
 	// StateProposed: an open pull request carries a new, valid secret.
 	StateProposed State = "proposed"
+	// StateConflicting: an open pull request carries a new, valid secret
+	// but conflicts with the base branch (a person changed the same files
+	// on it), so it can never merge as it is.
+	StateConflicting State = "conflicting"
 	// StateMerged: the base branch deploys the new secret; the retired one
 	// is still valid at Equifax.
 	StateMerged State = "merged"
@@ -54,7 +64,7 @@ const (
 )
 
 // States lists every state, in the order docs/rotation.md describes them.
-var States = []State{StateNew, StateCurrent, StateMinted, StateProposed, StateMerged, StateBroken, StateUnobserved}
+var States = []State{StateNew, StateCurrent, StateMinted, StateProposed, StateConflicting, StateMerged, StateBroken, StateUnobserved}
 
 // Transition is one edge of the state machine: from a state, the action a
 // run takes there leads to another state (or the same, when it waits).
@@ -86,6 +96,11 @@ var Transitions = []Transition{
 	{StateMinted, ActionRecover, StateMinted, "the run stopped again"},
 	{StateProposed, ActionResume, StateProposed, "waiting for checks and the merge; an alert once it waits longer than revokeAfter"},
 	{StateProposed, ActionResume, StateMerged, "merged"},
+	{StateConflicting, ActionReplace, StateProposed, "closed, its unused secret revoked, a fresh secret minted and proposed on the current base"},
+	{StateConflicting, ActionReplace, StateMerged, "the new pull request merged at once"},
+	{StateConflicting, ActionReplace, StateMinted, "the run stopped after closing it, or after the fresh mint"},
+	{StateConflicting, ActionReplace, StateCurrent, "the run stopped after the revoke, or Equifax refused the renew: the deployed secret is on its grace and the next run renews"},
+	{StateConflicting, ActionReplace, StateConflicting, "the pull request could not be closed or its secret revoked: the next run tries again"},
 	{StateMerged, ActionNoop, StateMerged, "waiting for the rollout"},
 	{StateMerged, ActionFinish, StateCurrent, "the rollout is observed: the retired secret is revoked"},
 	{StateMerged, ActionBlocked, StateMerged, "the rollout is not observed after revokeAfter: an alert, nothing revoked"},
@@ -115,6 +130,12 @@ const (
 	// StepRevokeUnproven is after a minted secret that never obtained a
 	// token was revoked.
 	StepRevokeUnproven Step = "revoke unproven"
+	// StepCloseConflict is after a pull request that conflicts with the
+	// base branch was closed, before its secret is revoked.
+	StepCloseConflict Step = "close conflict"
+	// StepRevokeConflict is after the secret of a conflicting pull request
+	// was revoked, before the key is renewed again.
+	StepRevokeConflict Step = "revoke conflict"
 	// StepRevokeOrphan is after an orphan that could not be recovered was
 	// revoked.
 	StepRevokeOrphan Step = "revoke orphan"
@@ -140,4 +161,4 @@ const (
 
 // CrashPoints are the step boundaries at which Runner.AfterStep is called,
 // in the order a rotation passes them.
-var CrashPoints = []Step{StepToken, StepRevoke, StepRenew, StepRevokeOrphan, StepRevokeUnproven, StepVerify, StepSeal, StepPush, StepPR, StepClose, StepAutomerge, StepLanded}
+var CrashPoints = []Step{StepToken, StepRevoke, StepCloseConflict, StepRevokeConflict, StepRenew, StepRevokeOrphan, StepRevokeUnproven, StepVerify, StepSeal, StepPush, StepPR, StepClose, StepAutomerge, StepLanded}

@@ -98,7 +98,7 @@ func TestPlanFollowsTransitions(t *testing.T) {
 		for _, s1 := range statuses {
 			for _, s2 := range statuses {
 				for _, dep := range []string{"", "s1", "s2", "mixed"} {
-					for _, pr := range []string{"", "s1", "s2", "s3", "dup"} {
+					for _, pr := range []string{"", "s1", "s2", "s3", "dup", "s2 conflicting"} {
 						for _, fpMatch := range []bool{false, true} {
 							for _, cron := range []bool{false, true} {
 								for _, age := range []time.Duration{time.Hour, 3 * day} {
@@ -121,6 +121,8 @@ func TestPlanFollowsTransitions(t *testing.T) {
 										case "dup":
 											o.Open = &OpenRotation{Number: 2, NewSecretID: "s2"}
 											o.Others = []OpenRotation{{Number: 1, NewSecretID: "s2"}}
+										case "s2 conflicting":
+											o.Open = &OpenRotation{Number: 1, NewSecretID: "s2", OldSecretID: "s1", Fingerprint: "fp-new", Conflicting: true}
 										default:
 											o.Open = &OpenRotation{Number: 1, NewSecretID: pr, OldSecretID: "s1"}
 										}

@@ -314,6 +314,17 @@ func (h *hub) GetPR(ctx context.Context, n int) (forge.PR, error) {
 			return fmt.Errorf("reading #%d: %w", n, forge.ErrNotFound)
 		}
 		out = h.toPR(p)
+		// GitHub reports mergeability on a single pull request only.
+		if p.open {
+			m := h.mergeable(p)
+			out.Mergeable, out.MergeableState = &m, "dirty"
+			if m {
+				out.MergeableState = "blocked"
+				if h.checks == ChecksSuccess {
+					out.MergeableState = "clean"
+				}
+			}
+		}
 		return nil
 	})
 	return out, err

@@ -48,6 +48,8 @@ func toPR(p *gh.PullRequest) forge.PR {
 		MergeCommitSHA: p.GetMergeCommitSHA(),
 		MergedAt:       p.GetMergedAt().Time,
 		AutoMerge:      p.AutoMerge != nil,
+		Mergeable:      p.Mergeable,
+		MergeableState: p.GetMergeableState(),
 	}
 	if !out.Merged {
 		out.MergeCommitSHA = ""
