@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -312,32 +311,13 @@ func decodeProblems(err error) []Problem {
 	return out
 }
 
-// known is the set of keys a file may hold, derived from the types.
+// known is the set of keys a file may hold, derived from the types (the
+// keys of typeSpelling).
 var known = func() map[string]bool {
-	m := map[string]bool{}
-	var add func(prefix string, t reflect.Type)
-	add = func(prefix string, t reflect.Type) {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
-			t = t.Elem()
-		}
-		if t.Kind() != reflect.Struct || t.PkgPath() == "time" {
-			return
-		}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name := f.Tag.Get("mapstructure")
-			if name == "" {
-				name, _, _ = strings.Cut(f.Tag.Get("json"), ",")
-			}
-			if name == "" || name == "-" {
-				continue
-			}
-			k := strings.ToLower(strings.TrimPrefix(prefix+"."+name, "."))
-			m[k] = true
-			add(k, f.Type)
-		}
+	m := make(map[string]bool, len(typeSpelling))
+	for k := range typeSpelling {
+		m[k] = true
 	}
-	add("", reflect.TypeOf(rawConfig{}))
 	return m
 }()
 

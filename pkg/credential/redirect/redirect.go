@@ -19,6 +19,7 @@ package redirect
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -127,7 +128,7 @@ func Origin(u *url.URL) string {
 			port = "80"
 		}
 	}
-	return scheme + "://" + host + ":" + port
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // Clean renders u without user information, query or fragment.

@@ -13,6 +13,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/credrotate/credrotate/pkg/credential/redirect"
 	"github.com/credrotate/credrotate/pkg/forge"
 )
 
@@ -91,20 +92,7 @@ func (e *RedirectError) Is(target error) bool { return target == forge.ErrRedire
 
 // origin is scheme://host:port with the default port made explicit, the
 // unit credentials are bound to.
-func origin(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if port == "" {
-		switch scheme {
-		case "https":
-			port = "443"
-		case "http":
-			port = "80"
-		}
-	}
-	return scheme + "://" + net.JoinHostPort(host, port)
-}
+func origin(u *url.URL) string { return redirect.Origin(u) }
 
 // printableOrigin is origin without the default port, for messages.
 func printableOrigin(u *url.URL) string {
