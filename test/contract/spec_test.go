@@ -31,6 +31,8 @@ var usedPaths = []string{
 	"/repos/{owner}/{repo}/installation",
 	"/app/installations/{installation_id}",
 	"/app/installations/{installation_id}/access_tokens",
+	"/user",
+	"/app",
 }
 
 // trimSpec writes GitHub's description cut down to usedPaths and the
