@@ -152,7 +152,7 @@ func TestOrigin(t *testing.T) {
 		{"https://API.example.com/x", "https://api.example.com:443"},
 		{"https://api.example.com:443/y", "https://api.example.com:443"},
 		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"},
-		{"http://[::1]/", "http://::1:80"},
+		{"http://[::1]/", "http://[::1]:80"},
 	} {
 		u, _ := http.NewRequest(http.MethodGet, tc[0], nil)
 		if got := Origin(u.URL); got != tc[1] {
