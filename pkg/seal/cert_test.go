@@ -177,6 +177,9 @@ func TestLoadCertificateURL(t *testing.T) {
 			case <-r.Context().Done():
 			case <-time.After(5 * time.Second):
 			}
+			// Never answer: returning would send an empty 200 to a request
+			// still waiting (a retry on the same connection).
+			panic(http.ErrAbortHandler)
 		}
 	}))
 	t.Cleanup(srv.Close)
