@@ -1,36 +1,26 @@
 package equifax
 
 import (
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/credrotate/credrotate/pkg/provider"
 )
 
-// Sentinel errors, matched with errors.Is against an *Error.
+// Sentinel errors, matched with errors.Is against an *Error: the provider
+// contract's, with Equifax's codes noted.
 var (
-	// ErrUnauthorized: wrong client id or secret, a revoked or expired
-	// secret, or an access token that is expired, missing or invalid.
-	ErrUnauthorized = errors.New("unauthorized")
-	// ErrForbidden: the token lacks the management scope or names another client.
-	ErrForbidden = errors.New("forbidden")
-	// ErrNotFound: unknown client or secret.
-	ErrNotFound = errors.New("not found")
-	// ErrTooManySecrets: two valid secrets already (409.01).
-	ErrTooManySecrets = errors.New("too many valid secrets")
-	// ErrNotEligible: not yet eligible for renewal (409.02); see Error.EligibleAt.
-	ErrNotEligible = errors.New("not eligible for renewal yet")
-	// ErrLastSecret: revoking would leave no valid secret (409.03).
-	ErrLastSecret = errors.New("would revoke the last valid secret")
-	// ErrIdempotencyConflict: an Idempotency-Key reused with another body (422.01).
-	ErrIdempotencyConflict = errors.New("idempotency key reused with a different request")
-	// ErrRateLimited: 429; see Error.RetryAfter.
-	ErrRateLimited = errors.New("rate limited")
-	// ErrTransient: 5xx, a timeout or a dropped connection; safe to retry.
-	ErrTransient = errors.New("transient failure")
-	// ErrBadRequest: the request was malformed (400).
-	ErrBadRequest = errors.New("bad request")
-	// ErrMalformedResponse: the answer could not be decoded.
-	ErrMalformedResponse = errors.New("malformed response")
+	ErrUnauthorized        = provider.ErrUnauthorized        // invalid_client, 401.0x
+	ErrForbidden           = provider.ErrForbidden           // 403.01: scope missing or another client
+	ErrNotFound            = provider.ErrNotFound            // 404.01
+	ErrTooManySecrets      = provider.ErrTooManySecrets      // 409.01: two valid secrets already
+	ErrNotEligible         = provider.ErrNotEligible         // 409.02: see Error.EligibleAt
+	ErrLastSecret          = provider.ErrLastSecret          // 409.03
+	ErrIdempotencyConflict = provider.ErrIdempotencyConflict // 422.01
+	ErrRateLimited         = provider.ErrRateLimited         // 429; see Error.RetryAfter
+	ErrTransient           = provider.ErrTransient           // 5xx, a timeout or a dropped connection
+	ErrBadRequest          = provider.ErrBadRequest          // 400
+	ErrMalformedResponse   = provider.ErrMalformedResponse   // the answer could not be decoded
 )
 
 // Error is the typed error every Provider returns for an answer from Equifax
@@ -80,9 +70,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable reports whether err is worth retrying: rate limits and transient
 // failures. Renew must be retried only with the same Idempotency-Key.
-func Retryable(err error) bool {
-	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrTransient)
-}
+func Retryable(err error) bool { return provider.Retryable(err) }
 
 // KindForCode maps an Equifax error code (efxErrorCode, SOAP ErrorCode or an
 // RFC 6749 error) and HTTP status to a sentinel, so REST and SOAP agree.
