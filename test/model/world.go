@@ -420,6 +420,9 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 		},
 		SkipQuiet: cron,
 		AfterStep: ctl.point,
+		// The proof's retries wait in planned time: a killed run's proof
+		// fails at once, and real waits would stall the exploration.
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	}
 	obs, err := r.Preflight(ctx)
 	if err != nil {
