@@ -28,7 +28,11 @@ type Options struct {
 
 // Result is what an exploration found.
 type Result struct {
+	// Scenarios counts every scenario of the space; Explored those run,
+	// the others being the same schedule as one that was (run 2 of an
+	// interleaving had ended before the later pause point).
 	Scenarios  int
+	Explored   int
 	Runs       int
 	Elapsed    time.Duration
 	Violations []Violation
@@ -158,32 +162,76 @@ func Explore(opts Options) (Result, error) {
 	}()
 	var mu sync.Mutex
 	res := Result{Scenarios: len(scs)}
-	jobs := make(chan int)
+	groups := groupScenarios(scs, owner)
+	jobs := make(chan []int)
 	var wg sync.WaitGroup
 	for range opts.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range jobs {
-				sc := &scs[i]
-				o := explore(owner[sc].world, *sc)
-				mu.Lock()
-				res.Runs += o.Runs
-				res.Violations = append(res.Violations, o.Violations...)
-				if len(o.Violations) > 0 {
-					res.Failed++
+			for g := range jobs {
+				for _, i := range g {
+					sc := &scs[i]
+					o := explore(owner[sc].world, *sc)
+					mu.Lock()
+					res.Explored++
+					res.Runs += o.Runs
+					res.Violations = append(res.Violations, o.Violations...)
+					if len(o.Violations) > 0 {
+						res.Failed++
+					}
+					mu.Unlock()
+					if o.Ended {
+						// Run 2 ended before this pause point: the
+						// group's later pause points are this schedule.
+						break
+					}
 				}
-				mu.Unlock()
 			}
 		}()
 	}
-	for i := range scs {
-		jobs <- i
+	for _, g := range groups {
+		jobs <- g
 	}
 	close(jobs)
 	wg.Wait()
 	res.Elapsed = time.Since(t0)
 	return res, nil
+}
+
+// groupScenarios orders the scenarios into jobs: each fault scenario alone,
+// and the interleavings of one starting world and one pause point of run 1
+// together, by run 2's pause point ascending (the "to its end" variant
+// last), so a job can stop at the first schedule in which run 2 ended early.
+func groupScenarios(scs []Scenario, owner map[*Scenario]*base) [][]int {
+	type gk struct {
+		b *base
+		i int
+	}
+	var out [][]int
+	at := map[gk]int{}
+	for n := range scs {
+		sc := &scs[n]
+		if sc.Interleave == nil {
+			out = append(out, []int{n})
+			continue
+		}
+		k := gk{owner[sc], sc.Interleave.I}
+		g, ok := at[k]
+		if !ok {
+			g = len(out)
+			at[k] = g
+			out = append(out, nil)
+		}
+		out[g] = append(out[g], n)
+	}
+	for _, g := range out {
+		sort.SliceStable(g, func(a, b int) bool {
+			ia, ib := scs[g[a]].Interleave, scs[g[b]].Interleave
+			return ia != nil && ib != nil && ia.J < ib.J
+		})
+	}
+	return out
 }
 
 // Summary groups violations by invariant, then by state and fault, with a
@@ -194,7 +242,7 @@ func (r Result) Summary(examples int) string {
 	for _, v := range r.Violations {
 		byInv[v.Invariant] = append(byInv[v.Invariant], v)
 	}
-	fmt.Fprintf(&b, "%d scenarios, %d runs, %d scenarios with violations, in %s\n", r.Scenarios, r.Runs, r.Failed, r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(&b, "%d scenarios (%d run, %d the same schedule as one run), %d runs, %d scenarios with violations, in %s\n", r.Scenarios, r.Explored, r.Scenarios-r.Explored, r.Runs, r.Failed, r.Elapsed.Round(time.Millisecond))
 	for _, inv := range Invariants {
 		vs := byInv[inv]
 		if len(vs) == 0 {

@@ -34,7 +34,7 @@ func TestModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Printf("model check: %d scenarios, %d runs, %d with violations, in %s\n", res.Scenarios, res.Runs, res.Failed, res.Elapsed.Round(time.Millisecond))
+	fmt.Printf("model check: %d scenarios (%d run, the others the same schedule as one run), %d runs, %d with violations, in %s\n", res.Scenarios, res.Explored, res.Runs, res.Failed, res.Elapsed.Round(time.Millisecond))
 	if len(res.Violations) > 0 {
 		t.Errorf("the rotation broke its invariants: %s", res.Summary(2))
 		return

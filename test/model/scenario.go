@@ -222,6 +222,9 @@ type Outcome struct {
 	Scenario   Scenario
 	Violations []Violation
 	Runs       int
+	// Ended says run 2 of an interleaving ended before its pause point:
+	// every later pause point of run 2 gives the same schedule.
+	Ended bool
 }
 
 // maxTicks bounds the follow-up: daily scheduled runs for nine days, past
@@ -235,19 +238,20 @@ func explore(base *World, sc Scenario) Outcome {
 	c := &checker{w: w, sc: sc, seen: map[Invariant]bool{}}
 	runs0 := w.runs
 	ctx := context.Background()
+	ended := false
 	c.step("start")
 	switch {
 	case sc.Fault != nil:
 		ctl := &runCtl{name: "run 1", faultN: sc.Fault.N, mode: sc.Fault.Mode, down: map[Server]bool{}, check: c.step}
 		w.run(ctx, ctl, sc.State.Cron)
 	case sc.Interleave != nil:
-		interleave(ctx, w, c, sc.State.Cron, sc.Interleave.I, sc.Interleave.J)
+		ended = !interleave(ctx, w, c, sc.State.Cron, sc.Interleave.I, sc.Interleave.J)
 	}
 	c.step("after the scenario's runs")
 	w.rollout()
 	followUp(ctx, w, c, sc.State)
 	c.final()
-	return Outcome{Scenario: sc, Violations: c.out, Runs: w.runs - runs0}
+	return Outcome{Scenario: sc, Violations: c.out, Runs: w.runs - runs0, Ended: ended}
 }
 
 // followUp plays the days after the scenario: the world's own moves (checks,
@@ -305,8 +309,10 @@ func followUp(ctx context.Context, w *World, c *checker, st State) {
 }
 
 // interleave runs two overlapping runs: run 1 pauses before its event i,
-// run 2 runs up to its event j, run 1 finishes, then run 2.
-func interleave(ctx context.Context, w *World, c *checker, cron bool, i, j int) {
+// run 2 runs up to its event j, run 1 finishes, then run 2. It reports
+// whether run 2 reached its event j (false: it ended before, as a run that
+// finds the lease taken does).
+func interleave(ctx context.Context, w *World, c *checker, cron bool, i, j int) bool {
 	type runner struct {
 		ctl    *runCtl
 		paused chan struct{}
@@ -348,4 +354,5 @@ func interleave(ctx context.Context, w *World, c *checker, cron bool, i, j int) 
 		r2.resume <- struct{}{}
 		<-r2.done
 	}
+	return p2
 }
