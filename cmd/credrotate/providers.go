@@ -8,13 +8,14 @@ import (
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/credential/source/kube"
+	"github.com/credrotate/credrotate/pkg/equifax"
 	"github.com/credrotate/credrotate/pkg/equifax/mocksafe"
 	"github.com/credrotate/credrotate/pkg/equifax/soap"
 	"github.com/credrotate/credrotate/pkg/rotate"
 )
 
 // newSOAPProvider builds the SOAP adapter.
-func newSOAPProvider(cfg config.Equifax, hc *http.Client, log *logrus.Entry, seen func(credential.Secret)) (rotate.Provider, error) {
+func newSOAPProvider(cfg config.Equifax, hc *http.Client, log *logrus.Entry, seen func(credential.Secret)) (equifax.Provider, error) {
 	c, err := soap.New(soap.Options{URL: cfg.SOAPURL, ManagementScope: cfg.ManagementScope, HTTPClient: hc, Timeout: cfg.Timeout, Logger: log.WithField("transport", "soap"), SecretSeen: seen})
 	if err != nil {
 		return nil, usageErrorf("equifax: %v", err)
@@ -23,7 +24,7 @@ func newSOAPProvider(cfg config.Equifax, hc *http.Client, log *logrus.Entry, see
 }
 
 // newMockSafe wraps p so that nothing is changed at Equifax.
-func newMockSafe(p rotate.Provider, log *logrus.Entry) rotate.Provider {
+func newMockSafe(p equifax.Provider, log *logrus.Entry) equifax.Provider {
 	return mocksafe.New(p, mocksafe.Options{Logger: log.WithField("mock_safe", true)})
 }
 

@@ -15,9 +15,9 @@ import (
 
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/credential/redact"
-	"github.com/credrotate/credrotate/pkg/equifax"
 	"github.com/credrotate/credrotate/pkg/forge"
 	"github.com/credrotate/credrotate/pkg/notify"
+	"github.com/credrotate/credrotate/pkg/provider"
 	"github.com/credrotate/credrotate/pkg/rotate"
 )
 
@@ -97,8 +97,9 @@ func (f redactingForge) ResolveAlert(ctx context.Context, key, comment string) e
 }
 
 // redactingProvider registers every secret that passes through a provider:
-// the credentials of each call (with their Basic-header forms), the access
-// tokens and the secrets renew mints or replays.
+// the credentials of each call (with their Basic-header forms), the secrets
+// a create mints or replays, and the secrets it proves. Access tokens are
+// registered by the clients themselves (their SecretSeen hook).
 type redactingProvider struct {
 	p   rotate.Provider
 	red *redact.Redactor
@@ -108,30 +109,32 @@ func redactProvider(p rotate.Provider, red *redact.Redactor) rotate.Provider {
 	return redactingProvider{p: p, red: red}
 }
 
-func (p redactingProvider) creds(c equifax.Credentials) { p.red.AddBasic(c.ClientID, c.ClientSecret) }
+func (p redactingProvider) creds(c provider.Client) { p.red.AddBasic(c.ClientID, c.ClientSecret) }
 
-func (p redactingProvider) Token(ctx context.Context, creds equifax.Credentials, scope string) (equifax.Token, error) {
-	p.creds(creds)
-	t, err := p.p.Token(ctx, creds, scope)
-	p.red.AddSecret(t.AccessToken)
-	return t, err
+func (p redactingProvider) Name() string          { return p.p.Name() }
+func (p redactingProvider) Rules() provider.Rules { return p.p.Rules() }
+
+func (p redactingProvider) Describe(ctx context.Context, c provider.Client) (provider.ClientInfo, error) {
+	p.creds(c)
+	return p.p.Describe(ctx, c)
 }
 
-func (p redactingProvider) Describe(ctx context.Context, creds equifax.Credentials) (equifax.ClientInfo, error) {
-	p.creds(creds)
-	return p.p.Describe(ctx, creds)
-}
-
-func (p redactingProvider) Renew(ctx context.Context, creds equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error) {
-	p.creds(creds)
-	res, err := p.p.Renew(ctx, creds, req)
-	p.red.AddBasic(creds.ClientID, res.ClientSecret)
+func (p redactingProvider) Create(ctx context.Context, c provider.Client, req provider.CreateRequest) (provider.Created, error) {
+	p.creds(c)
+	res, err := p.p.Create(ctx, c, req)
+	p.red.AddBasic(c.ClientID, res.ClientSecret)
 	return res, err
 }
 
-func (p redactingProvider) Revoke(ctx context.Context, creds equifax.Credentials, secretID string) error {
-	p.creds(creds)
-	return p.p.Revoke(ctx, creds, secretID)
+func (p redactingProvider) Verify(ctx context.Context, c provider.Client, secret credential.Secret) error {
+	p.creds(c)
+	p.red.AddBasic(c.ClientID, secret)
+	return p.p.Verify(ctx, c, secret)
+}
+
+func (p redactingProvider) Revoke(ctx context.Context, c provider.Client, secretID string) error {
+	p.creds(c)
+	return p.p.Revoke(ctx, c, secretID)
 }
 
 // redactingReader registers the current secret the moment it is read.

@@ -82,13 +82,16 @@ func TestProviderRegistersSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := redactProvider(mocksafe.New(redactProvider(c, red), mocksafe.Options{}), red)
+	p := redactProvider(equifax.AsProvider(mocksafe.New(c, mocksafe.Options{}), ""), red)
 	creds := equifax.Credentials{ClientID: "0oaredact", ClientSecret: credential.NewSecret(current)}
-	tok, err := p.Token(context.Background(), creds, "")
+	tok, err := c.Token(context.Background(), creds, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := p.Renew(context.Background(), creds, equifax.RenewRequest{IdempotencyKey: "k-1"})
+	if err := p.Verify(context.Background(), creds, creds.ClientSecret); err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Create(context.Background(), creds, equifax.RenewRequest{IdempotencyKey: "k-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

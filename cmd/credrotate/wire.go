@@ -11,6 +11,7 @@ import (
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/credential/redact"
 	"github.com/credrotate/credrotate/pkg/credential/source"
+	"github.com/credrotate/credrotate/pkg/equifax"
 	"github.com/credrotate/credrotate/pkg/equifax/rest"
 	"github.com/credrotate/credrotate/pkg/forge/github"
 	"github.com/credrotate/credrotate/pkg/gitops"
@@ -104,7 +105,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 			BaseBranch: cfg.Git.BaseBranch, BranchPrefix: cfg.Git.BranchPrefix, PerKey: cfg.PullRequest.Grouping == "perKey",
 			Labels: cfg.GitHub.Labels, Reviewers: cfg.GitHub.Reviewers, TeamReviewers: cfg.GitHub.TeamReviewers,
 			AutoMerge: cfg.GitHub.AutoMerge.Enabled, MergeMethod: cfg.GitHub.AutoMerge.Method, MergeStrategy: cfg.GitHub.AutoMerge.Strategy,
-			AlertLabels: cfg.GitHub.AlertLabels, ManagementScope: cfg.Equifax.ManagementScope,
+			AlertLabels: cfg.GitHub.AlertLabels,
 			RenewBefore: cfg.Equifax.RenewBefore, GracePeriod: cfg.Equifax.GracePeriod, RevokeAfter: cfg.Equifax.RevokeAfter,
 			Concurrency: cfg.Equifax.Concurrency, MockSafe: !cfg.Equifax.EnableClientSecretRenewal, Command: w.command,
 			CriticalBefore: cfg.Equifax.CriticalBefore, Emergency: w.emergency,
@@ -135,7 +136,7 @@ func (w *wiring) provider(transport string, hc *http.Client) (rotate.Provider, e
 	if !cfg.EnableClientSecretRenewal {
 		log = log.WithField("mock_safe", true)
 	}
-	var prov rotate.Provider
+	var prov equifax.Provider
 	switch transport {
 	case "rest":
 		c, err := rest.New(rest.Options{
@@ -159,7 +160,7 @@ func (w *wiring) provider(transport string, hc *http.Client) (rotate.Provider, e
 	if !cfg.EnableClientSecretRenewal {
 		prov = newMockSafe(prov, w.log)
 	}
-	return redactProvider(prov, w.red), nil
+	return redactProvider(equifax.AsProvider(prov, cfg.ManagementScope), w.red), nil
 }
 
 // currentSource turns a currentSecret configuration into a reader.

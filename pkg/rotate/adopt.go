@@ -63,7 +63,7 @@ func (r *Runner) AdoptWith(ctx context.Context, obs *Observation, opts AdoptOpti
 		return fail(string(StepDescribe), ko.DescribeErr, ko.DescribeNext)
 	}
 	value := obs.current[key]
-	if _, err := spec.Provider.Token(ctx, equifax.Credentials{ClientID: spec.ClientID, ClientSecret: value}, r.Settings.ManagementScope); err != nil {
+	if err := spec.Provider.Verify(ctx, equifax.Credentials{ClientID: spec.ClientID, ClientSecret: value}, value); err != nil {
 		return fail("verify", fmt.Errorf("the secret does not obtain a token for client %s: %w", spec.ClientID, err), "check that the secret belongs to client "+spec.ClientID+" and is still valid")
 	}
 	var info equifax.SecretInfo

@@ -5,19 +5,15 @@ import (
 	"io/fs"
 
 	"github.com/credrotate/credrotate/pkg/credential"
-	"github.com/credrotate/credrotate/pkg/equifax"
 	"github.com/credrotate/credrotate/pkg/forge"
 	"github.com/credrotate/credrotate/pkg/notify"
+	"github.com/credrotate/credrotate/pkg/provider"
 	"github.com/credrotate/credrotate/pkg/seal"
 )
 
-// Provider is what a run needs from Equifax.
-type Provider interface {
-	Token(ctx context.Context, creds equifax.Credentials, scope string) (equifax.Token, error)
-	Describe(ctx context.Context, creds equifax.Credentials) (equifax.ClientInfo, error)
-	Renew(ctx context.Context, creds equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error)
-	Revoke(ctx context.Context, creds equifax.Credentials, secretID string) error
-}
+// Provider is what a run needs from the service that issues a key's
+// secrets: the provider contract (describe, create, verify, revoke, rules).
+type Provider = provider.Provider
 
 // Repo is the GitOps repository: the base branch as cloned, and the one
 // write path.

@@ -97,7 +97,7 @@ func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credenti
 		// the conflicting pull request: renew past it with a key of its own.
 		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+kp.RevokeSecretID)
 	}
-	res, err := spec.Provider.Renew(ctx, creds, req)
+	res, err := spec.Provider.Create(ctx, creds, req)
 	res, err = r.renewPastDead(ctx, spec, creds, kp, client, req, res, err, log)
 	if kp.Action == ActionRecover && err == nil && res.Secret.SecretID != kp.NewSecretID {
 		err = fmt.Errorf("replaying the renew gave %s, not the orphan %s", res.Secret.SecretID, kp.NewSecretID)
@@ -114,7 +114,7 @@ func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credenti
 		}
 		r.step(StepRevokeOrphan)
 		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+kp.NewSecretID)
-		res, err = spec.Provider.Renew(ctx, creds, req)
+		res, err = spec.Provider.Create(ctx, creds, req)
 	}
 	res, err = r.renewPastDead(ctx, spec, creds, kp, client, req, res, err, log)
 	if err != nil {
@@ -154,7 +154,7 @@ func (r *Runner) renewPastDead(ctx context.Context, spec KeySpec, creds equifax.
 		}
 		log.WithField("step", string(StepRenew)).Warn("the renew replayed " + dead.SecretID + ", which is " + string(dead.Status) + "; renewing past it")
 		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+dead.SecretID)
-		res, err = spec.Provider.Renew(ctx, creds, req)
+		res, err = spec.Provider.Create(ctx, creds, req)
 	}
 	return res, err
 }
@@ -210,10 +210,10 @@ func (a *applyRun) closeConflict(ctx context.Context, kp KeyPlan) bool {
 // after addPassword), so a refusal is retried with backoff within
 // ProofTimeout (counted in planned waits, so a test's clock need not move).
 func (r *Runner) prove(ctx context.Context, spec KeySpec, res equifax.RenewResult, log *logrus.Entry) error {
-	creds := equifax.Credentials{ClientID: spec.ClientID, ClientSecret: res.ClientSecret}
+	client := equifax.Credentials{ClientID: spec.ClientID}
 	wait, waited := 500*time.Millisecond, time.Duration(0)
 	for {
-		_, err := spec.Provider.Token(ctx, creds, r.Settings.ManagementScope)
+		err := spec.Provider.Verify(ctx, client, res.ClientSecret)
 		if err == nil {
 			return nil
 		}

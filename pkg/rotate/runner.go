@@ -33,21 +33,20 @@ type EnvSpec struct {
 
 // Settings are the run's configuration, as plain values.
 type Settings struct {
-	BaseBranch      string
-	BranchPrefix    string
-	PerKey          bool
-	Labels          []string
-	Reviewers       []string
-	TeamReviewers   []string
-	AutoMerge       bool
-	MergeMethod     string
-	MergeStrategy   string // native | direct
-	AlertLabels     []string
-	ManagementScope string
-	RenewBefore     time.Duration
-	GracePeriod     time.Duration
-	RevokeAfter     time.Duration
-	Concurrency     int
+	BaseBranch    string
+	BranchPrefix  string
+	PerKey        bool
+	Labels        []string
+	Reviewers     []string
+	TeamReviewers []string
+	AutoMerge     bool
+	MergeMethod   string
+	MergeStrategy string // native | direct
+	AlertLabels   []string
+	RenewBefore   time.Duration
+	GracePeriod   time.Duration
+	RevokeAfter   time.Duration
+	Concurrency   int
 	// MockSafe says the provider mutates nothing at Equifax; it is
 	// reported in the summary and the pull request.
 	MockSafe bool

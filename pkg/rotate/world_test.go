@@ -120,7 +120,7 @@ func newWorld(t *testing.T, seeds ...seedKey) *world {
 		t.Fatal(err)
 	}
 	w := &world{t: t, emu: emu, sealer: &recordingSealer{values: map[string]credential.Secret{}}}
-	w.prov = &killableProvider{Provider: c, w: w}
+	w.prov = &killableProvider{Provider: equifax.AsProvider(c, emulator.DefaultManagementScope), w: w}
 	w.repo = &memRepo{w: w, base: &seal.MemFS{}, branches: map[string]*branch{}}
 	w.forge = &memForge{w: w, checks: "success", alerts: map[string]*alert{}}
 	w.envs = []EnvSpec{{Name: "prod", Path: "overlays/prod/credentials", Cert: seal.CertSource{File: certFile}}}
@@ -172,7 +172,7 @@ func (w *world) runner(tune ...func(*Runner)) *Runner {
 	r := &Runner{
 		Log: log.WithField("trace_id", "test"), TraceID: "test-trace", Envs: w.envs, Repo: w.repo, Forge: w.forge,
 		Settings: Settings{BaseBranch: "main", BranchPrefix: "credrotate/", AutoMerge: true, MergeMethod: "squash", MergeStrategy: "native",
-			ManagementScope: emulator.DefaultManagementScope, RenewBefore: 14 * day, GracePeriod: 14 * day, RevokeAfter: day, Concurrency: 4},
+			RenewBefore: 14 * day, GracePeriod: 14 * day, RevokeAfter: day, Concurrency: 4},
 		Now:    w.emu.Now,
 		Sealer: w.sealer,
 		Sleep:  func(context.Context, time.Duration) error { return nil },
@@ -316,17 +316,17 @@ func (p *killableProvider) dead() error {
 	return nil
 }
 
-func (p *killableProvider) Token(ctx context.Context, c equifax.Credentials, scope string) (equifax.Token, error) {
+func (p *killableProvider) Verify(ctx context.Context, c equifax.Credentials, secret credential.Secret) error {
 	_ = p.dead()
-	return p.Provider.Token(ctx, c, scope)
+	return p.Provider.Verify(ctx, c, secret)
 }
 func (p *killableProvider) Describe(ctx context.Context, c equifax.Credentials) (equifax.ClientInfo, error) {
 	_ = p.dead()
 	return p.Provider.Describe(ctx, c)
 }
-func (p *killableProvider) Renew(ctx context.Context, c equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error) {
+func (p *killableProvider) Create(ctx context.Context, c equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error) {
 	_ = p.dead()
-	return p.Provider.Renew(ctx, c, req)
+	return p.Provider.Create(ctx, c, req)
 }
 func (p *killableProvider) Revoke(ctx context.Context, c equifax.Credentials, id string) error {
 	_ = p.dead()

@@ -279,8 +279,8 @@ type provider struct {
 	w *World
 }
 
-func (p provider) Renew(ctx context.Context, creds equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error) {
-	res, err := p.Provider.Renew(ctx, creds, req)
+func (p provider) Create(ctx context.Context, creds equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error) {
+	res, err := p.Provider.Create(ctx, creds, req)
 	if err == nil && res.Secret.SecretID != "" {
 		p.w.plain[res.Secret.SecretID] = res.ClientSecret.Reveal()
 	}
@@ -401,7 +401,7 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 		res.Err = err
 		return finish(w, ctl, res)
 	}
-	prov := provider{Provider: client, w: w}
+	prov := provider{Provider: equifax.AsProvider(client, mgmtScope), w: w}
 	var keys []rotate.KeySpec
 	for _, k := range w.keys {
 		keys = append(keys, rotate.KeySpec{Key: k.key, ClientID: k.clientID, Provider: prov, Current: current{w, k.key}, Secret: k.ref})
@@ -415,7 +415,7 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 		Settings: rotate.Settings{
 			BaseBranch: "main", BranchPrefix: branchPref, Labels: []string{"credentials", "automated"},
 			AutoMerge: true, MergeMethod: "squash", MergeStrategy: w.strategy, AlertLabels: []string{"credrotate-alert"},
-			ManagementScope: mgmtScope, RenewBefore: w.renewBefore, GracePeriod: w.grace, RevokeAfter: w.revokeAfter,
+			RenewBefore: w.renewBefore, GracePeriod: w.grace, RevokeAfter: w.revokeAfter,
 			Concurrency: 1, Command: "credrotate renew",
 		},
 		SkipQuiet: cron,

@@ -10,6 +10,7 @@ import (
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/credential/source"
 	"github.com/credrotate/credrotate/pkg/demo"
+	"github.com/credrotate/credrotate/pkg/equifax"
 	"github.com/credrotate/credrotate/pkg/equifax/rest"
 	"github.com/credrotate/credrotate/pkg/forge/github"
 	"github.com/credrotate/credrotate/pkg/gitops"
@@ -84,9 +85,9 @@ func TestPushRacedByABaseCommit(t *testing.T) {
 	log.SetOutput(&w.logs)
 	r := &rotate.Runner{Log: log.WithField("trace_id", "race"), TraceID: "race", Repo: repo, Forge: fg,
 		Settings: rotate.Settings{BaseBranch: "main", BranchPrefix: "credrotate/", AutoMerge: true, MergeMethod: "squash", MergeStrategy: "native",
-			ManagementScope: cfg.Equifax.ManagementScope, RenewBefore: cfg.Equifax.RenewBefore, GracePeriod: cfg.Equifax.GracePeriod, RevokeAfter: cfg.Equifax.RevokeAfter, Concurrency: 4}}
+			RenewBefore: cfg.Equifax.RenewBefore, GracePeriod: cfg.Equifax.GracePeriod, RevokeAfter: cfg.Equifax.RevokeAfter, Concurrency: 4}}
 	for _, p := range cfg.Providers {
-		r.Keys = append(r.Keys, rotate.KeySpec{Key: p.Key, ClientID: p.ClientID, Provider: prov, Current: source.File(p.CurrentSecret.File),
+		r.Keys = append(r.Keys, rotate.KeySpec{Key: p.Key, ClientID: p.ClientID, Provider: equifax.AsProvider(prov, cfg.Equifax.ManagementScope), Current: source.File(p.CurrentSecret.File),
 			Secret: seal.SecretRef{Name: p.Secret.Name, Namespace: p.Secret.Namespace, DataKey: p.Secret.DataKey}})
 	}
 	for _, e := range cfg.Environments {
