@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/provider"
 )
 
 // renewed is a freshly minted and proven secret, ready to seal.
@@ -64,7 +65,7 @@ func (a *applyRun) renewPhase(ctx context.Context) []renewed {
 				}
 				res, step, err := r.renew(gctx, spec, creds, kp, obs.client(kp.Key), log)
 				if err != nil {
-					next, deadline := r.renewNext(kp, step, err)
+					next, deadline := r.renewNext(spec.Provider, kp, step, err)
 					a.failed(kp, step, err, next, deadline)
 					return nil
 				}
@@ -102,11 +103,12 @@ func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credenti
 	if kp.Action == ActionRecover && err == nil && res.Secret.SecretID != kp.NewSecretID {
 		err = fmt.Errorf("replaying the renew gave %s, not the orphan %s", res.Secret.SecretID, kp.NewSecretID)
 	}
-	if kp.Action == ActionRecover && err != nil && (errors.Is(err, equifax.ErrTooManySecrets) || errors.Is(err, equifax.ErrIdempotencyConflict)) {
+	if kp.Action == ActionRecover && err != nil && (errors.Is(err, equifax.ErrTooManySecrets) || errors.Is(err, equifax.ErrIdempotencyConflict) || errors.Is(err, provider.ErrNotReplayable)) {
 		if kp.KeepOrphan {
 			return res, StepRenew, fmt.Errorf("%w: %s (%v)", errOrphanInUse, kp.NewSecretID, err)
 		}
-		// Equifax no longer remembers the renew: the orphan's value is lost.
+		// The service no longer remembers the create (or never replays
+		// one): the orphan's value is lost.
 		// Revoke it (allowed while the older secret is valid) and renew anew.
 		log.WithField("step", string(StepRenew)).Warn("the orphan " + kp.NewSecretID + " cannot be recovered; revoking it and renewing again")
 		if rerr := spec.Provider.Revoke(ctx, creds, kp.NewSecretID); rerr != nil {
@@ -132,7 +134,7 @@ func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credenti
 		}
 		r.step(StepRevokeUnproven)
 		log.WithFields(logrus.Fields{"step": string(StepRevokeUnproven), "secret_id": res.Secret.SecretID}).Warn("the new secret never obtained a token; it was revoked")
-		return res, StepVerify, fmt.Errorf("%w within %s: %s was revoked: %v", errUnproven, r.proofTimeout(), res.Secret.SecretID, err)
+		return res, StepVerify, fmt.Errorf("%w within %s: %s was revoked: %v", errUnproven, r.proofTimeout(spec.Provider), res.Secret.SecretID, err)
 	}
 	r.step(StepVerify)
 	log.WithField("step", string(StepVerify)).Info("the new secret obtains a token")
@@ -217,7 +219,7 @@ func (r *Runner) prove(ctx context.Context, spec KeySpec, res equifax.RenewResul
 		if err == nil {
 			return nil
 		}
-		if waited+wait > r.proofTimeout() || ctx.Err() != nil {
+		if waited+wait > r.proofTimeout(spec.Provider) || ctx.Err() != nil {
 			return err
 		}
 		log.WithFields(logrus.Fields{"step": string(StepVerify), "secret_id": res.Secret.SecretID, "retry_in": wait.String()}).WithError(err).Warn("the new secret does not obtain a token yet; retrying")
@@ -244,29 +246,44 @@ func refusedUnperformed(err error) bool {
 // renewNext says what a person should know about a failed renew, and until
 // when the secret in use is valid. Once a renew may have minted, the old
 // secret is on its grace period: that is the deadline.
-func (r *Runner) renewNext(kp KeyPlan, step Step, err error) (string, time.Time) {
+func (r *Runner) renewNext(p Provider, kp KeyPlan, step Step, err error) (string, time.Time) {
+	svc := serviceName(p)
 	grace := r.now().Add(r.Settings.GracePeriod)
-	if !kp.InUseValidUntil.IsZero() && kp.InUseValidUntil.Before(grace) || r.Settings.GracePeriod <= 0 {
+	if !kp.InUseValidUntil.IsZero() && kp.InUseValidUntil.Before(grace) || r.Settings.GracePeriod <= 0 || !p.Rules().RetiresOnCreate {
 		grace = kp.InUseValidUntil
 	}
 	inUse := orUnknown(kp.InUseSecretID)
+	onGrace, recovers := "is on its grace period until", "replays the renew"
+	if !p.Rules().RetiresOnCreate {
+		onGrace = "stays valid until"
+	}
+	if !p.Rules().Replays {
+		recovers = "revokes the unproven secret and renews again"
+	}
 	switch {
 	case errors.Is(err, errOrphanInUse):
-		return fmt.Sprintf("Equifax no longer replays the renew that minted %s and no manifest says the workload does not use it, so it is not revoked: find out which secret the workload holds, then `credrotate adopt --provider-key %s` it (or revoke %s in the Equifax portal if it is unused)", kp.NewSecretID, kp.Key, kp.NewSecretID), kp.InUseValidUntil
+		return fmt.Sprintf("%s no longer replays the create that minted %s and no manifest says the workload does not use it, so it is not revoked: find out which secret the workload holds, then `credrotate adopt --provider-key %s` it (or revoke %s at %s if it is unused)", svc, kp.NewSecretID, kp.Key, kp.NewSecretID, svc), kp.InUseValidUntil
 	case errors.Is(err, errUnproven):
-		return fmt.Sprintf("the new secret never obtained a token and was revoked; nothing was sealed or proposed. The deployed secret %s is on its grace period until %s (renewing retired it); the next run renews again; if new secrets keep failing, contact Equifax", inUse, until(grace)), grace
+		why := " (renewing retired it)"
+		if !p.Rules().RetiresOnCreate {
+			why = ""
+		}
+		return fmt.Sprintf("the new secret never obtained a token and was revoked; nothing was sealed or proposed. The deployed secret %s %s %s%s; the next run renews again; if new secrets keep failing, contact %s", inUse, onGrace, until(grace), why, svc), grace
 	case step == StepVerify:
-		return fmt.Sprintf("the new secret was minted but not proven; the deployed secret %s is on its grace period until %s; the next run replays the renew and checks it again", inUse, until(grace)), grace
+		return fmt.Sprintf("the new secret was minted but not proven; the deployed secret %s %s %s; the next run %s and checks it again", inUse, onGrace, until(grace), recovers), grace
 	case step == StepRevokeOrphan:
 		return fmt.Sprintf("the orphan %s could not be revoked; the deployed secret %s stays valid until %s; the next run tries again", kp.NewSecretID, inUse, until(kp.InUseValidUntil)), kp.InUseValidUntil
 	case refusedUnperformed(err):
-		return fmt.Sprintf("Equifax was unavailable and refused the renew, so nothing was minted; the current secret %s is untouched (valid until %s) and the next run retries", inUse, until(kp.InUseValidUntil)), kp.InUseValidUntil
+		return fmt.Sprintf("%s was unavailable and refused the renew, so nothing was minted; the current secret %s is untouched (valid until %s) and the next run retries", svc, inUse, until(kp.InUseValidUntil)), kp.InUseValidUntil
 	case errors.Is(err, equifax.ErrNotEligible):
-		return "Equifax does not allow a renewal yet; the next run after the eligibility time renews", kp.InUseValidUntil
+		return svc + " does not allow a renewal yet; the next run after the eligibility time renews", kp.InUseValidUntil
 	case equifax.Retryable(err), errors.Is(err, equifax.ErrMalformedResponse):
-		return fmt.Sprintf("Equifax did not answer the renew, so a new secret may have been minted: if so, the deployed secret %s is on its grace period until %s; the next run recovers the new secret by replaying the renew (same Idempotency-Key, within 24 hours) — make sure it runs well before then", inUse, until(grace)), grace
+		if !p.Rules().Replays {
+			return fmt.Sprintf("%s did not answer the renew, so a new secret may have been minted: if so, the next run finds it, revokes it (its value is lost) and renews again; the deployed secret %s stays valid until %s", svc, inUse, until(grace)), grace
+		}
+		return fmt.Sprintf("%s did not answer the renew, so a new secret may have been minted: if so, the deployed secret %s is on its grace period until %s; the next run recovers the new secret by replaying the renew (same Idempotency-Key, within 24 hours) — make sure it runs well before then", svc, inUse, until(grace)), grace
 	case errors.Is(err, equifax.ErrUnauthorized), errors.Is(err, equifax.ErrForbidden):
 		return "check the client's current secret and that it may manage its own secrets; nothing was minted", kp.InUseValidUntil
 	}
-	return "see the error; if Equifax minted a secret, the deployed one is on its grace period until " + until(grace) + " and the next run recovers it by replay", grace
+	return "see the error; if " + svc + " minted a secret, the deployed one stays valid until " + until(grace) + " and the next run recovers or revokes it", grace
 }

@@ -153,11 +153,36 @@ func (r *Runner) criticalBefore() time.Duration {
 	return DefaultCriticalBefore
 }
 
-func (r *Runner) proofTimeout() time.Duration {
+// proofTimeout is ProofTimeout (or its default), and never less than the
+// propagation delay the provider's rules name.
+func (r *Runner) proofTimeout(p Provider) time.Duration {
+	d := DefaultProofTimeout
 	if r.Settings.ProofTimeout > 0 {
-		return r.Settings.ProofTimeout
+		d = r.Settings.ProofTimeout
 	}
-	return DefaultProofTimeout
+	if p != nil {
+		d = max(d, p.Rules().Propagation)
+	}
+	return d
+}
+
+// serviceName names a provider's service for people.
+func serviceName(p Provider) string {
+	if p == nil {
+		return "the provider"
+	}
+	switch n := p.Name(); n {
+	case "equifax":
+		return "Equifax"
+	case "entra":
+		return "Entra ID"
+	case "okta":
+		return "Okta"
+	case "gcpkey":
+		return "Google Cloud IAM"
+	default:
+		return n
+	}
 }
 
 // Observation is what Preflight read: the inputs of the plan, and what
