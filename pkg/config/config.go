@@ -18,6 +18,9 @@ type Config struct {
 	PullRequest  PullRequest   `json:"pullRequest"`
 	Notify       Notify        `json:"notify"`
 	Equifax      Equifax       `json:"equifax"`
+	// Rotation is the provider-neutral rotation policy: the rotation.*
+	// keys, or their equifax.* spellings, which older files use.
+	Rotation     Rotation      `json:"rotation"`
 	Providers    []Provider    `json:"providers"`
 	Environments []Environment `json:"environments"`
 	// Schedule is when scheduled runs start (a five-field cron expression,
@@ -121,13 +124,47 @@ type Equifax struct {
 	CriticalBefore time.Duration `json:"criticalBefore"`
 }
 
+// Rotation is the rotation policy every provider follows. Its keys are read
+// from rotation.* and, for files written before other providers existed,
+// from equifax.*; the values are kept in Equifax's fields too.
+type Rotation struct {
+	RenewBefore    time.Duration `json:"renewBefore"`
+	GracePeriod    time.Duration `json:"gracePeriod"`
+	RevokeAfter    time.Duration `json:"revokeAfter"`
+	CriticalBefore time.Duration `json:"criticalBefore"`
+	Concurrency    int           `json:"concurrency"`
+	Timeout        time.Duration `json:"timeout"`
+}
+
+// The provider types.
+const (
+	TypeEquifax = "equifax"
+	TypeEntra   = "entra"
+	TypeOkta    = "okta"
+	TypeGCPKey  = "gcpkey"
+)
+
+// ProviderTypes lists the known provider types.
+var ProviderTypes = []string{TypeEquifax, TypeEntra, TypeOkta, TypeGCPKey}
+
 // Provider is one credential under credrotate's care.
 type Provider struct {
-	Key           credential.ProviderKey `json:"key"`
-	ClientID      string                 `json:"clientID"`
+	Key credential.ProviderKey `json:"key"`
+	// Type is the service that issues the secret: equifax (when absent),
+	// entra, okta or gcpkey.
+	Type     string `json:"type,omitempty"`
+	ClientID string `json:"clientID"`
 	Transport     string                 `json:"transport,omitempty"`
 	CurrentSecret SecretSource           `json:"currentSecret"`
 	Secret        SecretRef              `json:"secret"`
+}
+
+// TypeOrDefault returns the provider's type, equifax when it has none.
+func (p Provider) TypeOrDefault() string {
+	if p.Type == "" {
+		return TypeEquifax
+	}
+	return p.Type
 }
 
 // TransportOr returns the provider's transport, or def when it has none.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,6 +93,7 @@ type rawConfig struct {
 	PullRequest  PullRequest   `mapstructure:"pullRequest"`
 	Notify       Notify        `mapstructure:"notify"`
 	Equifax      rawEquifax    `mapstructure:"equifax"`
+	Rotation     rawRotation   `mapstructure:"rotation"`
 	Providers    []Provider    `mapstructure:"providers"`
 	Environments []Environment `mapstructure:"environments"`
 	Schedule     string        `mapstructure:"schedule"`
@@ -111,6 +113,19 @@ type rawEquifax struct {
 	Concurrency               int    `mapstructure:"concurrency"`
 	Timeout                   string `mapstructure:"timeout"`
 }
+
+type rawRotation struct {
+	RenewBefore    string `mapstructure:"renewBefore"`
+	GracePeriod    string `mapstructure:"gracePeriod"`
+	RevokeAfter    string `mapstructure:"revokeAfter"`
+	CriticalBefore string `mapstructure:"criticalBefore"`
+	Concurrency    string `mapstructure:"concurrency"`
+	Timeout        string `mapstructure:"timeout"`
+}
+
+// rotationKeys are the rotation policy's keys: each is read from rotation.*
+// and from its older spelling under equifax.*, whose default it shares.
+var rotationKeys = []string{"renewBefore", "gracePeriod", "revokeAfter", "criticalBefore", "concurrency", "timeout"}
 
 // Load reads, merges and validates the configuration. Problems come back
 // together as a *ValidationError; a file that cannot be read or parsed is a
@@ -133,6 +148,9 @@ func Load(opts LoadOptions) (*Config, error) {
 	fromEnv := map[string]string{}
 	for k := range defaults {
 		envKeys[EnvPrefix+"_"+strings.ToUpper(strings.ReplaceAll(k, ".", "_"))] = k
+	}
+	for _, k := range rotationKeys {
+		envKeys[EnvPrefix+"_ROTATION_"+strings.ToUpper(k)] = "rotation." + k
 	}
 	for _, kv := range environ {
 		name, val, _ := strings.Cut(kv, "=")
@@ -208,16 +226,57 @@ func Load(opts LoadOptions) (*Config, error) {
 		ManagementScope:           raw.Equifax.ManagementScope,
 		Concurrency:               raw.Equifax.Concurrency,
 	}
+	// A rotation.* key wins over its equifax.* spelling; both set to
+	// different values is a problem.
+	explicit := func(key string) bool {
+		_, env := fromEnv[key]
+		_, over := opts.Overrides[key]
+		return env || over || v.InConfig(key)
+	}
+	neutral := map[string]*string{
+		"renewBefore": &raw.Rotation.RenewBefore, "gracePeriod": &raw.Rotation.GracePeriod, "revokeAfter": &raw.Rotation.RevokeAfter,
+		"criticalBefore": &raw.Rotation.CriticalBefore, "concurrency": &raw.Rotation.Concurrency, "timeout": &raw.Rotation.Timeout,
+	}
+	older := map[string]*string{
+		"renewBefore": &raw.Equifax.RenewBefore, "gracePeriod": &raw.Equifax.GracePeriod, "revokeAfter": &raw.Equifax.RevokeAfter,
+		"criticalBefore": &raw.Equifax.CriticalBefore, "timeout": &raw.Equifax.Timeout,
+	}
+	source := map[string]string{} // the key a value was read from
+	for _, k := range rotationKeys {
+		if !explicit("rotation." + k) {
+			continue
+		}
+		val := *neutral[k]
+		if k == "concurrency" {
+			n, err := strconv.Atoi(strings.TrimSpace(val))
+			if err != nil {
+				problems = append(problems, Problem{Key: "rotation.concurrency", Value: val, Message: "is not a whole number", Fix: "set how many keys are worked on at once, e.g. 8"})
+				continue
+			}
+			if explicit("equifax.concurrency") && raw.Equifax.Concurrency != n {
+				problems = append(problems, Problem{Key: "rotation.concurrency", Value: val, Message: fmt.Sprintf("disagrees with equifax.concurrency (%d)", raw.Equifax.Concurrency), Fix: "keep rotation.concurrency and remove equifax.concurrency, its older spelling"})
+			}
+			raw.Equifax.Concurrency = n
+			source["equifax.concurrency"] = "rotation.concurrency"
+			continue
+		}
+		if explicit("equifax."+k) && strings.TrimSpace(*older[k]) != strings.TrimSpace(val) {
+			problems = append(problems, Problem{Key: "rotation." + k, Value: val, Message: fmt.Sprintf("disagrees with equifax.%s (%s)", k, *older[k]), Fix: "keep rotation." + k + " and remove equifax." + k + ", its older spelling"})
+		}
+		*older[k] = val
+		source["equifax."+k] = "rotation." + k
+	}
+	cfg.Equifax.Concurrency = raw.Equifax.Concurrency
 	for _, d := range []struct {
 		key string
 		raw string
 		dst *time.Duration
 	}{
-		{"equifax.renewBefore", raw.Equifax.RenewBefore, &cfg.Equifax.RenewBefore},
-		{"equifax.gracePeriod", raw.Equifax.GracePeriod, &cfg.Equifax.GracePeriod},
-		{"equifax.revokeAfter", raw.Equifax.RevokeAfter, &cfg.Equifax.RevokeAfter},
-		{"equifax.criticalBefore", raw.Equifax.CriticalBefore, &cfg.Equifax.CriticalBefore},
-		{"equifax.timeout", raw.Equifax.Timeout, &cfg.Equifax.Timeout},
+		{keyOf(source, "equifax.renewBefore"), raw.Equifax.RenewBefore, &cfg.Equifax.RenewBefore},
+		{keyOf(source, "equifax.gracePeriod"), raw.Equifax.GracePeriod, &cfg.Equifax.GracePeriod},
+		{keyOf(source, "equifax.revokeAfter"), raw.Equifax.RevokeAfter, &cfg.Equifax.RevokeAfter},
+		{keyOf(source, "equifax.criticalBefore"), raw.Equifax.CriticalBefore, &cfg.Equifax.CriticalBefore},
+		{keyOf(source, "equifax.timeout"), raw.Equifax.Timeout, &cfg.Equifax.Timeout},
 	} {
 		parsed, err := parseDuration(d.raw)
 		if err != nil {
@@ -230,6 +289,15 @@ func Load(opts LoadOptions) (*Config, error) {
 		}
 		*d.dst = parsed
 	}
+	for older, neutral := range source {
+		if cfg.unparsed[neutral] {
+			cfg.unparsed[older] = true
+		}
+	}
+	cfg.Rotation = Rotation{
+		RenewBefore: cfg.Equifax.RenewBefore, GracePeriod: cfg.Equifax.GracePeriod, RevokeAfter: cfg.Equifax.RevokeAfter,
+		CriticalBefore: cfg.Equifax.CriticalBefore, Concurrency: cfg.Equifax.Concurrency, Timeout: cfg.Equifax.Timeout,
+	}
 	for i := range cfg.Environments {
 		if cfg.Environments[i].Scope == "" {
 			cfg.Environments[i].Scope = ScopeStrict
@@ -238,7 +306,10 @@ func Load(opts LoadOptions) (*Config, error) {
 	if cfgPath != "" {
 		cfg.resolvePaths(filepath.Dir(cfgPath))
 	}
-	problems = append(problems, cfg.validate()...)
+	for _, pr := range cfg.validate() {
+		pr.Key = keyOf(source, pr.Key)
+		problems = append(problems, pr)
+	}
 	cfg.spell = spell
 	for i := range problems {
 		problems[i].Key = spell.respell(problems[i].Key)
@@ -247,6 +318,14 @@ func Load(opts LoadOptions) (*Config, error) {
 		return cfg, &ValidationError{File: cfgPath, Problems: problems}
 	}
 	return cfg, nil
+}
+
+// keyOf is the key a value was read from: key, or the one source names.
+func keyOf(source map[string]string, key string) string {
+	if k, ok := source[key]; ok {
+		return k
+	}
+	return key
 }
 
 // parseDuration accepts Go durations plus whole days ("14d").

@@ -1,12 +1,14 @@
 package config
 
 import (
+	"cmp"
 	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -213,6 +215,14 @@ func (c *Config) validateEquifax(ps *problems) {
 	}
 }
 
+// clientIDMeaning says what a provider type's clientID names.
+var clientIDMeaning = map[string]string{
+	TypeEquifax: "Equifax client id",
+	TypeEntra:   "Entra application (client) id",
+	TypeOkta:    "Okta app's client id",
+	TypeGCPKey:  "service account's email",
+}
+
 func (c *Config) validateProviders(ps *problems) {
 	if len(c.Providers) == 0 {
 		ps.add("providers", "", "is empty", "list at least one provider key with its clientID, currentSecret and secret")
@@ -229,11 +239,17 @@ func (c *Config) validateProviders(ps *problems) {
 		} else {
 			seen[p.Key] = i
 		}
-		if p.ClientID == "" {
-			ps.add(k+".clientID", "", "is required", "set the Equifax client id of this credential")
+		typ := p.TypeOrDefault()
+		if !slices.Contains(ProviderTypes, typ) {
+			ps.add(k+".type", p.Type, "is not a provider type", "use "+strings.Join(ProviderTypes, ", ")+" (equifax when left out)")
 		}
-		switch p.Transport {
-		case "", "rest", "soap":
+		if p.ClientID == "" {
+			ps.add(k+".clientID", "", "is required", "set the "+cmp.Or(clientIDMeaning[typ], "client id")+" of this credential")
+		}
+		switch {
+		case p.Transport != "" && typ != TypeEquifax:
+			ps.add(k+".transport", p.Transport, "is only for Equifax keys", "remove it; a "+typ+" key has one transport")
+		case p.Transport == "", p.Transport == "rest", p.Transport == "soap":
 		default:
 			ps.add(k+".transport", p.Transport, "is not a transport", "use rest or soap, or leave it out to use equifax.transport")
 		}

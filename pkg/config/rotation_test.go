@@ -1,0 +1,159 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var policy = regexp.MustCompile(`(?m)^  (renewBefore|gracePeriod|revokeAfter|concurrency|criticalBefore|timeout):.*\n`)
+
+// withFile loads testdata/good.yaml with extra YAML appended.
+func withFile(t *testing.T, extra string, environ ...string) (*Config, error) {
+	t.Helper()
+	b, err := os.ReadFile("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = policy.ReplaceAll(b, nil) // the file's rotation policy under equifax.*
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("testdata")); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "credrotate.yaml")
+	if err := os.WriteFile(p, append(b, []byte("\n"+extra)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if environ == nil {
+		environ = []string{}
+	}
+	return Load(LoadOptions{Path: p, Environ: environ})
+}
+
+func problemsOf(t *testing.T, err error) []Problem {
+	t.Helper()
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want a validation error, got %v", err)
+	}
+	return ve.Problems
+}
+
+// The rotation policy is read from rotation.*, and from equifax.* in older
+// files; the two agree or the file is refused, naming the key written.
+func TestRotationSection(t *testing.T) {
+	t.Parallel()
+	cfg, err := withFile(t, "rotation:\n  renewBefore: 20d\n  gracePeriod: 400h\n  concurrency: 3\n  criticalBefore: 96h\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Rotation
+	if r.RenewBefore != 480*time.Hour || r.GracePeriod != 400*time.Hour || r.Concurrency != 3 || r.CriticalBefore != 96*time.Hour || r.RevokeAfter != 24*time.Hour || r.Timeout != 30*time.Second {
+		t.Errorf("rotation = %+v", r)
+	}
+	if cfg.Equifax.RenewBefore != r.RenewBefore || cfg.Equifax.Concurrency != 3 {
+		t.Errorf("the equifax spellings do not carry the rotation's values: %+v", cfg.Equifax)
+	}
+
+	// The older spelling alone is still read.
+	cfg, err = withFile(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Rotation.RenewBefore != cfg.Equifax.RenewBefore || cfg.Rotation.RenewBefore == 0 {
+		t.Errorf("rotation %+v does not follow equifax %+v", cfg.Rotation, cfg.Equifax)
+	}
+
+	// From the environment.
+	cfg, err = withFile(t, "", "CREDROTATE_ROTATION_REVOKEAFTER=36h", "CREDROTATE_ROTATION_CONCURRENCY=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Rotation.RevokeAfter != 36*time.Hour || cfg.Rotation.Concurrency != 2 {
+		t.Errorf("rotation from the environment = %+v", cfg.Rotation)
+	}
+
+	for _, tc := range []struct{ extra, key, want string }{
+		{"rotation:\n  renewBefore: soon\n", "rotation.renewBefore", "is not a duration"},
+		{"rotation:\n  concurrency: many\n", "rotation.concurrency", "is not a whole number"},
+		{"rotation:\n  concurrency: 100\n", "rotation.concurrency", "must be between 1 and 64"},
+		{"rotation:\n  gracePeriod: 1000h\n", "rotation.gracePeriod", "must be between"},
+	} {
+		_, err := withFile(t, tc.extra)
+		ps := problemsOf(t, err)
+		found := false
+		for _, p := range ps {
+			if p.Key == tc.key && strings.Contains(p.Message, tc.want) {
+				found = true
+			}
+			if strings.HasPrefix(p.Key, "equifax.") {
+				t.Errorf("%q: a problem names the key not written: %+v", tc.extra, p)
+			}
+		}
+		if !found {
+			t.Errorf("%q: want %s %q among %+v", tc.extra, tc.key, tc.want, ps)
+		}
+	}
+}
+
+func TestRotationDisagreesWithEquifax(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\nequifax:\n") {
+		t.Skip("testdata/good.yaml has no equifax section")
+	}
+	s := strings.Replace(string(policy.ReplaceAll(b, nil)), "\nequifax:\n", "\nequifax:\n  revokeAfter: 48h\n", 1)
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("testdata")); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "credrotate.yaml")
+	if err := os.WriteFile(p, []byte(s+"\nrotation:\n  revokeAfter: 12h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(LoadOptions{Path: p, Environ: []string{}})
+	for _, pr := range problemsOf(t, err) {
+		if pr.Key == "rotation.revokeAfter" && strings.Contains(pr.Message, "disagrees with equifax.revokeAfter (48h)") {
+			return
+		}
+	}
+	t.Errorf("no problem says rotation.revokeAfter disagrees with equifax.revokeAfter: %v", err)
+}
+
+func TestProviderType(t *testing.T) {
+	t.Parallel()
+	cfg, err := withFile(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Providers[0].TypeOrDefault(); got != TypeEquifax {
+		t.Errorf("a provider without a type is %q, not equifax", got)
+	}
+	b, _ := os.ReadFile("testdata/good.yaml")
+	if !strings.Contains(string(b), "clientID:") {
+		t.Skip("testdata/good.yaml has no clientID")
+	}
+	s := strings.Replace(string(b), "clientID:", "type: vault\n    clientID:", 1)
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("testdata")); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "credrotate.yaml")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(LoadOptions{Path: p, Environ: []string{}})
+	for _, pr := range problemsOf(t, err) {
+		if pr.Key == "providers[0].type" && strings.Contains(pr.Fix, "equifax, entra, okta, gcpkey") {
+			return
+		}
+	}
+	t.Errorf("an unknown provider type is not named with the known ones: %v", err)
+}
