@@ -35,6 +35,7 @@ func (w *world) addKey(key, clientID string, expiresIn time.Duration) equifax.Se
 // RETIRING one), recovers it by replay and proposes it; after the rollout
 // the workload's old secret is revoked, never before.
 func TestUnmanagedKeyKilledAfterMint(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	const key, clientID = "equifax.fresh", "0oafresh0001"
 	seeded := w.addKey(key, clientID, 10*24*time.Hour)
@@ -87,6 +88,7 @@ func TestUnmanagedKeyKilledAfterMint(t *testing.T) {
 // tells the truth, and the next scheduled run describes the key (it is not
 // quiet: its alert is open) and recovers the minted secret.
 func TestRenewAnswerLost(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	far := w.Keys[len(w.Keys)-1] // 120 days
 	w.Emulator.Script(emulator.Fault{Op: emulator.OpRenew, Kind: emulator.FaultDropResponse, Count: 20})
@@ -128,6 +130,7 @@ func TestRenewAnswerLost(t *testing.T) {
 // obtain a token. Nothing is sealed or proposed, the minted secrets are
 // revoked, the deployed ones stay in place, and the run fails with an alert.
 func TestUnprovenSecretIsNeverProposed(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	w.Emulator.SetWarmup(emulator.Warmup{Never: true})
 	res := w.run(nil, "renew", "--cron-mode", "-o", "json")
@@ -155,6 +158,7 @@ func TestUnprovenSecretIsNeverProposed(t *testing.T) {
 // TestEmergencyRenew: --emergency renews a key far from its window now, and
 // labels and marks its pull request.
 func TestEmergencyRenew(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{Checks: localhub.ChecksPending})
 	far := w.Keys[len(w.Keys)-1]
 	res := w.mustRun("renew", "--provider-key", string(far.Key), "--emergency", "-o", "json")

@@ -13,11 +13,13 @@ import (
 // the rotation without minting twice, and the cycle finishes cleanly: no
 // secret stays unrecoverable for longer than one run.
 func TestCrashMatrix(t *testing.T) {
+	t.Parallel()
 	// The steps, in order. The commit is made and pushed inside one
 	// publish step: "seal" is after the files are written and before the
 	// commit, "push" after the push.
 	for _, step := range []string{"token", "renew", "verify", "seal", "push", "pr", "automerge"} {
 		t.Run("after "+step, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, demo.Options{})
 			res := w.run([]string{"CREDROTATE_FAILPOINT=" + step}, "renew", "--cron-mode")
 			if !res.killed {

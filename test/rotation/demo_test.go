@@ -19,6 +19,7 @@ import (
 // and checks its proof and what it leaves behind; then `--serve` keeps the
 // world up while `renew --provider-key` is driven by hand against it.
 func TestDemoAsAUserRunsIt(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "demo")
 	out, err := exec.Command(binary, "demo", "--workdir", dir).CombinedOutput()
 	if err != nil {

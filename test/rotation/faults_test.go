@@ -51,8 +51,10 @@ func (w *world) hasAlert() bool {
 // TestEquifaxFaultsInPreflight: 429, 5xx, a stall, a malformed body or a lost
 // answer on the token and describe calls.
 func TestEquifaxFaultsInPreflight(t *testing.T) {
+	t.Parallel()
 	for _, op := range []emulator.Op{emulator.OpToken, emulator.OpDescribe} {
 		t.Run(string(op), func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, demo.Options{})
 			for _, kind := range faultKinds {
 				w.Emulator.Script(emulator.Fault{Op: op, Kind: kind, Stall: 5 * time.Second})
@@ -68,8 +70,10 @@ func TestEquifaxFaultsInPreflight(t *testing.T) {
 // TestEquifaxFaultsOnRenew: every fault on the renew call itself, where a
 // lost answer would mint a secret nobody holds unless the retry replays it.
 func TestEquifaxFaultsOnRenew(t *testing.T) {
+	t.Parallel()
 	for _, kind := range faultKinds {
 		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, demo.Options{})
 			w.Emulator.Script(emulator.Fault{Op: emulator.OpRenew, Kind: kind, Stall: 5 * time.Second})
 			res := w.run(fastTimeouts, "renew", "--cron-mode")
@@ -81,8 +85,10 @@ func TestEquifaxFaultsOnRenew(t *testing.T) {
 
 // TestEquifaxFaultsOnRevoke: faults when finishing.
 func TestEquifaxFaultsOnRevoke(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []emulator.FaultKind{emulator.FaultServerError, emulator.FaultStall, emulator.FaultMalformed, emulator.FaultDropResponse} {
 		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, demo.Options{})
 			w.mustRun("renew", "--cron-mode")
 			if _, err := w.Rollout(context.Background()); err != nil {
@@ -100,6 +106,7 @@ func TestEquifaxFaultsOnRevoke(t *testing.T) {
 // that names the step, nothing is renewed, and the next run succeeds and
 // closes the alert.
 func TestEquifaxDownFailsCleanly(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	w.Emulator.Script(emulator.Fault{Op: emulator.OpRenew, Kind: emulator.FaultUnavailable, Count: 50})
 	res := w.run(nil, "renew", "--cron-mode")
@@ -137,6 +144,7 @@ func TestEquifaxDownFailsCleanly(t *testing.T) {
 // TestGitHubFaults: 5xx and rate limits from GitHub are retried; a GitHub
 // that stays down fails the run in preflight, before anything is renewed.
 func TestGitHubFaults(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	w.Hub.FailNext(1, localhub.Fault{Status: 502})
 	res := w.run(nil, "renew", "--cron-mode", "--dry-run")

@@ -16,6 +16,7 @@ import (
 // issue and exit 1, before anything is renewed; once GitHub behaves, the
 // next run goes through.
 func TestHostileGitHubEndlessNext(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	w.Hub.SetHostile(localhub.Hostile{EndlessNext: true, Path: "/pulls"})
 	res := w.run(nil, "renew", "--cron-mode")
@@ -44,6 +45,7 @@ func TestHostileGitHubEndlessNext(t *testing.T) {
 // the deployed secret, is reported and left alone; the run renews and opens
 // its own pull request.
 func TestHostileGitHubDeletedForkPR(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	k := w.due()[0]
 	body := forge.RenderBody(forge.RotationState{TraceID: "mallory", Keys: []forge.KeyState{

@@ -34,6 +34,7 @@ import (
 // the GitOps repository's objects, the metrics file or any file the runs
 // left in their temporary folder.
 func TestHostileEquifaxCanary(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	var canaries []string
 	for _, k := range w.Keys {
@@ -134,6 +135,7 @@ func TestHostileEquifaxCanary(t *testing.T) {
 // request, nothing is renewed, and the process's peak memory stays far
 // below the size of the answer.
 func TestHostileEquifaxServer(t *testing.T) {
+	t.Parallel()
 	const huge = 256 << 20
 	for _, transport := range []string{"rest", "soap"} {
 		for _, tc := range []struct {
@@ -146,6 +148,7 @@ func TestHostileEquifaxServer(t *testing.T) {
 			{"drip", emulator.Hostile{Drip: 200 * time.Millisecond, Ops: []emulator.Op{emulator.OpDescribe}}, []string{"no answer in time"}},
 		} {
 			t.Run(transport+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
 				w := newWorld(t, demo.Options{Transport: transport})
 				var mu sync.Mutex
 				var got []string

@@ -23,6 +23,7 @@ import (
 // second one exits with the busy code and names the holder; the first then
 // finishes, rotates, and releases the lease.
 func TestLeaseAcrossMachines(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	ctx := context.Background()
 	leases, err := gitops.NewLeases(gitops.LeaseOptions{URL: w.GitURL, Token: demo.Token, Hostname: "the-test"})
@@ -157,6 +158,7 @@ func readStatus(t *testing.T, w *world) statusLease {
 // has expired the next run takes it over, says the previous run did not
 // finish, and rotates.
 func TestLeaseOverdueAndExpired(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 
 	stuck := plantLease(t, w, "trace-stuck", 32*time.Minute, 30*time.Minute)
@@ -212,6 +214,7 @@ func TestLeaseOverdueAndExpired(t *testing.T) {
 // deadline still releases the lease; a run killed outright leaves it, and the
 // next run on the same host takes it over at once (its process is gone).
 func TestLeaseReleasedAtTheDeadlineAndTakenOverAfterAKill(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	ctx := context.Background()
 	leases, err := gitops.NewLeases(gitops.LeaseOptions{URL: w.GitURL, Token: demo.Token, Hostname: "the-test"})

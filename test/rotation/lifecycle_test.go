@@ -14,6 +14,7 @@ import (
 // pull request, a second run right after changes nothing, the rollout is
 // seen, the old secrets are revoked, and a last run is a no-op.
 func TestRenewNoopFinish(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	res := w.mustRun("renew", "--cron-mode", "-o", "json")
 	rep := parseReport(t, res.stdout)
@@ -78,6 +79,7 @@ func TestRenewNoopFinish(t *testing.T) {
 // TestResume: while the pull request waits for its checks, the next run
 // resumes it and never renews again; once checks pass it merges.
 func TestResume(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{Checks: localhub.ChecksPending})
 	w.mustRun("renew", "--cron-mode")
 	prs := w.Hub.PullRequests()
@@ -118,6 +120,7 @@ func TestResume(t *testing.T) {
 // TestManualRenewAndDryRun: a dry run changes nothing; --provider-key renews
 // a key outside its window now.
 func TestManualRenewAndDryRun(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	notDue := w.Keys[len(w.Keys)-1]
 	res := w.mustRun("renew", "--dry-run", "-o", "json", "--provider-key", string(notDue.Key))
@@ -152,6 +155,7 @@ func TestManualRenewAndDryRun(t *testing.T) {
 // pipeline runs, nothing is changed at Equifax, and the pull request is
 // marked and left unmerged.
 func TestMockSafe(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	res := w.run([]string{"CREDROTATE_EQUIFAX_ENABLECLIENTSECRETRENEWAL=false"}, "renew", "--cron-mode")
 	if res.code != 0 {
@@ -176,6 +180,7 @@ func TestMockSafe(t *testing.T) {
 
 // TestSOAPTransport runs a whole cycle over SOAP.
 func TestSOAPTransport(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{Transport: "soap"})
 	w.mustRun("renew", "--cron-mode")
 	if w.Emulator.Calls(emulator.OpRenew) != len(w.due()) {

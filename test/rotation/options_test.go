@@ -24,6 +24,7 @@ import (
 // TestPerKeyGrouping: pullRequest.grouping perKey gives one pull request per
 // renewed key.
 func TestPerKeyGrouping(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	editConfig(t, w, "grouping: perRun", "grouping: perKey")
 	res := w.mustRun("renew", "--cron-mode", "-o", "json")
@@ -43,6 +44,7 @@ func TestPerKeyGrouping(t *testing.T) {
 // secret comes from stdin, is proven, sealed for every environment and
 // proposed; after the merge, status and renew know the key.
 func TestAdopt(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	const clientID, value = "0oaadopted01", "efx_adopted_secret_value_0123456789"
 	info, err := w.Emulator.SeedClient(clientID, value, w.Emulator.Now().Add(90*24*time.Hour))
@@ -92,6 +94,7 @@ func TestAdopt(t *testing.T) {
 // TestWebhookNotice: the optional webhook gets the trace id and the pull
 // request link, and never a secret.
 func TestWebhookNotice(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var texts []string
 	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
@@ -124,6 +127,7 @@ func TestWebhookNotice(t *testing.T) {
 // Equifax before it merges. The next run renews afresh, opens a new pull
 // request and closes the stale one with a link to it.
 func TestSupersede(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{Checks: localhub.ChecksPending})
 	// Equifax allows one renewal per five minutes: start its clock behind.
 	w.Emulator.SetNow(time.Now().Add(-10 * time.Minute))
@@ -171,6 +175,7 @@ func TestSupersede(t *testing.T) {
 // can describe within GitHub's limits are proposed in several, each merged,
 // and the next run reads every one of them back.
 func TestManyKeysSplitIntoPullRequests(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{Keys: 120, AllDue: true})
 	res := w.mustRun("renew", "--cron-mode", "-o", "json")
 	rep := parseReport(t, res.stdout)

@@ -48,6 +48,7 @@ func (r *racingRepo) Publish(ctx context.Context, req rotate.PublishRequest) (ro
 // publish sees the base move, rebuilds the change on the new base, and the
 // merged result keeps both the person's edits and the rotation.
 func TestPushRacedByABaseCommit(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	ctx := context.Background()
 	cfg, err := config.Load(config.LoadOptions{Path: w.ConfigPath, Environ: []string{demo.TokenEnv + "=" + demo.Token}})

@@ -29,6 +29,7 @@ import (
 // saying it changed nothing, or (when the first is already done) runs after
 // it, finds nothing to do and exits 0. There is one pull request.
 func TestConcurrentRuns(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	var wg sync.WaitGroup
 	results := make([]result, 2)
@@ -87,6 +88,7 @@ func TestConcurrentRuns(t *testing.T) {
 // TestBadInputStopsBeforeRenewing: every kind of bad input ends the run in
 // preflight with a message that says what to fix, and nothing is renewed.
 func TestBadInputStopsBeforeRenewing(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		opts  demo.Options
@@ -147,6 +149,7 @@ func TestBadInputStopsBeforeRenewing(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, tc.opts)
 			if tc.spoil != nil {
 				tc.spoil(t, w)
@@ -217,6 +220,7 @@ func writeExpiredCert(t *testing.T, path string) {
 // logs and output of every run, pull request and issue bodies and comments,
 // commit messages, every object in the git repository, and the metrics file.
 func TestCanaryNowhere(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	var secrets []string
 	readCurrent := func() {
@@ -291,6 +295,7 @@ func TestCanaryNowhere(t *testing.T) {
 // TestPreflightFailureReportsJSON: with -o json a run that stops in
 // preflight still prints a machine-readable report.
 func TestPreflightFailureReportsJSON(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, demo.Options{})
 	if err := os.Remove(w.CurrentFile(w.Keys[0].Key)); err != nil {
 		t.Fatal(err)
