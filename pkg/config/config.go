@@ -13,14 +13,17 @@ import (
 
 // Config is the whole configuration of a credrotate run.
 type Config struct {
-	Git          Git           `json:"git"`
-	GitHub       GitHub        `json:"github"`
-	PullRequest  PullRequest   `json:"pullRequest"`
-	Notify       Notify        `json:"notify"`
-	Equifax      Equifax       `json:"equifax"`
+	Git         Git         `json:"git"`
+	GitHub      GitHub      `json:"github"`
+	PullRequest PullRequest `json:"pullRequest"`
+	Notify      Notify      `json:"notify"`
+	Equifax     Equifax     `json:"equifax"`
 	// Rotation is the provider-neutral rotation policy: the rotation.*
 	// keys, or their equifax.* spellings, which older files use.
 	Rotation     Rotation      `json:"rotation"`
+	Entra        Entra         `json:"entra"`
+	Okta         Okta          `json:"okta"`
+	GCP          GCP           `json:"gcp"`
 	Providers    []Provider    `json:"providers"`
 	Environments []Environment `json:"environments"`
 	// Schedule is when scheduled runs start (a five-field cron expression,
@@ -154,9 +157,12 @@ type Provider struct {
 	// entra, okta or gcpkey.
 	Type     string `json:"type,omitempty"`
 	ClientID string `json:"clientID"`
-	Transport     string                 `json:"transport,omitempty"`
-	CurrentSecret SecretSource           `json:"currentSecret"`
-	Secret        SecretRef              `json:"secret"`
+	// ObjectID is an entra application's object id, when it is not to be
+	// looked up by its client id.
+	ObjectID      string       `json:"objectID,omitempty"`
+	Transport     string       `json:"transport,omitempty"`
+	CurrentSecret SecretSource `json:"currentSecret"`
+	Secret        SecretRef    `json:"secret"`
 }
 
 // TypeOrDefault returns the provider's type, equifax when it has none.

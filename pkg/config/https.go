@@ -19,6 +19,12 @@ func (c *Config) validateHTTPS(ps *problems) {
 		{"equifax.soapURL", c.Equifax.SOAPURL, "use https://api.equifax.com/business/security/soap/v1 (or your Equifax host over https)"},
 		{"github.apiURL", c.GitHub.APIURL, "use https://api.github.com/ or, for GitHub Enterprise, https://HOST/api/v3/"},
 		{"git.url", c.Git.URL, "use https://HOST/OWNER/REPO.git or an ssh URL"},
+		{"entra.graphURL", c.Entra.GraphURL, "use https://graph.microsoft.com"},
+		{"entra.loginURL", c.Entra.LoginURL, "use https://login.microsoftonline.com"},
+		{"okta.orgURL", c.Okta.OrgURL, "use https://YOUR-ORG.okta.com"},
+		{"okta.tokenURL", c.Okta.TokenURL, "use the org's https token endpoint"},
+		{"gcp.endpoint", c.GCP.Endpoint, "use https://iam.googleapis.com/"},
+		{"gcp.tokenURL", c.GCP.TokenURL, "use https://oauth2.googleapis.com/token"},
 	} {
 		if plainHTTPToRemote(u.val) {
 			ps.add(u.key, MaskURL(u.val), "uses plain http to a host that is not loopback, so credentials would cross the network in clear text",

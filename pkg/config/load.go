@@ -62,6 +62,18 @@ var defaults = map[string]any{
 	"equifax.revokeAfter":               "24h",
 	"equifax.concurrency":               8,
 	"equifax.timeout":                   "30s",
+	"entra.tenantID":                    "",
+	"entra.graphURL":                    "https://graph.microsoft.com",
+	"entra.loginURL":                    "https://login.microsoftonline.com",
+	"entra.secretLifetime":              "2160h",
+	"okta.orgURL":                       "",
+	"okta.maxAge":                       "2160h",
+	"okta.tokenURL":                     "",
+	"okta.scope":                        "",
+	"gcp.endpoint":                      "https://iam.googleapis.com/",
+	"gcp.tokenURL":                      "https://oauth2.googleapis.com/token",
+	"gcp.credentialsFile":               "",
+	"gcp.maxKeyAge":                     "2160h",
 }
 
 // notConfig are CREDROTATE_* variables that are not configuration keys.
@@ -94,6 +106,9 @@ type rawConfig struct {
 	Notify       Notify        `mapstructure:"notify"`
 	Equifax      rawEquifax    `mapstructure:"equifax"`
 	Rotation     rawRotation   `mapstructure:"rotation"`
+	Entra        rawEntra      `mapstructure:"entra"`
+	Okta         rawOkta       `mapstructure:"okta"`
+	GCP          rawGCP        `mapstructure:"gcp"`
 	Providers    []Provider    `mapstructure:"providers"`
 	Environments []Environment `mapstructure:"environments"`
 	Schedule     string        `mapstructure:"schedule"`
@@ -112,6 +127,29 @@ type rawEquifax struct {
 	CriticalBefore            string `mapstructure:"criticalBefore"`
 	Concurrency               int    `mapstructure:"concurrency"`
 	Timeout                   string `mapstructure:"timeout"`
+}
+
+type rawEntra struct {
+	TenantID       string          `mapstructure:"tenantID"`
+	GraphURL       string          `mapstructure:"graphURL"`
+	LoginURL       string          `mapstructure:"loginURL"`
+	SecretLifetime string          `mapstructure:"secretLifetime"`
+	Management     EntraManagement `mapstructure:"management"`
+}
+
+type rawOkta struct {
+	OrgURL     string         `mapstructure:"orgURL"`
+	MaxAge     string         `mapstructure:"maxAge"`
+	TokenURL   string         `mapstructure:"tokenURL"`
+	Scope      string         `mapstructure:"scope"`
+	Management OktaManagement `mapstructure:"management"`
+}
+
+type rawGCP struct {
+	Endpoint        string `mapstructure:"endpoint"`
+	TokenURL        string `mapstructure:"tokenURL"`
+	CredentialsFile string `mapstructure:"credentialsFile"`
+	MaxKeyAge       string `mapstructure:"maxKeyAge"`
 }
 
 type rawRotation struct {
@@ -217,6 +255,9 @@ func Load(opts LoadOptions) (*Config, error) {
 		Git: raw.Git, GitHub: raw.GitHub, PullRequest: raw.PullRequest, Notify: raw.Notify,
 		Providers: raw.Providers, Environments: raw.Environments, File: cfgPath, Schedule: raw.Schedule,
 	}
+	cfg.Entra = Entra{TenantID: raw.Entra.TenantID, GraphURL: raw.Entra.GraphURL, LoginURL: raw.Entra.LoginURL, Management: raw.Entra.Management}
+	cfg.Okta = Okta{OrgURL: raw.Okta.OrgURL, TokenURL: raw.Okta.TokenURL, Scope: raw.Okta.Scope, Management: raw.Okta.Management}
+	cfg.GCP = GCP{Endpoint: raw.GCP.Endpoint, TokenURL: raw.GCP.TokenURL, CredentialsFile: raw.GCP.CredentialsFile}
 	cfg.Equifax = Equifax{
 		EnableClientSecretRenewal: raw.Equifax.EnableClientSecretRenewal,
 		Transport:                 raw.Equifax.Transport,
@@ -277,6 +318,9 @@ func Load(opts LoadOptions) (*Config, error) {
 		{keyOf(source, "equifax.revokeAfter"), raw.Equifax.RevokeAfter, &cfg.Equifax.RevokeAfter},
 		{keyOf(source, "equifax.criticalBefore"), raw.Equifax.CriticalBefore, &cfg.Equifax.CriticalBefore},
 		{keyOf(source, "equifax.timeout"), raw.Equifax.Timeout, &cfg.Equifax.Timeout},
+		{"entra.secretLifetime", raw.Entra.SecretLifetime, &cfg.Entra.SecretLifetime},
+		{"okta.maxAge", raw.Okta.MaxAge, &cfg.Okta.MaxAge},
+		{"gcp.maxKeyAge", raw.GCP.MaxKeyAge, &cfg.GCP.MaxKeyAge},
 	} {
 		parsed, err := parseDuration(d.raw)
 		if err != nil {
@@ -351,6 +395,17 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.Git.SSHKeyFile)
 	abs(&c.Git.SigningKeyFile)
 	abs(&c.GitHub.App.PrivateKeyFile)
+	abs(&c.Entra.Management.FederatedTokenFile)
+	if s := c.Entra.Management.ClientSecret; s != nil {
+		abs(&s.File)
+	}
+	if s := c.Okta.Management.APIToken; s != nil {
+		abs(&s.File)
+	}
+	if a := c.Okta.Management.ServiceApp; a != nil {
+		abs(&a.PrivateKeyFile)
+	}
+	abs(&c.GCP.CredentialsFile)
 	for i := range c.Providers {
 		abs(&c.Providers[i].CurrentSecret.File)
 		if k := c.Providers[i].CurrentSecret.Kubernetes; k != nil {

@@ -157,3 +157,84 @@ func TestProviderType(t *testing.T) {
 	}
 	t.Errorf("an unknown provider type is not named with the known ones: %v", err)
 }
+
+// Each provider type's section is checked only when a provider uses it,
+// and every problem names the key and the fix.
+func TestServiceSections(t *testing.T) {
+	t.Parallel()
+	keys := `
+  - key: entra.billing
+    type: entra
+    clientID: 11111111-2222-3333-4444-555555555555
+    currentSecret: {env: ENTRA_SECRET}
+    secret: {name: billing-entra, namespace: billing, dataKey: client_secret}
+  - key: okta.portal
+    type: okta
+    clientID: 0oaportal
+    currentSecret: {env: OKTA_SECRET}
+    secret: {name: portal-okta, namespace: portal, dataKey: client_secret}
+  - key: gcp.exporter
+    type: gcpkey
+    clientID: exporter@acme-prod.iam.gserviceaccount.com
+    currentSecret: {env: GCP_KEY}
+    secret: {name: exporter-gcp, namespace: export, dataKey: key.json}
+`
+	load := func(t *testing.T, sections string) ([]Problem, *Config) {
+		t.Helper()
+		b, err := os.ReadFile("testdata/good.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.Replace(string(b), "\nproviders:\n", "\nproviders:\n"+strings.TrimPrefix(keys, "\n"), 1)
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS("testdata")); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "credrotate.yaml")
+		if err := os.WriteFile(p, []byte(s+"\n"+sections), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(LoadOptions{Path: p, Environ: []string{}})
+		if err == nil {
+			return nil, cfg
+		}
+		return problemsOf(t, err), cfg
+	}
+	good := `
+entra:
+  tenantID: contoso.onmicrosoft.com
+  management: {clientID: mgmt-app, clientSecret: {env: ENTRA_MGMT_SECRET}}
+okta:
+  orgURL: https://acme.okta.com
+  management: {apiToken: {env: OKTA_API_TOKEN}}
+gcp: {}
+`
+	ps, cfg := load(t, good)
+	if len(ps) > 0 {
+		t.Fatalf("a good file with every provider type was refused: %v", ps)
+	}
+	if cfg.Entra.SecretLifetime != 90*24*time.Hour || cfg.Okta.MaxAge != 90*24*time.Hour || cfg.GCP.Endpoint != "https://iam.googleapis.com/" || cfg.Entra.GraphURL != "https://graph.microsoft.com" {
+		t.Errorf("defaults: entra %+v okta %+v gcp %+v", cfg.Entra, cfg.Okta, cfg.GCP)
+	}
+	if got := cfg.Providers[0].TypeOrDefault(); got != TypeEntra {
+		t.Errorf("providers[0] is %q", got)
+	}
+	for _, tc := range []struct{ sections, key, want string }{
+		{"okta: {orgURL: https://acme.okta.com, management: {apiToken: {env: T}}}\n", "entra.tenantID", "is required"},
+		{"entra:\n  tenantID: x\n  management: {clientID: a}\nokta: {orgURL: https://acme.okta.com, management: {apiToken: {env: T}}}\n", "entra.management", "no clientSecret or federatedTokenFile"},
+		{"entra: {tenantID: t}\nokta: {orgURL: https://acme.okta.com}\n", "okta.management", "exactly one of apiToken and serviceApp"},
+		{"entra: {tenantID: t}\nokta: {orgURL: 'http://acme.okta.com', management: {apiToken: {env: T}}}\n", "okta.orgURL", "plain http"},
+		{"entra: {tenantID: t, secretLifetime: forever}\nokta: {orgURL: https://acme.okta.com, management: {apiToken: {env: T}}}\n", "entra.secretLifetime", "is not a duration"},
+	} {
+		ps, _ := load(t, tc.sections)
+		found := false
+		for _, p := range ps {
+			if p.Key == tc.key && strings.Contains(p.Message, tc.want) && p.Fix != "" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%q: want %s %q among %v", tc.sections, tc.key, tc.want, ps)
+		}
+	}
+}

@@ -98,6 +98,7 @@ func (c *Config) validate() []Problem {
 		ps.add("notify.webhookURLEnv", c.Notify.WebhookURLEnv, "is not an environment variable name", "name the variable that holds the webhook URL, e.g. SLACK_WEBHOOK_URL")
 	}
 	c.validateProviders(&ps)
+	c.validateServices(&ps)
 	c.validateEnvironments(&ps)
 	c.validateSchedule(&ps)
 	c.validatePaths(&ps)
