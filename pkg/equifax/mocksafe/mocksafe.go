@@ -12,35 +12,33 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/equifax"
+	neutral "github.com/credrotate/credrotate/pkg/provider/mocksafe"
 )
 
 // Markers of what the mock-safe provider makes up.
 const (
 	// SecretIDPrefix starts the id of every mock secret.
-	SecretIDPrefix = "mock-"
+	SecretIDPrefix = neutral.SecretIDPrefix
 	// SecretPrefix starts the plaintext of every mock secret.
-	SecretPrefix = "mock-safe-not-a-secret-"
+	SecretPrefix = neutral.SecretPrefix
 	// TokenPrefix starts every mock access token.
 	TokenPrefix = "mock-safe-token-"
 	// Hint is the hint of every mock secret.
-	Hint = "mock"
+	Hint = neutral.Hint
 	// NothingChanged ends every log line.
 	NothingChanged = "mock-safe: nothing changed at Equifax"
 )
 
 // Defaults for Options.
 const (
-	DefaultSecretLifetime = 180 * 24 * time.Hour
-	DefaultGrace          = 7 * 24 * time.Hour
+	DefaultSecretLifetime = neutral.DefaultSecretLifetime
+	DefaultGrace          = neutral.DefaultGrace
 	DefaultTokenLifetime  = 30 * time.Minute
 )
 
@@ -57,46 +55,34 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Provider is the mock-safe equifax.Provider. It is safe for concurrent use.
+// Provider is the mock-safe equifax.Provider: the provider-neutral
+// mock-safe provider over Equifax, plus mock tokens for mock secrets. It is
+// safe for concurrent use.
 type Provider struct {
-	inner    equifax.Provider
-	log      *logrus.Entry
-	lifetime time.Duration
-	grace    time.Duration
-	now      func() time.Time
-
-	mu      sync.Mutex
-	renewed map[string]equifax.RenewResult // by client id + idempotency key
-	mocks   map[string]equifax.ClientInfo  // by fingerprint of a mock secret
+	inner equifax.Provider
+	n     *neutral.Provider
+	log   *logrus.Entry
+	now   func() time.Time
 }
 
 var _ equifax.Provider = (*Provider)(nil)
 
 // New wraps inner, the real provider, which is only ever asked to read.
 func New(inner equifax.Provider, opts Options) *Provider {
-	p := &Provider{
-		inner:    inner,
-		log:      opts.Logger,
-		lifetime: opts.SecretLifetime,
-		grace:    opts.DefaultGrace,
-		now:      opts.Now,
-		renewed:  map[string]equifax.RenewResult{},
-		mocks:    map[string]equifax.ClientInfo{},
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	if p.lifetime <= 0 {
-		p.lifetime = DefaultSecretLifetime
+	return &Provider{
+		inner: inner, log: opts.Logger, now: opts.Now,
+		n: neutral.New(equifax.AsProvider(inner, ""), neutral.Options{
+			Logger: opts.Logger, SecretLifetime: opts.SecretLifetime, DefaultGrace: opts.DefaultGrace,
+			NothingChanged: NothingChanged, Now: opts.Now,
+		}),
 	}
-	if p.grace <= 0 {
-		p.grace = DefaultGrace
-	}
-	if p.now == nil {
-		p.now = time.Now
-	}
-	return p
 }
 
 // IsMockSecret reports whether s is a secret the mock-safe provider made up.
-func IsMockSecret(s credential.Secret) bool { return strings.HasPrefix(s.Reveal(), SecretPrefix) }
+func IsMockSecret(s credential.Secret) bool { return neutral.IsMockSecret(s) }
 
 func (p *Provider) logf(op, clientID string, fields logrus.Fields, msg string) {
 	if p.log == nil {
@@ -131,20 +117,7 @@ func (p *Provider) Token(ctx context.Context, creds equifax.Credentials, scope s
 // Describe passes through to the real provider. For a mock secret it
 // answers with what the mock renew made up (Equifax does not know it).
 func (p *Provider) Describe(ctx context.Context, creds equifax.Credentials) (equifax.ClientInfo, error) {
-	if IsMockSecret(creds.ClientSecret) {
-		p.mu.Lock()
-		info, ok := p.mocks[creds.ClientSecret.Fingerprint()]
-		p.mu.Unlock()
-		p.logf("describe", creds.ClientID, logrus.Fields{"known": ok}, "mock-safe: describe of a mock secret answered locally, Equifax not called")
-		if !ok || info.ClientID != creds.ClientID {
-			return equifax.ClientInfo{}, &equifax.Error{Op: "describe", Kind: equifax.ErrUnauthorized, Code: "invalid_client",
-				Description: "mock-safe: a mock secret made by another process cannot be described"}
-		}
-		return info, nil
-	}
-	info, err := p.inner.Describe(ctx, creds)
-	p.logf("describe", creds.ClientID, logrus.Fields{"ok": err == nil}, "mock-safe: read-only describe call passed through")
-	return info, err
+	return p.n.Describe(ctx, creds)
 }
 
 // Renew answers with a made-up secret (id prefixed "mock-", plaintext
@@ -153,82 +126,12 @@ func (p *Provider) Describe(ctx context.Context, creds equifax.Credentials) (equ
 // marked RETIRING with the grace deadline a real renew would set. The same
 // idempotency key replays the same answer, as Equifax would.
 func (p *Provider) Renew(ctx context.Context, creds equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error) {
-	if strings.TrimSpace(req.IdempotencyKey) == "" {
-		return equifax.RenewResult{}, &equifax.Error{Op: "renew", Kind: equifax.ErrBadRequest, Description: "renew needs an idempotency key (equifax.IdempotencyKey)"}
-	}
-	if req.GracePeriod < 0 {
-		return equifax.RenewResult{}, &equifax.Error{Op: "renew", Kind: equifax.ErrBadRequest, Description: "negative grace period"}
-	}
-	key := creds.ClientID + "\x00" + req.IdempotencyKey
-	p.mu.Lock()
-	prev, ok := p.renewed[key]
-	p.mu.Unlock()
-	if ok {
-		p.logf("renew", creds.ClientID, logrus.Fields{"secret_id": prev.Secret.SecretID, "idempotency_key": req.IdempotencyKey}, "mock-safe: replayed a mock renew")
-		return prev, nil
-	}
-
-	info, err := p.Describe(ctx, creds)
-	if err != nil {
-		return equifax.RenewResult{}, err
-	}
-	now := p.now().UTC().Truncate(time.Second)
-	value := credential.NewSecret(SecretPrefix + randomHex(16))
-	res := equifax.RenewResult{
-		ClientID: creds.ClientID,
-		Secret: equifax.SecretInfo{
-			SecretID:  SecretIDPrefix + uuid.NewString(),
-			Status:    equifax.StatusActive,
-			Hint:      Hint,
-			CreatedAt: now,
-			ExpiresAt: now.Add(p.lifetime),
-		},
-		ClientSecret: value,
-	}
-	if active, ok := info.Active(); ok {
-		grace := req.GracePeriod
-		if grace == 0 {
-			grace = p.grace
-		}
-		ends := now.Add(grace)
-		if active.ExpiresAt.Before(ends) {
-			ends = active.ExpiresAt
-		}
-		active.Status = equifax.StatusRetiring
-		active.GraceEndsAt = &ends
-		res.PreviousSecret = &active
-	}
-
-	// What a describe would show after this renew, for the mock secret.
-	after := equifax.ClientInfo{ClientID: creds.ClientID, RenewalEligibleAt: res.Secret.ExpiresAt.Add(-30 * 24 * time.Hour), Policy: info.Policy}
-	after.Secrets = append(after.Secrets, res.Secret)
-	if res.PreviousSecret != nil {
-		after.Secrets = append(after.Secrets, *res.PreviousSecret)
-	}
-	p.mu.Lock()
-	if prev, ok := p.renewed[key]; ok { // a concurrent renew with the same key won
-		p.mu.Unlock()
-		return prev, nil
-	}
-	p.renewed[key] = res
-	p.mocks[value.Fingerprint()] = after
-	p.mu.Unlock()
-
-	p.logf("renew", creds.ClientID, logrus.Fields{
-		"secret_id":       res.Secret.SecretID,
-		"fingerprint":     value.Fingerprint(),
-		"idempotency_key": req.IdempotencyKey,
-	}, "mock-safe: renew answered with a mock secret, Equifax not called")
-	return res, nil
+	return p.n.Create(ctx, creds, req)
 }
 
 // Revoke does nothing and says so.
-func (p *Provider) Revoke(_ context.Context, creds equifax.Credentials, secretID string) error {
-	if secretID == "" {
-		return &equifax.Error{Op: "revoke", Kind: equifax.ErrBadRequest, Description: "no secret id to revoke"}
-	}
-	p.logf("revoke", creds.ClientID, logrus.Fields{"secret_id": secretID}, "mock-safe: revoke skipped, Equifax not called")
-	return nil
+func (p *Provider) Revoke(ctx context.Context, creds equifax.Credentials, secretID string) error {
+	return p.n.Revoke(ctx, creds, secretID)
 }
 
 func randomHex(n int) string {
