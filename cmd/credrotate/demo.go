@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ type demoFlags struct {
 	keys      int
 	latency   time.Duration
 	transport string
+	provider  string
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -47,6 +49,7 @@ The runs' logs go to demo.log in the demo's folder, unless --log-level is
 given: then they go to stderr at that level. Without --workdir the demo works
 in a temporary folder that is removed at the end (kept if the demo fails).`,
 		Example: `  credrotate demo
+  credrotate demo --provider entra                   # Entra ID application passwords (also okta, gcpkey)
   credrotate demo --workdir /tmp/crdemo --serve      # keep the servers up afterwards
   credrotate demo --keys 100 --latency 50ms          # a bigger world`,
 		Args: cobra.NoArgs,
@@ -61,6 +64,7 @@ in a temporary folder that is removed at the end (kept if the demo fails).`,
 	fl.IntVar(&f.keys, "keys", 4, "number of provider keys")
 	fl.DurationVar(&f.latency, "latency", 0, "latency added to every emulator and localhub call")
 	fl.StringVar(&f.transport, "transport", "rest", "Equifax transport: rest or soap")
+	fl.StringVar(&f.provider, "provider", "equifax", "the keys' provider: equifax, entra, okta or gcpkey")
 	return cmd
 }
 
@@ -71,6 +75,9 @@ func (a *app) demo(ctx context.Context, f demoFlags, logLevelSet bool) (err erro
 	if f.transport != "rest" && f.transport != "soap" {
 		return usageErrorf("--transport %q: use rest or soap", f.transport)
 	}
+	if !slices.Contains(demo.Providers(), f.provider) {
+		return usageErrorf("--provider %q: use one of %s", f.provider, strings.Join(demo.Providers(), ", "))
+	}
 	dir, temporary := f.workdir, false
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "credrotate-demo-"); err != nil {
@@ -80,7 +87,7 @@ func (a *app) demo(ctx context.Context, f demoFlags, logLevelSet bool) (err erro
 	}
 	out := a.stdout
 	start := time.Now()
-	w, err := demo.Start(ctx, demo.Options{Dir: dir, Keys: f.keys, Latency: f.latency, Transport: f.transport})
+	w, err := demo.Start(ctx, demo.Options{Dir: dir, Keys: f.keys, Latency: f.latency, Transport: f.transport, Provider: f.provider})
 	if err != nil {
 		if temporary {
 			_ = os.RemoveAll(dir)
@@ -121,7 +128,11 @@ func (a *app) demo(ctx context.Context, f demoFlags, logLevelSet bool) (err erro
 	exe := executable()
 
 	section(out, "The demo world")
-	fmt.Fprintf(out, "  folder          %s\n  Equifax         %s (REST and SOAP emulator)\n  GitHub          %s/api/v3/ (localhub)\n  GitOps repo     %s (bare: %s/gitops.git)\n  config          %s\n  sealing keys    %s/keys/{prod,staging,uat}.{key,crt}\n  current secrets %s/current/<provider key> (what a mounted Secret would hold)\n",
+	emuLine := "Equifax         %s (REST and SOAP emulator)"
+	if w.Emulator == nil {
+		emuLine = fmt.Sprintf("%-15s %%s (emulator)", w.Service.Title())
+	}
+	fmt.Fprintf(out, "  folder          %s\n  "+emuLine+"\n  GitHub          %s/api/v3/ (localhub)\n  GitOps repo     %s (bare: %s/gitops.git)\n  config          %s\n  sealing keys    %s/keys/{prod,staging,uat}.{key,crt}\n  current secrets %s/current/<provider key> (what a mounted Secret would hold)\n",
 		w.Dir, w.EmulatorURL, w.HubURL, w.GitURL, w.Dir, w.ConfigPath, w.Dir, w.Dir)
 	if logPath != "" {
 		fmt.Fprintf(out, "  logs            %s (--log-level info shows them here instead)\n", logPath)
@@ -167,7 +178,7 @@ func (a *app) demo(ctx context.Context, f demoFlags, logLevelSet bool) (err erro
 		return err
 	}
 
-	w.Emulator.Advance(25 * time.Hour)
+	w.Service.Advance(25 * time.Hour)
 	if err := renew("Run 2, a day later: finish the rotations (revoke the old secrets)"); err != nil {
 		return err
 	}
@@ -181,15 +192,8 @@ func (a *app) demo(ctx context.Context, f demoFlags, logLevelSet bool) (err erro
 		fmt.Fprintf(out, "  PROOF FAILED: %v\n", err)
 		return fmt.Errorf("the demo's proof failed: %w", err)
 	}
-	revoked := 0
-	for _, c := range w.Emulator.Clients() {
-		for _, s := range c.Secrets {
-			if s.Status == "REVOKED" {
-				revoked++
-			}
-		}
-	}
-	fmt.Fprintf(out, "  PROOF PASSED: %d manifests on main decrypt with their own environment's key (and no other) to secrets Equifax accepts; %d old secrets revoked.\n", len(proofs), revoked)
+	revoked := w.Service.Revoked()
+	fmt.Fprintf(out, "  PROOF PASSED: %d manifests on main decrypt with their own environment's key (and no other) to secrets %s accepts; %d old secrets revoked.\n", len(proofs), w.Service.Title(), revoked)
 	fmt.Fprintf(out, "  demo took %s\n", time.Since(start).Round(time.Second))
 
 	if !f.serve {
@@ -210,9 +214,11 @@ func (a *app) demo(ctx context.Context, f demoFlags, logLevelSet bool) (err erro
 	fmt.Fprintf(out, "  $ %s status --config %s\n", exe, w.ConfigPath)
 	fmt.Fprintf(out, "  $ %s renew --config %s --provider-key %s   # renew one key now, by hand: a pull request that auto-merges\n", exe, w.ConfigPath, key)
 	fmt.Fprintf(out, "  $ %s demo rollout --workdir %s   # play the rollout: main's prod manifest reaches current/%s\n", exe, w.Dir, key)
-	fmt.Fprintf(out, "  $ curl -fsS -X POST %s%sclock -d '{\"advance\":\"25h\"}'   # a day passes at Equifax\n", w.EmulatorURL, emulator.ControlPrefix)
+	if w.Emulator != nil {
+		fmt.Fprintf(out, "  $ curl -fsS -X POST %s%sclock -d '{\"advance\":\"25h\"}'   # a day passes at Equifax\n", w.EmulatorURL, emulator.ControlPrefix)
+	}
 	fmt.Fprintf(out, "  $ %s renew --config %s --cron-mode   # the rollout is seen: the old secret of %s is revoked\n", exe, w.ConfigPath, key)
-	fmt.Fprintf(out, "  Equifax emulator: %s (controls under %s)   localhub: %s\n", w.EmulatorURL, emulator.ControlPrefix, w.HubURL)
+	fmt.Fprintf(out, "  %s emulator: %s (controls under %s)   localhub: %s\n", w.Service.Title(), w.EmulatorURL, emulator.ControlPrefix, w.HubURL)
 	<-ctx.Done()
 	return nil
 }

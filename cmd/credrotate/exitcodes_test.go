@@ -84,7 +84,7 @@ func TestExitCodesAsDocumented(t *testing.T) {
 				}
 			},
 			args: []string{"--cron-mode"},
-			want: []string{"equifax.renewBefore", "soon", "is not a duration"},
+			want: []string{"rotation.renewBefore", "soon", "is not a duration"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

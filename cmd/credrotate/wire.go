@@ -44,7 +44,7 @@ type wiring struct {
 // connects to GitHub, so it is part of preflight.
 func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 	cfg := w.cfg
-	httpClient := &http.Client{Timeout: 2 * cfg.Equifax.Timeout}
+	httpClient := &http.Client{Timeout: 2 * cfg.Rotation.Timeout}
 
 	keys := make([]rotate.KeySpec, 0, len(cfg.Providers))
 	providers := map[string]rotate.Provider{}
@@ -106,9 +106,9 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 			Labels: cfg.GitHub.Labels, Reviewers: cfg.GitHub.Reviewers, TeamReviewers: cfg.GitHub.TeamReviewers,
 			AutoMerge: cfg.GitHub.AutoMerge.Enabled, MergeMethod: cfg.GitHub.AutoMerge.Method, MergeStrategy: cfg.GitHub.AutoMerge.Strategy,
 			AlertLabels: cfg.GitHub.AlertLabels,
-			RenewBefore: cfg.Equifax.RenewBefore, GracePeriod: cfg.Equifax.GracePeriod, RevokeAfter: cfg.Equifax.RevokeAfter,
-			Concurrency: cfg.Equifax.Concurrency, MockSafe: !cfg.Equifax.EnableClientSecretRenewal, Command: w.command,
-			CriticalBefore: cfg.Equifax.CriticalBefore, Emergency: w.emergency,
+			RenewBefore: cfg.Rotation.RenewBefore, GracePeriod: cfg.Rotation.GracePeriod, RevokeAfter: cfg.Rotation.RevokeAfter,
+			Concurrency: cfg.Rotation.Concurrency, MockSafe: !cfg.Equifax.EnableClientSecretRenewal, Command: w.command,
+			CriticalBefore: cfg.Rotation.CriticalBefore, Emergency: w.emergency,
 		},
 	}
 	if env := cfg.Notify.WebhookURLEnv; env != "" {

@@ -267,13 +267,23 @@ func Load(opts LoadOptions) (*Config, error) {
 		ManagementScope:           raw.Equifax.ManagementScope,
 		Concurrency:               raw.Equifax.Concurrency,
 	}
-	// A rotation.* key wins over its equifax.* spelling; both set to
-	// different values is a problem.
-	explicit := func(key string) bool {
-		_, env := fromEnv[key]
+	// A rotation.* key wins over its equifax.* spelling set at the same
+	// level or below (defaults, the file, the environment, flags); both set
+	// at one level to different values is a problem.
+	level := func(key string) int {
 		_, over := opts.Overrides[key]
-		return env || over || v.InConfig(key)
+		_, env := fromEnv[key]
+		switch {
+		case over:
+			return 3
+		case env:
+			return 2
+		case v.InConfig(key):
+			return 1
+		}
+		return 0
 	}
+	explicit := func(key string) bool { return level(key) > 0 }
 	neutral := map[string]*string{
 		"renewBefore": &raw.Rotation.RenewBefore, "gracePeriod": &raw.Rotation.GracePeriod, "revokeAfter": &raw.Rotation.RevokeAfter,
 		"criticalBefore": &raw.Rotation.CriticalBefore, "concurrency": &raw.Rotation.Concurrency, "timeout": &raw.Rotation.Timeout,
@@ -294,14 +304,21 @@ func Load(opts LoadOptions) (*Config, error) {
 				problems = append(problems, Problem{Key: "rotation.concurrency", Value: val, Message: "is not a whole number", Fix: "set how many keys are worked on at once, e.g. 8"})
 				continue
 			}
-			if explicit("equifax.concurrency") && raw.Equifax.Concurrency != n {
+			switch lo, ln := level("equifax.concurrency"), level("rotation.concurrency"); {
+			case lo > ln:
+				continue // a flag or variable of the older spelling wins
+			case lo == ln && raw.Equifax.Concurrency != n:
 				problems = append(problems, Problem{Key: "rotation.concurrency", Value: val, Message: fmt.Sprintf("disagrees with equifax.concurrency (%d)", raw.Equifax.Concurrency), Fix: "keep rotation.concurrency and remove equifax.concurrency, its older spelling"})
 			}
 			raw.Equifax.Concurrency = n
 			source["equifax.concurrency"] = "rotation.concurrency"
 			continue
 		}
-		if explicit("equifax."+k) && strings.TrimSpace(*older[k]) != strings.TrimSpace(val) {
+		lo, ln := level("equifax."+k), level("rotation."+k)
+		if lo > ln {
+			continue // a flag or variable of the older spelling wins
+		}
+		if lo == ln && strings.TrimSpace(*older[k]) != strings.TrimSpace(val) {
 			problems = append(problems, Problem{Key: "rotation." + k, Value: val, Message: fmt.Sprintf("disagrees with equifax.%s (%s)", k, *older[k]), Fix: "keep rotation." + k + " and remove equifax." + k + ", its older spelling"})
 		}
 		*older[k] = val

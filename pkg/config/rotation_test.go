@@ -238,3 +238,31 @@ gcp: {}
 		}
 	}
 }
+
+// A flag or variable of either spelling overrides the file's other one.
+func TestRotationLevels(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("testdata")); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "credrotate.yaml")
+	if err := os.WriteFile(p, append(policy.ReplaceAll(b, nil), []byte("\nrotation:\n  timeout: 10s\n  concurrency: 4\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(LoadOptions{Path: p, Environ: []string{"CREDROTATE_EQUIFAX_CONCURRENCY=2"}, Overrides: map[string]any{"equifax.timeout": "2500ms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Rotation.Timeout != 2500*time.Millisecond || cfg.Rotation.Concurrency != 2 {
+		t.Errorf("the flag and the variable did not win over the file: %+v", cfg.Rotation)
+	}
+	cfg, err = Load(LoadOptions{Path: p, Environ: []string{}, Overrides: map[string]any{"rotation.timeout": "3s"}})
+	if err != nil || cfg.Rotation.Timeout != 3*time.Second || cfg.Equifax.Timeout != 3*time.Second {
+		t.Errorf("--set rotation.timeout: %v %+v", err, cfg)
+	}
+}

@@ -66,21 +66,46 @@ type Options struct {
 	HubPermissions localhub.Permissions
 	// Logf receives one line per emulator and localhub call; nil is silent.
 	Logf func(format string, args ...any)
+	// Provider is the provider type of every key: equifax (default),
+	// or another service registered with RegisterService.
+	Provider string
 }
+
+// services makes the Service of each provider type other than Equifax.
+var services = map[string]func(Options) (Service, error){}
+
+// Providers lists the provider types the demo can run, Equifax first.
+func Providers() []string {
+	out := []string{"equifax"}
+	for _, t := range []string{"entra", "okta", "gcpkey"} {
+		if _, ok := services[t]; ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// RegisterService makes a provider type available to the demo.
+func RegisterService(typ string, make func(Options) (Service, error)) { services[typ] = make }
 
 // Key is one provider key of the demo.
 type Key struct {
 	Key      credential.ProviderKey
 	ClientID string
+	// DataKey is the key of the Secret that holds the value.
+	DataKey string
 	// ExpiresIn is how long its first secret had to live when seeded.
 	ExpiresIn time.Duration
 }
 
 // World is a running demo.
 type World struct {
-	Dir         string
-	ConfigPath  string
-	Emulator    *emulator.Emulator
+	Dir        string
+	ConfigPath string
+	// Emulator is the Equifax emulator when the keys are Equifax's.
+	Emulator *emulator.Emulator
+	// Service is the keys' provider's emulator.
+	Service     Service
 	Hub         *localhub.Server
 	EmulatorURL string
 	HubURL      string
@@ -141,28 +166,39 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 		certs[env] = c
 	}
 
-	// The Equifax emulator, with clients whose secrets expire at different times.
-	// A renewal window as long as a secret's life lets a person renew any
-	// key by hand against the demo (`renew --provider-key`).
-	w.Emulator = emulator.New(emulator.Options{Latency: opts.Latency, Logf: opts.Logf, Ticking: true, RenewWindow: 365 * 24 * time.Hour})
-	spread := []time.Duration{5 * 24 * time.Hour, 10 * 24 * time.Hour, 60 * 24 * time.Hour, 120 * 24 * time.Hour}
-	secrets := map[credential.ProviderKey]credential.Secret{}
-	infos := map[credential.ProviderKey]string{}
-	for i := 0; i < opts.Keys; i++ {
-		k := Key{Key: credential.ProviderKey(fmt.Sprintf("equifax.client_%03d", i+1)), ClientID: fmt.Sprintf("0oademo%04d", i+1), ExpiresIn: spread[i%len(spread)]}
-		if opts.ExpiresIn > 0 {
-			k.ExpiresIn = opts.ExpiresIn
-		}
-		if opts.AllDue {
-			k.ExpiresIn = spread[i%2]
-		}
-		value := randomSecret()
-		info, err := w.Emulator.SeedClient(k.ClientID, value, w.Emulator.Now().Add(k.ExpiresIn))
+	// The provider's emulator, with clients whose secrets expire at
+	// different times.
+	switch make, ok := services[opts.Provider]; {
+	case opts.Provider == "" || opts.Provider == "equifax":
+		eq := newEquifaxService(opts)
+		w.Service, w.Emulator = eq, eq.emu
+	case ok:
+		svc, err := make(opts)
 		if err != nil {
 			return nil, err
 		}
-		secrets[k.Key], infos[k.Key] = credential.NewSecret(value), info.SecretID
-		if err := writeCurrent(dir, k.Key, value); err != nil {
+		w.Service = svc
+	default:
+		return nil, fmt.Errorf("the demo has no %q provider", opts.Provider)
+	}
+	spread := []time.Duration{5 * 24 * time.Hour, 10 * 24 * time.Hour, 60 * 24 * time.Hour, 120 * 24 * time.Hour}
+	secrets := map[credential.ProviderKey]credential.Secret{}
+	infos := map[credential.ProviderKey]Seeded{}
+	for i := 0; i < opts.Keys; i++ {
+		expiresIn := spread[i%len(spread)]
+		if opts.ExpiresIn > 0 {
+			expiresIn = opts.ExpiresIn
+		}
+		if opts.AllDue {
+			expiresIn = spread[i%2]
+		}
+		sd, err := w.Service.Seed(i, expiresIn)
+		if err != nil {
+			return nil, err
+		}
+		k := Key{Key: sd.Key, ClientID: sd.ClientID, DataKey: sd.DataKey, ExpiresIn: expiresIn}
+		secrets[k.Key], infos[k.Key] = credential.NewSecret(sd.Value), sd
+		if err := writeCurrent(dir, k.Key, sd.Value); err != nil {
 			return nil, err
 		}
 		w.Keys = append(w.Keys, k)
@@ -182,10 +218,11 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 		return nil, fmt.Errorf("seeding the repository: %w", err)
 	}
 
-	emuURL, err := w.serve(w.Emulator)
+	emuURL, err := w.serve(w.Service.Handler())
 	if err != nil {
 		return nil, err
 	}
+	w.Service.Started(emuURL)
 	hubURL, err := w.serve(hub)
 	if err != nil {
 		w.Close()
@@ -219,15 +256,15 @@ func (w *World) Close() {
 		for _, s := range w.servers {
 			_ = s.Shutdown(ctx)
 		}
-		if w.Emulator != nil {
-			w.Emulator.Close()
+		if w.Service != nil {
+			w.Service.Close()
 		}
 	})
 }
 
 // seedFiles is the initial repository: a base, three overlays and the
 // credentials of every key sealed for each environment.
-func (w *World) seedFiles(ctx context.Context, certs map[string]*seal.Certificate, secrets map[credential.ProviderKey]credential.Secret, ids map[credential.ProviderKey]string) (map[string][]byte, error) {
+func (w *World) seedFiles(ctx context.Context, certs map[string]*seal.Certificate, secrets map[credential.ProviderKey]credential.Secret, seeded map[credential.ProviderKey]Seeded) (map[string][]byte, error) {
 	mem := &seal.MemFS{}
 	files := map[string]string{
 		"README.md":               "# gitops\n\nDeployed by Argo CD or Flux from the overlays below. Credentials under overlays/*/credentials are written by credrotate.\n",
@@ -251,10 +288,9 @@ func (w *World) seedFiles(ctx context.Context, certs map[string]*seal.Certificat
 	// The seeded secrets have been deployed for a while.
 	now := time.Now().UTC().Truncate(time.Second).Add(-30 * 24 * time.Hour)
 	for _, k := range w.Keys {
-		info, _ := w.Emulator.Client(k.ClientID)
-		s, _ := info.Find(ids[k.Key])
+		s := seeded[k.Key]
 		items = append(items, seal.Item{
-			Ref:      seal.SecretRef{Name: secretName(k.Key), Namespace: "credit", DataKey: "client_secret"},
+			Ref:      seal.SecretRef{Name: secretName(k.Key), Namespace: "credit", DataKey: k.DataKey},
 			Value:    secrets[k.Key],
 			Metadata: credential.Metadata{ProviderKey: k.Key, SecretID: s.SecretID, ExpiresAt: s.ExpiresAt, RotatedAt: now, TraceID: "seed"},
 		})
@@ -319,22 +355,14 @@ github:
   alertLabels: [credrotate-alert]
 pullRequest:
   grouping: perRun
-equifax:
-  enableClientSecretRenewal: true
-  transport: %s
-  baseURL: %s
-  tokenURL: %s/v2/oauth/token
-  soapURL: %s/business/security/soap/v1
-  managementScope: https://api.equifax.com/business/security/v1
-  renewBefore: 336h
-  gracePeriod: 168h
-  revokeAfter: 24h
-  concurrency: 8
-  timeout: 10s
-providers:
-`, w.Dir, TokenEnv, Token, w.ConfigPath, w.Keys[0].Key, w.GitURL, TokenEnv, w.HubURL, w.Hub.Owner(), w.Hub.Repo(), TokenEnv, transport, w.EmulatorURL, w.EmulatorURL, w.EmulatorURL)
+%sproviders:
+`, w.Dir, TokenEnv, Token, w.ConfigPath, w.Keys[0].Key, w.GitURL, TokenEnv, w.HubURL, w.Hub.Owner(), w.Hub.Repo(), TokenEnv, w.Service.Config(w.EmulatorURL, transport))
+	typ := ""
+	if t := w.Service.Type(); t != "equifax" {
+		typ = "\n    type: " + t
+	}
 	for _, k := range w.Keys {
-		fmt.Fprintf(&b, "  - key: %s\n    clientID: %s\n    currentSecret: {file: current/%s}\n    secret: {name: %s, namespace: credit, dataKey: client_secret}\n", k.Key, k.ClientID, k.Key, secretName(k.Key))
+		fmt.Fprintf(&b, "  - key: %s%s\n    clientID: %s\n    currentSecret: {file: current/%s}\n    secret: {name: %s, namespace: credit, dataKey: %s}\n", k.Key, typ, k.ClientID, k.Key, secretName(k.Key), k.DataKey)
 	}
 	b.WriteString("environments:\n")
 	for _, env := range Environments {

@@ -86,8 +86,8 @@ func (w *World) Prove(ctx context.Context) ([]Proof, error) {
 					return proofs, fmt.Errorf("the %s manifest of %s also decrypts with the %s key", env, k.Key, other)
 				}
 			}
-			if !w.Emulator.Accepts(k.ClientID, s.Reveal()) {
-				return proofs, fmt.Errorf("the %s manifest of %s holds a secret Equifax does not accept", env, k.Key)
+			if !w.Service.Accepts(k.ClientID, s.Reveal()) {
+				return proofs, fmt.Errorf("the %s manifest of %s holds a secret %s does not accept", env, k.Key, w.Service.Title())
 			}
 			if first.IsZero() {
 				first = s

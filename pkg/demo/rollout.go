@@ -71,7 +71,7 @@ func RolloutDir(ctx context.Context, dir string) ([]credential.ProviderKey, erro
 }
 
 // unsealManifest decrypts a SealedSecret manifest with priv, as env's
-// controller would, and returns its client_secret.
+// controller would, and returns the value of its one key.
 func unsealManifest(b []byte, name, env string, priv *rsa.PrivateKey) (credential.Secret, error) {
 	var ss ssv1alpha1.SealedSecret
 	if err := yaml.Unmarshal(b, &ss); err != nil {
@@ -85,11 +85,15 @@ func unsealManifest(b []byte, name, env string, priv *rsa.PrivateKey) (credentia
 	if err != nil {
 		return credential.Secret{}, fmt.Errorf("%s does not decrypt with the %s key: %w", name, env, err)
 	}
-	v, ok := sec.Data["client_secret"]
-	if !ok {
-		return credential.Secret{}, fmt.Errorf("%s has no client_secret", name)
+	// The demo's Secrets hold one key: client_secret, or a service
+	// account's key file.
+	if len(sec.Data) != 1 {
+		return credential.Secret{}, fmt.Errorf("%s holds %d keys, not the one the demo writes", name, len(sec.Data))
 	}
-	return credential.NewSecret(string(v)), nil
+	for _, v := range sec.Data {
+		return credential.NewSecret(string(v)), nil
+	}
+	return credential.Secret{}, nil
 }
 
 func readPrivateKey(p string) (*rsa.PrivateKey, error) {

@@ -141,7 +141,7 @@ func TestBadInputStopsBeforeRenewing(t *testing.T) {
 			spoil: func(t *testing.T, w *world) {
 				editConfig(t, w, "renewBefore: 336h", "renewBefore: soon")
 			},
-			code: 2, want: []string{"equifax.renewBefore", "soon", "is not a duration"},
+			code: 2, want: []string{"rotation.renewBefore", "soon", "is not a duration"},
 		},
 		{
 			name: "unknown provider key",
