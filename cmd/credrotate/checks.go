@@ -12,7 +12,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/credrotate/credrotate/pkg/config"
-	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/credential/redact"
+	"github.com/credrotate/credrotate/pkg/provider"
 	"github.com/credrotate/credrotate/pkg/seal"
 )
 
@@ -186,12 +187,12 @@ func checkSecretSources(ctx context.Context, cfg *config.Config, opts checkOptio
 	}
 }
 
-// checkServices asks Equifax about each key with its current secret and
-// GitHub about the token, as preflight does; neither changes anything.
+// checkServices asks each key's provider about it with its current secret
+// and GitHub about the token, as preflight does; neither changes anything.
 func checkServices(ctx context.Context, cfg *config.Config, opts checkOptions, r *checkReport) {
-	w := &wiring{cfg: cfg, log: opts.log}
-	hc := &http.Client{Timeout: 2 * cfg.Equifax.Timeout}
-	providers := map[string]equifaxDescriber{}
+	w := &wiring{cfg: cfg, log: opts.log, red: redact.New()}
+	hc := &http.Client{Timeout: 2 * cfg.Rotation.Timeout}
+	providers := map[string]provider.Provider{}
 	for i, p := range cfg.Providers {
 		key := fmt.Sprintf("providers[%d]", i)
 		src, err := currentSource(p.CurrentSecret)
@@ -202,26 +203,21 @@ func checkServices(ctx context.Context, cfg *config.Config, opts checkOptions, r
 		if err != nil {
 			continue // reported by checkSecretSources
 		}
-		tr := p.TransportOr(cfg.Equifax.Transport)
-		prov, ok := providers[tr]
-		if !ok {
-			pp, err := w.provider(tr, hc)
-			if err != nil {
-				r.problem("equifax.transport", tr, errText(err), "check equifax.*")
-				continue
-			}
-			prov = pp
-			providers[tr] = prov
-		}
-		info, err := prov.Describe(ctx, equifax.Credentials{ClientID: p.ClientID, ClientSecret: secret})
+		prov, err := w.keyProvider(p, hc, providers)
 		if err != nil {
-			r.problem(key, string(p.Key), "Equifax did not accept the current secret or did not answer: "+errText(err), "check equifax.baseURL, the clientID and the deployed secret")
+			r.problem(key+".type", p.TypeOrDefault(), errText(err), describeFix(p.TypeOrDefault()))
+			continue
+		}
+		title := provider.Title(p.TypeOrDefault())
+		info, err := prov.Describe(ctx, provider.Client{ClientID: p.ClientID, ClientSecret: secret})
+		if err != nil {
+			r.problem(key, string(p.Key), title+" did not accept the credentials or did not answer: "+errText(err), describeFix(p.TypeOrDefault()))
 			continue
 		}
 		if a, ok := info.Active(); ok {
-			r.note("%s at Equifax: active secret %s expires %s", p.Key, a.SecretID, a.ExpiresAt.UTC().Format(time.DateOnly))
+			r.note("%s at %s: active secret %s expires %s", p.Key, title, a.SecretID, a.ExpiresAt.UTC().Format(time.DateOnly))
 		} else {
-			r.note("%s at Equifax: no active secret", p.Key)
+			r.note("%s at %s: no active secret", p.Key, title)
 		}
 	}
 	if _, err := w.forge(ctx); err != nil {
@@ -235,9 +231,17 @@ func checkServices(ctx context.Context, cfg *config.Config, opts checkOptions, r
 	}
 }
 
-// equifaxDescriber is the part of a provider the checks use.
-type equifaxDescriber interface {
-	Describe(ctx context.Context, creds equifax.Credentials) (equifax.ClientInfo, error)
+// describeFix is what to check when a provider of typ cannot describe a key.
+func describeFix(typ string) string {
+	switch typ {
+	case config.TypeEntra:
+		return "check entra.tenantID, entra.graphURL, the management identity (entra.management) and the application's clientID"
+	case config.TypeOkta:
+		return "check okta.orgURL, the management API token or service app (okta.management) and the app's clientID"
+	case config.TypeGCPKey:
+		return "check gcp.endpoint, the management credentials (gcp.credentialsFile or workload identity) and the service account email in clientID"
+	}
+	return "check equifax.baseURL, the clientID and the deployed secret"
 }
 
 // errText is err's message; the types that hold secrets redact them in it.

@@ -16,6 +16,7 @@ import (
 	"github.com/credrotate/credrotate/pkg/forge/github"
 	"github.com/credrotate/credrotate/pkg/gitops"
 	"github.com/credrotate/credrotate/pkg/notify"
+	"github.com/credrotate/credrotate/pkg/provider"
 	"github.com/credrotate/credrotate/pkg/rotate"
 	"github.com/credrotate/credrotate/pkg/seal"
 )
@@ -47,17 +48,11 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 	httpClient := &http.Client{Timeout: 2 * cfg.Rotation.Timeout}
 
 	keys := make([]rotate.KeySpec, 0, len(cfg.Providers))
-	providers := map[string]rotate.Provider{}
+	providers := map[string]provider.Provider{}
 	for _, p := range cfg.Providers {
-		tr := p.TransportOr(cfg.Equifax.Transport)
-		prov, ok := providers[tr]
-		if !ok {
-			var err error
-			prov, err = w.provider(tr, httpClient)
-			if err != nil {
-				return nil, err
-			}
-			providers[tr] = prov
+		prov, err := w.keyProvider(p, httpClient, providers)
+		if err != nil {
+			return nil, err
 		}
 		cur, err := currentSource(p.CurrentSecret)
 		if err != nil {

@@ -213,3 +213,19 @@ type Provider interface {
 	// succeeds. Revoking the last valid secret fails with ErrLastSecret.
 	Revoke(ctx context.Context, c Client, secretID string) error
 }
+
+// Title names a provider type's service for people: "Equifax", "Entra ID",
+// "Okta", "Google Cloud IAM"; an unknown name is returned as it is.
+func Title(name string) string {
+	switch name {
+	case "equifax":
+		return "Equifax"
+	case "entra":
+		return "Entra ID"
+	case "okta":
+		return "Okta"
+	case "gcpkey":
+		return "Google Cloud IAM"
+	}
+	return name
+}

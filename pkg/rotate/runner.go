@@ -2,6 +2,7 @@ package rotate
 
 import (
 	"context"
+	"github.com/credrotate/credrotate/pkg/provider"
 	"sync"
 	"time"
 
@@ -171,18 +172,7 @@ func serviceName(p Provider) string {
 	if p == nil {
 		return "the provider"
 	}
-	switch n := p.Name(); n {
-	case "equifax":
-		return "Equifax"
-	case "entra":
-		return "Entra ID"
-	case "okta":
-		return "Okta"
-	case "gcpkey":
-		return "Google Cloud IAM"
-	default:
-		return n
-	}
+	return provider.Title(p.Name())
 }
 
 // Observation is what Preflight read: the inputs of the plan, and what
