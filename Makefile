@@ -19,6 +19,10 @@ help: ## Show this help
 build: ## Build bin/credrotate
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/credrotate ./cmd/credrotate
 
+.PHONY: sandbox
+sandbox: ## Build bin/credrotate-sandbox (credrotate with the demo, the emulators and localhub)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/credrotate-sandbox ./cmd/credrotate-sandbox
+
 .PHONY: test
 test: ## Run the test suite (what CI runs), after installing what it needs (test/setup.sh)
 	@set -eo pipefail; \
@@ -57,5 +61,5 @@ bench: build ## Run the benchmarks and write docs/benchmarks.md (15-40 minutes)
 	$(GO) test -run '^$$' -bench 'Seal1000x3|RawHybridEncrypt1000x3' -benchtime 1x ./pkg/seal
 
 .PHONY: demo
-demo: build ## Run the whole job on embedded defaults
-	bin/credrotate demo
+demo: sandbox ## Run the whole job on embedded defaults (PROVIDER=entra|okta|gcpkey for another provider)
+	bin/credrotate-sandbox demo --provider $(or $(PROVIDER),equifax)

@@ -7,7 +7,8 @@
 #     GraphQL schema; node-soap) from their lockfiles, when node_modules is
 #     missing or older than the lockfile;
 #   - the Go modules, tools included, that go.mod pins;
-#   - credrotate, built with make build's flags and cached by version, and
+#   - credrotate and credrotate-sandbox, built with make build's flags and
+#     cached by version, and
 #     kubeseal at the version go.mod pins, under .cache/bin: the tests run
 #     these (CREDROTATE_BIN, KUBESEAL_BIN) instead of compiling them inside
 #     their own timeouts;
@@ -68,8 +69,16 @@ if [[ ! -x "$credrotate" || "$version" == *dirty* || "$version" == dev ]]; then
 	[ -x "$credrotate" ] || log "building credrotate $version (first time: a few minutes on 2 cores)"
 	CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$credrotate.tmp" ./cmd/credrotate
 	mv "$credrotate.tmp" "$credrotate"
-	find "$bin" -maxdepth 1 -name 'credrotate-*' ! -name "credrotate-$version" -delete
+	find "$bin" -maxdepth 1 -name 'credrotate-*' ! -name "credrotate-$version" ! -name 'credrotate-sandbox-*' -delete
 	[ $((SECONDS - start)) -lt 10 ] || log "credrotate built in $((SECONDS - start))s"
+fi
+# credrotate-sandbox: credrotate with the demo world, the emulators and
+# localhub, for the tests that run the demo.
+sandbox="$bin/credrotate-sandbox-$version"
+if [[ ! -x "$sandbox" || "$version" == *dirty* || "$version" == dev ]]; then
+	CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$sandbox.tmp" ./cmd/credrotate-sandbox
+	mv "$sandbox.tmp" "$sandbox"
+	find "$bin" -maxdepth 1 -name 'credrotate-sandbox-*' ! -name "credrotate-sandbox-$version" -delete
 fi
 
 # kubeseal, at the version go.mod pins.
@@ -103,6 +112,7 @@ fi
 [ $((SECONDS - total)) -lt 10 ] || log "set-up took $((SECONDS - total))s"
 
 printf 'export CREDROTATE_BIN=%q\n' "$credrotate"
+printf 'export CREDROTATE_SANDBOX_BIN=%q\n' "$sandbox"
 printf 'export KUBESEAL_BIN=%q\n' "$kubeseal"
 printf 'export TESTSUM_BIN=%q\n' "$bin/testsum"
 for v in E2E_ETCD E2E_KUBE_APISERVER E2E_SEALED_SECRETS_CONTROLLER E2E_CRD_DIR; do

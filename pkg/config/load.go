@@ -83,6 +83,8 @@ var notConfig = map[string]bool{
 	// CREDROTATE_BIN names the binary that make test builds for the
 	// tests that run it as a child process.
 	"CREDROTATE_BIN": true,
+	// CREDROTATE_SANDBOX_BIN names credrotate-sandbox, built likewise.
+	"CREDROTATE_SANDBOX_BIN": true,
 }
 
 // LoadOptions says where configuration comes from.

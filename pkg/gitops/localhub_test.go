@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/credrotate/credrotate/pkg/forge/localhub"
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 	"github.com/credrotate/credrotate/pkg/gitops"
 )
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 )
 
 // The expiry guard: a key whose secret in use stops being valid within

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 	"github.com/credrotate/credrotate/pkg/equifax"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
 )
 
 // Proof before promotion: a new secret that does not obtain a token is

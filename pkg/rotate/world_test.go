@@ -23,9 +23,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/equifax"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
 	"github.com/credrotate/credrotate/pkg/equifax/rest"
 	"github.com/credrotate/credrotate/pkg/forge"
 	"github.com/credrotate/credrotate/pkg/seal"

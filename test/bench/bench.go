@@ -22,9 +22,9 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
-	"github.com/credrotate/credrotate/pkg/demo"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
-	"github.com/credrotate/credrotate/pkg/forge/localhub"
+	"github.com/credrotate/credrotate/internal/sandbox/demo"
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 )
 
 // bench runs the workloads.

@@ -34,10 +34,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 	"github.com/credrotate/credrotate/internal/testenv"
 	"github.com/credrotate/credrotate/pkg/forge"
 	"github.com/credrotate/credrotate/pkg/forge/github"
-	"github.com/credrotate/credrotate/pkg/forge/localhub"
 )
 
 var (

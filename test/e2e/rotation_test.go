@@ -23,12 +23,12 @@ import (
 
 	ssautil "github.com/fluxcd/pkg/ssa/utils"
 
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/credential/source"
 	"github.com/credrotate/credrotate/pkg/credential/source/kube"
 	"github.com/credrotate/credrotate/pkg/equifax"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
-	"github.com/credrotate/credrotate/pkg/forge/localhub"
 	"github.com/credrotate/credrotate/pkg/seal"
 )
 

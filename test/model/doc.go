@@ -10,7 +10,7 @@
 // Everything runs in the test's process, with no child process and no
 // socket, so that a run costs a few milliseconds:
 //
-//   - Equifax is pkg/equifax/emulator, answering pkg/equifax/rest through an
+//   - Equifax is internal/sandbox/emulator, answering pkg/equifax/rest through an
 //     in-memory http.RoundTripper; its fake clock is the runs' clock.
 //   - The GitOps repository is a bare repository in memory, served by
 //     go-git's own upload-pack and receive-pack (plumbing/transport/server)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 )
 
 // soakSeed is the soak test's seed: CREDROTATE_SOAK_SEED, "random" for a

@@ -24,9 +24,9 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/equifax"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
 	"github.com/credrotate/credrotate/pkg/equifax/rest"
 	"github.com/credrotate/credrotate/pkg/gitops"
 	"github.com/credrotate/credrotate/pkg/rotate"

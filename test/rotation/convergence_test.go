@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credrotate/credrotate/pkg/demo"
+	"github.com/credrotate/credrotate/internal/sandbox/demo"
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 	"github.com/credrotate/credrotate/pkg/equifax"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
 	"github.com/credrotate/credrotate/pkg/forge"
-	"github.com/credrotate/credrotate/pkg/forge/localhub"
 )
 
 // addKey seeds a new client at the emulator and configures it as a provider

@@ -3,8 +3,8 @@ package rotation
 import (
 	"testing"
 
-	"github.com/credrotate/credrotate/pkg/demo"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/demo"
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 )
 
 // TestCrashMatrix kills the process (SIGKILL, a real child process) at every

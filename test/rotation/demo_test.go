@@ -15,13 +15,13 @@ import (
 	"github.com/credrotate/credrotate/internal/testenv"
 )
 
-// TestDemoAsAUserRunsIt runs `credrotate demo --workdir` as a person would
+// TestDemoAsAUserRunsIt runs `credrotate-sandbox demo --workdir` as a person would
 // and checks its proof and what it leaves behind; then `--serve` keeps the
 // world up while `renew --provider-key` is driven by hand against it.
 func TestDemoAsAUserRunsIt(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "demo")
-	out, err := exec.Command(binary, "demo", "--workdir", dir).CombinedOutput()
+	out, err := exec.Command(sandbox, "demo", "--workdir", dir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
@@ -45,7 +45,7 @@ func TestDemoAsAUserRunsIt(t *testing.T) {
 	dir2 := filepath.Join(t.TempDir(), "serve")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv := exec.CommandContext(ctx, binary, "demo", "--workdir", dir2, "--serve")
+	srv := exec.CommandContext(ctx, sandbox, "demo", "--workdir", dir2, "--serve")
 	stdout, err := srv.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -90,8 +90,8 @@ func TestDemoAsAUserRunsIt(t *testing.T) {
 	}
 	var exports []string
 	for _, h := range hints {
-		if !strings.HasPrefix(h, binary) && !strings.HasPrefix(h, "export ") && !strings.HasPrefix(h, "curl ") {
-			t.Errorf("hint %q does not run the binary that ran (%s)", h, binary)
+		if !strings.HasPrefix(h, sandbox) && !strings.HasPrefix(h, "export ") && !strings.HasPrefix(h, "curl ") {
+			t.Errorf("hint %q does not run the binary that ran (%s)", h, sandbox)
 		}
 		if strings.HasPrefix(h, "export ") {
 			exports = append(exports, h)

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credrotate/credrotate/pkg/demo"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
-	"github.com/credrotate/credrotate/pkg/forge/localhub"
+	"github.com/credrotate/credrotate/internal/sandbox/demo"
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 )
 
 // fastTimeouts keeps stalled calls short.

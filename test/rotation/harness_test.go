@@ -20,45 +20,62 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credrotate/credrotate/internal/sandbox/demo"
 	"github.com/credrotate/credrotate/pkg/credential"
-	"github.com/credrotate/credrotate/pkg/demo"
 	"github.com/credrotate/credrotate/pkg/forge"
 	"github.com/credrotate/credrotate/pkg/seal"
 )
 
-var binary string
+// binary is credrotate; sandbox is credrotate-sandbox (credrotate with the
+// demo, the emulators and localhub), for the tests that run the demo.
+var binary, sandbox string
 
-// TestMain runs the tests against the binary CREDROTATE_BIN names (make
-// test builds it once, with make build's flags, before any test starts),
-// or else builds one here, so that `go test ./test/rotation` alone works.
+// TestMain runs the tests against the binaries CREDROTATE_BIN and
+// CREDROTATE_SANDBOX_BIN name (make test builds them once, with make
+// build's flags, before any test starts), or else builds them here, so that
+// `go test ./test/rotation` alone works.
 func TestMain(m *testing.M) {
-	if bin := os.Getenv("CREDROTATE_BIN"); bin != "" {
-		abs, err := filepath.Abs(bin)
-		if err == nil {
-			_, err = os.Stat(abs)
+	dir := ""
+	for _, b := range []struct {
+		env, cmd string
+		dst      *string
+	}{
+		{"CREDROTATE_BIN", "credrotate", &binary},
+		{"CREDROTATE_SANDBOX_BIN", "credrotate-sandbox", &sandbox},
+	} {
+		if bin := os.Getenv(b.env); bin != "" {
+			abs, err := filepath.Abs(bin)
+			if err == nil {
+				_, err = os.Stat(abs)
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "%s=%s: %v (run make build, or unset it to build one here)\n", b.env, bin, err)
+				os.Exit(1)
+			}
+			*b.dst = abs
+			continue
 		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "CREDROTATE_BIN=%s: %v (run make build, or unset it to build one here)\n", bin, err)
+		if dir == "" {
+			d, err := os.MkdirTemp("", "credrotate-e2e-bin-")
+			if err != nil {
+				panic(err)
+			}
+			dir = d
+		}
+		*b.dst = filepath.Join(dir, b.cmd)
+		fmt.Fprintf(os.Stderr, "test/rotation: %s is not set; building %s (make test builds it once instead)\n", b.env, b.cmd)
+		build := exec.Command("go", "build", "-trimpath", "-o", *b.dst, "github.com/credrotate/credrotate/cmd/"+b.cmd)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building "+b.cmd+":", err)
 			os.Exit(1)
 		}
-		binary = abs
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "credrotate-e2e-bin-")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "credrotate")
-	fmt.Fprintln(os.Stderr, "test/rotation: CREDROTATE_BIN is not set; building credrotate (make test builds it once instead)")
-	build := exec.Command("go", "build", "-trimpath", "-o", binary, "github.com/credrotate/credrotate/cmd/credrotate")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building credrotate:", err)
-		os.Exit(1)
 	}
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	if dir != "" {
+		_ = os.RemoveAll(dir)
+	}
 	os.Exit(code)
 }
 

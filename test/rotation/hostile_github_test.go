@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credrotate/credrotate/pkg/demo"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/demo"
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 	"github.com/credrotate/credrotate/pkg/forge"
-	"github.com/credrotate/credrotate/pkg/forge/localhub"
 )
 
 // TestHostileGitHubEndlessNext: a GitHub whose list of pull requests never

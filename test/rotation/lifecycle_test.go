@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credrotate/credrotate/pkg/demo"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
-	"github.com/credrotate/credrotate/pkg/forge/localhub"
+	"github.com/credrotate/credrotate/internal/sandbox/demo"
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 )
 
 // TestRenewNoopFinish walks the whole state machine: renew what is due in one

@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credrotate/credrotate/internal/sandbox/demo"
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 	"github.com/credrotate/credrotate/pkg/credential"
-	"github.com/credrotate/credrotate/pkg/demo"
 	"github.com/credrotate/credrotate/pkg/equifax"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
 	"github.com/credrotate/credrotate/pkg/equifax/rest"
 	"github.com/credrotate/credrotate/pkg/forge"
-	"github.com/credrotate/credrotate/pkg/forge/localhub"
 )
 
 // TestPerKeyGrouping: pullRequest.grouping perKey gives one pull request per

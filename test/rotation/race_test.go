@@ -7,9 +7,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/credrotate/credrotate/internal/sandbox/demo"
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/credential/source"
-	"github.com/credrotate/credrotate/pkg/demo"
 	"github.com/credrotate/credrotate/pkg/equifax"
 	"github.com/credrotate/credrotate/pkg/equifax/rest"
 	"github.com/credrotate/credrotate/pkg/forge/github"

@@ -26,9 +26,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/equifax"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
 )
 
 // Config is what a transport needs to build a provider against the

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 	"github.com/credrotate/credrotate/internal/testenv"
-	"github.com/credrotate/credrotate/pkg/equifax/emulator"
 )
 
 // TestStockSOAPClient points a SOAP client that no one here wrote

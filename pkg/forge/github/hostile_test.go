@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 	"github.com/credrotate/credrotate/pkg/forge"
 	"github.com/credrotate/credrotate/pkg/forge/github"
-	"github.com/credrotate/credrotate/pkg/forge/localhub"
 )
 
 // recorder is a second server, on another origin, that records every

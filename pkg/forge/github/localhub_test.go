@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 	"github.com/credrotate/credrotate/pkg/forge"
 	"github.com/credrotate/credrotate/pkg/forge/github"
-	"github.com/credrotate/credrotate/pkg/forge/localhub"
 	"github.com/credrotate/credrotate/pkg/gitops"
 )
 

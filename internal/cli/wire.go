@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/credrotate/credrotate/pkg/config"
+	"github.com/credrotate/credrotate/pkg/credential/redact"
+	"github.com/credrotate/credrotate/pkg/credential/source"
+	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/equifax/rest"
+	"github.com/credrotate/credrotate/pkg/forge/github"
+	"github.com/credrotate/credrotate/pkg/gitops"
+	"github.com/credrotate/credrotate/pkg/notify"
+	"github.com/credrotate/credrotate/pkg/provider"
+	"github.com/credrotate/credrotate/pkg/rotate"
+	"github.com/credrotate/credrotate/pkg/seal"
+)
+
+// wiring is what a run is built from: the configuration turned into the
+// implementations the orchestrator's interfaces ask for.
+type wiring struct {
+	cfg     *config.Config
+	log     *logrus.Entry
+	traceID string
+	command string
+	// red is the run's redactor: every secret the run reads or mints is
+	// registered with it, and the forge and notifier write through it.
+	red *redact.Redactor
+	// failpoint, when set, kills the process after the named step. It is
+	// read from CREDROTATE_FAILPOINT and exists for the crash tests.
+	failpoint string
+	// emergency is renew --emergency.
+	emergency bool
+	// gitToken is what the workspace pushes with (set by newRunner); the
+	// run lease uses it too.
+	gitToken string
+}
+
+// newRunner builds the orchestrator: it clones the repository and
+// connects to GitHub, so it is part of preflight.
+func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
+	cfg := w.cfg
+	httpClient := &http.Client{Timeout: 2 * cfg.Rotation.Timeout}
+
+	keys := make([]rotate.KeySpec, 0, len(cfg.Providers))
+	providers := map[string]provider.Provider{}
+	for _, p := range cfg.Providers {
+		prov, err := w.keyProvider(p, httpClient, providers)
+		if err != nil {
+			return nil, err
+		}
+		cur, err := currentSource(p.CurrentSecret)
+		if err != nil {
+			return nil, err
+		}
+		cur = redactReader(cur, w.red)
+		keys = append(keys, rotate.KeySpec{
+			Key: p.Key, ClientID: p.ClientID, Provider: prov, Current: cur,
+			Secret: seal.SecretRef{Name: p.Secret.Name, Namespace: p.Secret.Namespace, DataKey: p.Secret.DataKey},
+		})
+	}
+	envs := make([]rotate.EnvSpec, 0, len(cfg.Environments))
+	for _, e := range cfg.Environments {
+		envs = append(envs, rotate.EnvSpec{
+			Name: e.Name, Path: e.Path, Cert: seal.CertSource{File: e.Cert.File, URL: e.Cert.URL},
+			CertFingerprint: e.CertFingerprint, Scope: seal.Scope(e.Scope), Namespace: e.Namespace,
+		})
+	}
+
+	fg, err := w.forge(ctx)
+	if err != nil {
+		return nil, &rotate.StepError{Step: "preflight github", Err: err, Next: forgeNext(err)}
+	}
+	gitToken := os.Getenv(cfg.Git.TokenEnv)
+	if gitToken == "" && cfg.GitHub.App.Enabled() {
+		// A GitHub App pushes with its installation token.
+		if gitToken, err = fg.GitToken(ctx); err != nil {
+			return nil, &rotate.StepError{Step: "preflight github", Err: err, Next: "check the GitHub App's id, installation id and private key"}
+		}
+	}
+	w.gitToken = gitToken
+	w.red.Add(gitToken)
+	ws, err := gitops.Clone(ctx, gitops.Options{
+		URL: cfg.Git.URL, BaseBranch: cfg.Git.BaseBranch, Token: gitToken,
+		SSHKeyFile: cfg.Git.SSHKeyFile, SigningKeyFile: cfg.Git.SigningKeyFile,
+		Author: gitops.Signature{Name: cfg.Git.Author.Name, Email: cfg.Git.Author.Email},
+	})
+	if err != nil {
+		return nil, &rotate.StepError{Step: "preflight clone", Err: err, Next: "check git.url and the push token (git.tokenEnv) or SSH key"}
+	}
+	r := &rotate.Runner{
+		Log: w.log, TraceID: w.traceID, Keys: keys, Envs: envs,
+		Repo: repoAdapter{ws}, Forge: redactForge(fg, w.red),
+		Settings: rotate.Settings{
+			BaseBranch: cfg.Git.BaseBranch, BranchPrefix: cfg.Git.BranchPrefix, PerKey: cfg.PullRequest.Grouping == "perKey",
+			Labels: cfg.GitHub.Labels, Reviewers: cfg.GitHub.Reviewers, TeamReviewers: cfg.GitHub.TeamReviewers,
+			AutoMerge: cfg.GitHub.AutoMerge.Enabled, MergeMethod: cfg.GitHub.AutoMerge.Method, MergeStrategy: cfg.GitHub.AutoMerge.Strategy,
+			AlertLabels: cfg.GitHub.AlertLabels,
+			RenewBefore: cfg.Rotation.RenewBefore, GracePeriod: cfg.Rotation.GracePeriod, RevokeAfter: cfg.Rotation.RevokeAfter,
+			Concurrency: cfg.Rotation.Concurrency, MockSafe: !cfg.Equifax.EnableClientSecretRenewal, Command: w.command,
+			CriticalBefore: cfg.Rotation.CriticalBefore, Emergency: w.emergency,
+		},
+	}
+	if env := cfg.Notify.WebhookURLEnv; env != "" {
+		if u := os.Getenv(env); u != "" {
+			addWebhookURL(w.red, u)
+			r.Notifier = redactingNotifier{n: notify.Webhook{URL: u}, red: w.red}
+		}
+	}
+	if w.failpoint != "" {
+		r.AfterStep = func(step string) {
+			if step == w.failpoint {
+				w.log.WithField("step", step).Warn("failpoint reached: stopping the process")
+				killSelf()
+			}
+		}
+	}
+	return r, nil
+}
+
+// provider builds the Equifax client for a transport, wrapped in the
+// mock-safe provider when renewal is switched off.
+func (w *wiring) provider(transport string, hc *http.Client) (rotate.Provider, error) {
+	cfg := w.cfg.Equifax
+	log := w.log
+	if !cfg.EnableClientSecretRenewal {
+		log = log.WithField("mock_safe", true)
+	}
+	var prov equifax.Provider
+	switch transport {
+	case "rest":
+		c, err := rest.New(rest.Options{
+			BaseURL: cfg.BaseURL, TokenURL: cfg.TokenURL, ManagementScope: cfg.ManagementScope,
+			HTTPClient: hc, Timeout: cfg.Timeout, Logger: log.WithField("transport", "rest"),
+			SecretSeen: w.red.AddSecret,
+		})
+		if err != nil {
+			return nil, usageErrorf("equifax: %v", err)
+		}
+		prov = c
+	case "soap":
+		p, err := newSOAPProvider(cfg, hc, log, w.red.AddSecret)
+		if err != nil {
+			return nil, err
+		}
+		prov = p
+	default:
+		return nil, usageErrorf("equifax.transport %q is not rest or soap", transport)
+	}
+	if !cfg.EnableClientSecretRenewal {
+		prov = newMockSafe(prov, w.log)
+	}
+	return redactProvider(equifax.AsProvider(prov, cfg.ManagementScope), w.red), nil
+}
+
+// currentSource turns a currentSecret configuration into a reader.
+func currentSource(s config.SecretSource) (rotate.SecretReader, error) {
+	switch {
+	case s.File != "":
+		return source.File(s.File), nil
+	case s.Env != "":
+		return source.Env(s.Env), nil
+	case s.Kubernetes != nil:
+		return newKubeSource(*s.Kubernetes)
+	}
+	return nil, usageErrorf("a currentSecret has no source")
+}
+
+// forge connects to GitHub (or localhub) with a token or as an App.
+func (w *wiring) forge(ctx context.Context) (*github.Client, error) {
+	gh := w.cfg.GitHub
+	opts := github.Options{APIURL: gh.APIURL, Owner: gh.Owner, Repo: gh.Repo,
+		Logf: w.log.WithField("step", "github").Warnf}
+	if gh.App.Enabled() {
+		key, err := os.ReadFile(gh.App.PrivateKeyFile)
+		if err != nil {
+			return nil, needsFixf("reading the GitHub App private key (github.app.privateKeyFile): %w", err)
+		}
+		opts.App = &github.AppAuth{ID: gh.App.ID, InstallationID: gh.App.InstallationID, PrivateKeyPEM: key}
+	} else {
+		opts.Token = os.Getenv(gh.TokenEnv)
+		w.red.Add(opts.Token)
+		if opts.Token == "" {
+			return nil, errMissingToken(gh.TokenEnv, "github.tokenEnv")
+		}
+	}
+	c, err := github.New(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.CheckAccess(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// repoAdapter gives the orchestrator the workspace it needs.
+type repoAdapter struct{ *gitops.Workspace }
+
+func (r repoAdapter) Publish(ctx context.Context, req rotate.PublishRequest) (rotate.PublishResult, error) {
+	res, err := r.Workspace.Publish(ctx, gitops.PublishRequest{
+		Branch:  req.Branch,
+		Message: gitops.CommitMessage(req.Keys, req.Envs, req.TraceID),
+		Apply: func(ctx context.Context, fsys gitops.FS) error {
+			return req.Apply(ctx, fsys)
+		},
+	})
+	return rotate.PublishResult{Changed: res.Changed, CommitSHA: res.CommitSHA, Attempts: res.Attempts}, err
+}
+
+// commandLine is the run's command as the pull request shows it, without
+// the values of --set overrides.
+// fromCommand drops the global flags given before the command's name: the
+// command line shown is the command and what follows it.
+func fromCommand(args []string, name string) []string {
+	for i, a := range args {
+		if a == name {
+			return args[i:]
+		}
+	}
+	return args
+}
+
+func commandLine(args []string) string {
+	return strings.TrimSpace("credrotate " + strings.Join(commandLineArgs(args), " "))
+}
+
+// The GitHub client closes a duplicate pull request without deleting the
+// branch the kept one merges from.
+var _ rotate.BranchKeepingCloser = (*github.Client)(nil)
