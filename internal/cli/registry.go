@@ -68,14 +68,14 @@ func (w *wiring) keyProvider(p config.Provider, hc *http.Client, cache map[strin
 			return nil, usageErrorf("providers %s: type %q cannot be rotated by this build (it knows %v)", p.Key, typ, builtTypes())
 		}
 		log := w.log.WithField("provider", typ)
-		if !w.cfg.Equifax.EnableClientSecretRenewal {
+		if !w.cfg.Rotation.EnableClientSecretRenewal {
 			log = log.WithField("mock_safe", true)
 		}
 		pp, err := build(providerBuild{Config: w.cfg, HTTPClient: hc, Log: log, SecretSeen: w.red.AddSecret})
 		if err != nil {
 			return nil, err
 		}
-		if !w.cfg.Equifax.EnableClientSecretRenewal {
+		if !w.cfg.Rotation.EnableClientSecretRenewal {
 			pp = neutralmock.New(pp, neutralmock.Options{Logger: log})
 		}
 		prov = redactProvider(pp, w.red)

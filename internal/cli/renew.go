@@ -118,8 +118,8 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	if f.cronMode {
 		mode = "cron"
 	}
-	log.WithFields(map[string]any{"mode": mode, "dry_run": f.dryRun, "keys": len(cfg.Providers), "mock_safe": !cfg.Equifax.EnableClientSecretRenewal}).Info("credrotate run starting")
-	if !cfg.Equifax.EnableClientSecretRenewal {
+	log.WithFields(map[string]any{"mode": mode, "dry_run": f.dryRun, "keys": len(cfg.Providers), "mock_safe": !cfg.Rotation.EnableClientSecretRenewal}).Info("credrotate run starting")
+	if !cfg.Rotation.EnableClientSecretRenewal {
 		log.Warn("mock-safe mode (equifax.enableClientSecretRenewal=false): nothing is changed at Equifax")
 	}
 	for _, msg := range cfg.Warnings() {

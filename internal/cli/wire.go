@@ -102,7 +102,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 			AutoMerge: cfg.GitHub.AutoMerge.Enabled, MergeMethod: cfg.GitHub.AutoMerge.Method, MergeStrategy: cfg.GitHub.AutoMerge.Strategy,
 			AlertLabels: cfg.GitHub.AlertLabels,
 			RenewBefore: cfg.Rotation.RenewBefore, GracePeriod: cfg.Rotation.GracePeriod, RevokeAfter: cfg.Rotation.RevokeAfter,
-			Concurrency: cfg.Rotation.Concurrency, MockSafe: !cfg.Equifax.EnableClientSecretRenewal, Command: w.command,
+			Concurrency: cfg.Rotation.Concurrency, MockSafe: !cfg.Rotation.EnableClientSecretRenewal, Command: w.command,
 			CriticalBefore: cfg.Rotation.CriticalBefore, Emergency: w.emergency,
 		},
 	}
@@ -128,7 +128,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 func (w *wiring) provider(transport string, hc *http.Client) (rotate.Provider, error) {
 	cfg := w.cfg.Equifax
 	log := w.log
-	if !cfg.EnableClientSecretRenewal {
+	if !w.cfg.Rotation.EnableClientSecretRenewal {
 		log = log.WithField("mock_safe", true)
 	}
 	var prov equifax.Provider
@@ -136,7 +136,7 @@ func (w *wiring) provider(transport string, hc *http.Client) (rotate.Provider, e
 	case "rest":
 		c, err := rest.New(rest.Options{
 			BaseURL: cfg.BaseURL, TokenURL: cfg.TokenURL, ManagementScope: cfg.ManagementScope,
-			HTTPClient: hc, Timeout: cfg.Timeout, Logger: log.WithField("transport", "rest"),
+			HTTPClient: hc, Timeout: w.cfg.Rotation.Timeout, Logger: log.WithField("transport", "rest"),
 			SecretSeen: w.red.AddSecret,
 		})
 		if err != nil {
@@ -152,7 +152,7 @@ func (w *wiring) provider(transport string, hc *http.Client) (rotate.Provider, e
 	default:
 		return nil, usageErrorf("equifax.transport %q is not rest or soap", transport)
 	}
-	if !cfg.EnableClientSecretRenewal {
+	if !w.cfg.Rotation.EnableClientSecretRenewal {
 		prov = newMockSafe(prov, w.log)
 	}
 	return redactProvider(equifax.AsProvider(prov, cfg.ManagementScope), w.red), nil

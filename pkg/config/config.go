@@ -137,6 +137,9 @@ type Rotation struct {
 	CriticalBefore time.Duration `json:"criticalBefore"`
 	Concurrency    int           `json:"concurrency"`
 	Timeout        time.Duration `json:"timeout"`
+	// EnableClientSecretRenewal false selects the mock-safe provider for
+	// every key: nothing is created or revoked at any provider.
+	EnableClientSecretRenewal bool `json:"enableClientSecretRenewal"`
 }
 
 // The provider types.

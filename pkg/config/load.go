@@ -161,11 +161,13 @@ type rawRotation struct {
 	CriticalBefore string `mapstructure:"criticalBefore"`
 	Concurrency    string `mapstructure:"concurrency"`
 	Timeout        string `mapstructure:"timeout"`
+	// EnableClientSecretRenewal is the feature flag for every provider.
+	EnableClientSecretRenewal string `mapstructure:"enableClientSecretRenewal"`
 }
 
 // rotationKeys are the rotation policy's keys: each is read from rotation.*
 // and from its older spelling under equifax.*, whose default it shares.
-var rotationKeys = []string{"renewBefore", "gracePeriod", "revokeAfter", "criticalBefore", "concurrency", "timeout"}
+var rotationKeys = []string{"renewBefore", "gracePeriod", "revokeAfter", "criticalBefore", "concurrency", "timeout", "enableClientSecretRenewal"}
 
 // Load reads, merges and validates the configuration. Problems come back
 // together as a *ValidationError; a file that cannot be read or parsed is a
@@ -289,6 +291,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	neutral := map[string]*string{
 		"renewBefore": &raw.Rotation.RenewBefore, "gracePeriod": &raw.Rotation.GracePeriod, "revokeAfter": &raw.Rotation.RevokeAfter,
 		"criticalBefore": &raw.Rotation.CriticalBefore, "concurrency": &raw.Rotation.Concurrency, "timeout": &raw.Rotation.Timeout,
+		"enableClientSecretRenewal": &raw.Rotation.EnableClientSecretRenewal,
 	}
 	older := map[string]*string{
 		"renewBefore": &raw.Equifax.RenewBefore, "gracePeriod": &raw.Equifax.GracePeriod, "revokeAfter": &raw.Equifax.RevokeAfter,
@@ -300,6 +303,22 @@ func Load(opts LoadOptions) (*Config, error) {
 			continue
 		}
 		val := *neutral[k]
+		if k == "enableClientSecretRenewal" {
+			on, err := strconv.ParseBool(strings.TrimSpace(val))
+			if err != nil {
+				problems = append(problems, Problem{Key: "rotation.enableClientSecretRenewal", Value: val, Message: "is not true or false", Fix: "set true to renew secrets, false for the mock-safe provider that changes nothing"})
+				continue
+			}
+			switch lo, ln := level("equifax.enableClientSecretRenewal"), level("rotation.enableClientSecretRenewal"); {
+			case lo > ln:
+				continue // a flag or variable of the older spelling wins
+			case lo == ln && raw.Equifax.EnableClientSecretRenewal != on:
+				problems = append(problems, Problem{Key: "rotation.enableClientSecretRenewal", Value: val, Message: fmt.Sprintf("disagrees with equifax.enableClientSecretRenewal (%t)", raw.Equifax.EnableClientSecretRenewal), Fix: "keep rotation.enableClientSecretRenewal and remove equifax.enableClientSecretRenewal, its older spelling"})
+			}
+			raw.Equifax.EnableClientSecretRenewal = on
+			cfg.Equifax.EnableClientSecretRenewal = on
+			continue
+		}
 		if k == "concurrency" {
 			n, err := strconv.Atoi(strings.TrimSpace(val))
 			if err != nil {
@@ -360,6 +379,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	cfg.Rotation = Rotation{
 		RenewBefore: cfg.Equifax.RenewBefore, GracePeriod: cfg.Equifax.GracePeriod, RevokeAfter: cfg.Equifax.RevokeAfter,
 		CriticalBefore: cfg.Equifax.CriticalBefore, Concurrency: cfg.Equifax.Concurrency, Timeout: cfg.Equifax.Timeout,
+		EnableClientSecretRenewal: cfg.Equifax.EnableClientSecretRenewal,
 	}
 	for i := range cfg.Environments {
 		if cfg.Environments[i].Scope == "" {

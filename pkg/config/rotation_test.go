@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-var policy = regexp.MustCompile(`(?m)^  (renewBefore|gracePeriod|revokeAfter|concurrency|criticalBefore|timeout):.*\n`)
+var policy = regexp.MustCompile(`(?m)^  (renewBefore|gracePeriod|revokeAfter|concurrency|criticalBefore|timeout|enableClientSecretRenewal):.*\n`)
 
 // withFile loads testdata/good.yaml with extra YAML appended.
 func withFile(t *testing.T, extra string, environ ...string) (*Config, error) {
@@ -264,5 +264,38 @@ func TestRotationLevels(t *testing.T) {
 	cfg, err = Load(LoadOptions{Path: p, Environ: []string{}, Overrides: map[string]any{"rotation.timeout": "3s"}})
 	if err != nil || cfg.Rotation.Timeout != 3*time.Second || cfg.Equifax.Timeout != 3*time.Second {
 		t.Errorf("--set rotation.timeout: %v %+v", err, cfg)
+	}
+}
+
+func TestRenewalFlagIsProviderNeutral(t *testing.T) {
+	t.Parallel()
+	cfg, err := withFile(t, "rotation:\n  enableClientSecretRenewal: false\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Rotation.EnableClientSecretRenewal || cfg.Equifax.EnableClientSecretRenewal {
+		t.Errorf("rotation.enableClientSecretRenewal: false left renewal on: %+v", cfg.Rotation)
+	}
+	cfg, err = withFile(t, "rotation:\n  enableClientSecretRenewal: false\n", "CREDROTATE_ROTATION_ENABLECLIENTSECRETRENEWAL=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Rotation.EnableClientSecretRenewal {
+		t.Error("CREDROTATE_ROTATION_ENABLECLIENTSECRETRENEWAL=true did not win over the file")
+	}
+	cfg, err = withFile(t, "", "CREDROTATE_EQUIFAX_ENABLECLIENTSECRETRENEWAL=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Rotation.EnableClientSecretRenewal {
+		t.Error("the older spelling equifax.enableClientSecretRenewal: false was not read")
+	}
+	_, err = withFile(t, "rotation:\n  enableClientSecretRenewal: maybe\n")
+	if err == nil || !strings.Contains(err.Error(), "rotation.enableClientSecretRenewal") {
+		t.Errorf("a flag that is not a bool: %v", err)
+	}
+	_, err = withFile(t, "", "CREDROTATE_EQUIFAX_ENABLECLIENTSECRETRENEWAL=true", "CREDROTATE_ROTATION_ENABLECLIENTSECRETRENEWAL=false")
+	if err == nil || !strings.Contains(err.Error(), "disagrees") {
+		t.Errorf("both spellings, disagreeing: %v", err)
 	}
 }
