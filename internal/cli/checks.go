@@ -90,7 +90,7 @@ func checkCertificates(ctx context.Context, cfg *config.Config, opts checkOption
 			}
 		}
 		c, warnings, err := seal.LoadCertificate(ctx, e.Name, seal.CertSource{File: e.Cert.File, URL: e.Cert.URL},
-			seal.LoadOptions{Fingerprint: e.CertFingerprint, Now: opts.now, Timeout: cfg.Equifax.Timeout})
+			seal.LoadOptions{Fingerprint: e.CertFingerprint, Now: opts.now, Timeout: cfg.Rotation.Timeout})
 		if err != nil {
 			var ce *seal.CertError
 			msg, fix := err.Error(), "check the certificate"

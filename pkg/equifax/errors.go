@@ -1,7 +1,6 @@
 package equifax
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/credrotate/credrotate/pkg/provider"
@@ -38,24 +37,12 @@ type Error struct {
 	Err           error         // the underlying cause, if any
 }
 
-// Error renders the error for a person; it never includes a secret.
+// Error renders the error for a person, as every provider's error reads;
+// it never includes a secret.
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("equifax %s: %v", e.Op, e.Kind)
-	if e.Code != "" {
-		msg += " (" + e.Code + ")"
-	}
-	if e.Description != "" {
-		msg += ": " + e.Description
-	}
-	if !e.EligibleAt.IsZero() {
-		msg += "; eligible at " + e.EligibleAt.UTC().Format(time.RFC3339)
-	}
-	if e.RetryAfter > 0 {
-		msg += fmt.Sprintf("; retry after %s", e.RetryAfter)
-	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
+	pe := provider.Error{Provider: "equifax", Op: e.Op, Kind: e.Kind, Code: e.Code, Description: e.Description,
+		RetryAfter: e.RetryAfter, EligibleAt: e.EligibleAt, Err: e.Err}
+	msg := pe.Error()
 	if e.TransactionID != "" {
 		msg += " [efx-transaction-id " + e.TransactionID + "]"
 	}
@@ -97,19 +84,8 @@ func KindForCode(code string, status int) error {
 	case "500.01", "503.01", "504.01":
 		return ErrTransient
 	}
-	switch {
-	case status == 429:
-		return ErrRateLimited
-	case status >= 500:
-		return ErrTransient
-	case status == 401:
-		return ErrUnauthorized
-	case status == 403:
-		return ErrForbidden
-	case status == 404:
-		return ErrNotFound
-	case status == 400:
-		return ErrBadRequest
+	if status == 422 {
+		return ErrMalformedResponse // Equifax answers 422 only with 422.01
 	}
-	return ErrMalformedResponse
+	return provider.KindForStatus(status)
 }

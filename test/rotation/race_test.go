@@ -86,7 +86,7 @@ func TestPushRacedByABaseCommit(t *testing.T) {
 	log.SetOutput(&w.logs)
 	r := &rotate.Runner{Log: log.WithField("trace_id", "race"), TraceID: "race", Repo: repo, Forge: fg,
 		Settings: rotate.Settings{BaseBranch: "main", BranchPrefix: "credrotate/", AutoMerge: true, MergeMethod: "squash", MergeStrategy: "native",
-			RenewBefore: cfg.Equifax.RenewBefore, GracePeriod: cfg.Equifax.GracePeriod, RevokeAfter: cfg.Equifax.RevokeAfter, Concurrency: 4}}
+			RenewBefore: cfg.Rotation.RenewBefore, GracePeriod: cfg.Rotation.GracePeriod, RevokeAfter: cfg.Rotation.RevokeAfter, Concurrency: 4}}
 	for _, p := range cfg.Providers {
 		r.Keys = append(r.Keys, rotate.KeySpec{Key: p.Key, ClientID: p.ClientID, Provider: equifax.AsProvider(prov, cfg.Equifax.ManagementScope), Current: source.File(p.CurrentSecret.File),
 			Secret: seal.SecretRef{Name: p.Secret.Name, Namespace: p.Secret.Namespace, DataKey: p.Secret.DataKey}})

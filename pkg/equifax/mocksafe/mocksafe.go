@@ -10,8 +10,6 @@ package mocksafe
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -84,25 +82,14 @@ func New(inner equifax.Provider, opts Options) *Provider {
 // IsMockSecret reports whether s is a secret the mock-safe provider made up.
 func IsMockSecret(s credential.Secret) bool { return neutral.IsMockSecret(s) }
 
-func (p *Provider) logf(op, clientID string, fields logrus.Fields, msg string) {
-	if p.log == nil {
-		return
-	}
-	f := logrus.Fields{"mock_safe": true, "op": op, "client_id": clientID}
-	for k, v := range fields {
-		f[k] = v
-	}
-	p.log.WithFields(f).Info(msg + "; " + NothingChanged)
-}
-
 // Token passes through to the real provider, except for a mock secret,
 // which gets a mock token without a call (Equifax does not know it).
 func (p *Provider) Token(ctx context.Context, creds equifax.Credentials, scope string) (equifax.Token, error) {
 	if IsMockSecret(creds.ClientSecret) {
 		now := p.now().UTC()
-		p.logf("token", creds.ClientID, nil, "mock-safe: mock token for a mock secret, Equifax not called")
+		p.n.Logf("token", creds.ClientID, nil, "mock-safe: mock token for a mock secret, Equifax not called")
 		return equifax.Token{
-			AccessToken: credential.NewSecret(TokenPrefix + randomHex(16)),
+			AccessToken: neutral.RandomValue(TokenPrefix, 16),
 			TokenType:   "Bearer",
 			Scope:       scope,
 			IssuedAt:    now,
@@ -110,7 +97,7 @@ func (p *Provider) Token(ctx context.Context, creds equifax.Credentials, scope s
 		}, nil
 	}
 	t, err := p.inner.Token(ctx, creds, scope)
-	p.logf("token", creds.ClientID, logrus.Fields{"ok": err == nil}, "mock-safe: read-only token call passed through")
+	p.n.Logf("token", creds.ClientID, logrus.Fields{"ok": err == nil}, "mock-safe: read-only token call passed through")
 	return t, err
 }
 
@@ -132,10 +119,4 @@ func (p *Provider) Renew(ctx context.Context, creds equifax.Credentials, req equ
 // Revoke does nothing and says so.
 func (p *Provider) Revoke(ctx context.Context, creds equifax.Credentials, secretID string) error {
 	return p.n.Revoke(ctx, creds, secretID)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.EncodeToString(b)
 }

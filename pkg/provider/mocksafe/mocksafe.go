@@ -106,6 +106,17 @@ func (p *Provider) logf(op, clientID string, fields logrus.Fields, msg string) {
 	p.log.WithFields(f).Info(msg + "; " + p.said)
 }
 
+// Logf logs one line about a mock-safe call (mock_safe=true, the op, the
+// client), ending with what was not changed; for wrappers of this provider.
+func (p *Provider) Logf(op, clientID string, fields logrus.Fields, msg string) {
+	p.logf(op, clientID, fields, msg)
+}
+
+// RandomValue is prefix and 2n random hex digits: a made-up secret or token.
+func RandomValue(prefix string, n int) credential.Secret {
+	return credential.NewSecret(prefix + randomHex(n))
+}
+
 func (p *Provider) fail(op string, kind error, desc string) error {
 	return &provider.Error{Provider: p.inner.Name(), Op: op, Kind: kind, Description: "mock-safe: " + desc}
 }
