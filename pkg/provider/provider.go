@@ -53,6 +53,11 @@ type SecretInfo struct {
 	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
 	// Name is the secret's display name where the service keeps one.
 	Name string `json:"name,omitempty"`
+	// Foreign says credrotate did not make the secret (an Entra password
+	// whose display name is not credrotate's): another workload's secret on
+	// the same client, perhaps. The rotation never counts, replaces or
+	// revokes a foreign secret that nothing it manages refers to.
+	Foreign bool `json:"foreign,omitempty"`
 }
 
 // ValidUntil is when the secret stops working: the end of its grace period

@@ -63,6 +63,11 @@ type KeyObservation struct {
 	// with: which of two valid secrets the workload holds, when no manifest
 	// says. Empty when the hints cannot tell.
 	HintMatches []string
+	// SetAside are the foreign secrets of the client (provider.SecretInfo's
+	// Foreign) that no manifest, pull request or hint refers to: someone
+	// else's, left out of Client so that the rotation never counts or
+	// revokes them.
+	SetAside []equifax.SecretInfo
 	// Quiet says Equifax was not asked: the manifests show nothing can be
 	// due (Runner.SkipQuiet), so Client is empty.
 	Quiet bool

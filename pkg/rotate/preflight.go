@@ -145,14 +145,15 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 			cur := obs.current[ko.Key]
 			info, err := spec.Provider.Describe(gctx, equifax.Credentials{ClientID: spec.ClientID, ClientSecret: cur})
 			if err != nil {
-				next := "check the Equifax client and its current secret; the next run describes it again"
+				svc := serviceName(spec.Provider)
+				next := "check the " + svc + " client and its current secret; the next run describes it again"
 				if errors.Is(err, equifax.ErrUnauthorized) {
-					next = "the current secret of " + string(ko.Key) + " is not accepted by Equifax: check " + spec.Current.Describe() + " holds the deployed secret"
+					next = "the credentials for " + string(ko.Key) + " are not accepted by " + svc + ": check " + spec.Current.Describe() + " holds the deployed secret, and the management identity where the provider has one"
 				} else if equifax.Retryable(err) {
-					next = "Equifax did not answer for this key; the other keys went ahead, and the next run describes it again"
+					next = svc + " did not answer for this key; the other keys went ahead, and the next run describes it again"
 				}
 				ko.DescribeErr, ko.DescribeNext = err, next
-				r.Log.WithFields(map[string]any{"provider_key": ko.Key, "step": string(StepDescribe)}).WithError(err).Error("describing the key at Equifax failed; the other keys proceed")
+				r.Log.WithFields(map[string]any{"provider_key": ko.Key, "step": string(StepDescribe)}).WithError(err).Error("describing the key at " + svc + " failed; the other keys proceed")
 				return nil
 			}
 			ko.Client = info
@@ -161,12 +162,45 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 					ko.HintMatches = append(ko.HintMatches, s.SecretID)
 				}
 			}
+			setForeignAside(ko)
+			if n := len(ko.SetAside); n > 0 {
+				r.Log.WithFields(map[string]any{"provider_key": ko.Key, "step": string(StepDescribe), "set_aside": n}).
+					Infof("%d secret(s) of client %s were not made by credrotate and nothing it manages refers to them; they are left alone", n, ko.ClientID)
+			}
 			return nil
 		})
 	}
 	_ = g.Wait()
 	r.step(StepToken)
 	return obs, nil
+}
+
+// setForeignAside moves the foreign secrets nothing of credrotate's refers
+// to (a manifest, an open pull request, the workload's secret by its hint)
+// out of the client's metadata, into SetAside.
+func setForeignAside(ko *KeyObservation) {
+	referenced := map[string]bool{}
+	for _, d := range ko.Deployed {
+		referenced[d.SecretID] = true
+	}
+	for _, pr := range append([]OpenRotation{}, ko.Others...) {
+		referenced[pr.NewSecretID], referenced[pr.OldSecretID] = true, true
+	}
+	if ko.Open != nil {
+		referenced[ko.Open.NewSecretID], referenced[ko.Open.OldSecretID] = true, true
+	}
+	for _, id := range ko.HintMatches {
+		referenced[id] = true
+	}
+	kept := ko.Client.Secrets[:0:0]
+	for _, s := range ko.Client.Secrets {
+		if s.Foreign && !referenced[s.SecretID] {
+			ko.SetAside = append(ko.SetAside, s)
+			continue
+		}
+		kept = append(kept, s)
+	}
+	ko.Client.Secrets = kept
 }
 
 // quietMargin keeps a quiet key a day away from anything that could fall due.
