@@ -186,6 +186,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		log.WithFields(map[string]any{"provider_key": kr.Key, "step": "summary", "action": kr.Action, "outcome": kr.Outcome, "secret_id": kr.SecretID, "pr": kr.PRURL}).Info("key done")
 	}
 	a.writeMetrics(f.metricsFile, traceID, rep, !rep.Failed(), log)
+	updateDashboard(ctx, w, runner, obs, rep, log)
 	if err := printRunReport(a.stdout, f.output, rep, lock); err != nil {
 		return err
 	}
