@@ -14,7 +14,7 @@ import (
 
 // updateDashboard rewrites the dashboard issue after a run, when
 // github.dashboard is enabled: a failure is logged, never the run's.
-func updateDashboard(ctx context.Context, w *wiring, runner *rotate.Runner, obs *rotate.Observation, rep *rotate.Report, log *logrus.Entry) {
+func updateDashboard(ctx context.Context, w *wiring, runner *rotate.Runner, obs *rotate.Observation, rep *rotate.Report, um []inventory.Row, log *logrus.Entry) {
 	d := w.cfg.GitHub.Dashboard
 	if !d.Enabled {
 		return
@@ -33,7 +33,7 @@ func updateDashboard(ctx context.Context, w *wiring, runner *rotate.Runner, obs 
 	} else {
 		log.WithError(err).Warn("could not list the open alerts for the dashboard")
 	}
-	body := rotate.DashboardMarkdown(runner.Status(obs), rep, unmanaged(ctx, w, log), alerts, rotate.DashboardRun{TraceID: w.traceID, At: time.Now(), URL: actionsRunURL()})
+	body := rotate.DashboardMarkdown(runner.Status(obs), rep, um, alerts, rotate.DashboardRun{TraceID: w.traceID, At: time.Now(), URL: actionsRunURL()})
 	is, wrote, err := up.UpdateDashboard(ctx, forge.Dashboard{Title: d.Title, Body: body, Labels: d.Labels})
 	switch {
 	case err != nil:
