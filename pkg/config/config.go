@@ -225,6 +225,11 @@ type Environment struct {
 	CertFingerprint string     `json:"certFingerprint,omitempty"`
 	Scope           string     `json:"scope"`
 	Namespace       string     `json:"namespace,omitempty"`
+	// Encryption is how this environment's manifests are encrypted:
+	// sealedSecrets (the default, "") or sops.
+	Encryption string `json:"encryption,omitempty"`
+	// SOPS configures an environment whose encryption is sops.
+	SOPS SOPS `json:"sops,omitzero"`
 }
 
 // CertSource says where an environment's sealing certificate is.

@@ -456,6 +456,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	for i := range c.Environments {
 		abs(&c.Environments[i].Cert.File)
+		abs(&c.Environments[i].SOPS.AgeKeyFile)
 	}
 	if strings.HasPrefix(c.Git.URL, "file://") {
 		p := strings.TrimPrefix(c.Git.URL, "file://")
