@@ -38,6 +38,13 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 		certOpts.Now = r.now
 	}
 	for _, e := range r.Envs {
+		if e.Encryption == seal.EncryptionSOPS {
+			if e.Encoder == nil {
+				return fail("encryption", fmt.Errorf("environment %s is on sops but has no encoder", e.Name), "set environments[].sops.ageRecipients")
+			}
+			obs.Envs = append(obs.Envs, seal.Environment{Name: e.Name, Path: e.Path, Namespace: e.Namespace, Encryption: e.Encryption, Encoder: e.Encoder})
+			continue
+		}
 		o := certOpts
 		o.Fingerprint = e.CertFingerprint
 		cert, warnings, err := seal.LoadCertificate(ctx, e.Name, e.Cert, o)
