@@ -53,4 +53,3 @@ type envSpecParts struct {
 	encryption seal.Encryption
 	encoder    seal.Encoder
 }
-
