@@ -81,6 +81,14 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func checkCertificates(ctx context.Context, cfg *config.Config, opts checkOptions, r *checkReport) {
 	for i, e := range cfg.Environments {
+		if e.IsSOPS() {
+			// No certificate: the recipients are checked by Validate, the
+			// identity file here.
+			if _, err := sopsEncoder(e); err != nil {
+				r.problem(fmt.Sprintf("environments[%d].sops", i), "", "("+e.Name+"): "+err.Error(), "fix sops.ageRecipients or sops.ageKeyFile")
+			}
+			continue
+		}
 		key := fmt.Sprintf("environments[%d].cert.file", i)
 		value := e.Cert.File
 		if e.Cert.URL != "" {
