@@ -339,19 +339,18 @@ func TestUpdateWithoutIdentity(t *testing.T) {
 	if _, err := seal.Write(context.Background(), fsys, []seal.Environment{env}, []seal.Item{item("equifax.k", "first-value-00001", "sec-1")}); err != nil {
 		t.Fatal(err)
 	}
-	// A person adds a label with `sops set`-free editing is not possible (the
-	// MAC covers metadata), so they use sops itself.
+	// A person adds a label with sops itself (the MAC covers metadata too).
 	first := must(fsys.ReadFile("p/equifax.k.yaml"))
-	edited, err := runSOPS(t, a, first, "set", "--input-type", "yaml", "--output-type", "yaml", "/dev/stdin", `["metadata"]["labels"]`, `{"team":"credit"}`)
-	if err != nil {
-		// Older sops cannot set from stdin: fall back to the file.
-		dir := t.TempDir()
-		p := filepath.Join(dir, "f.yaml")
-		_ = os.WriteFile(p, first, 0o600)
-		if _, err2 := runSOPS(t, a, nil, "set", p, `["metadata"]["labels"]`, `{"team":"credit"}`); err2 != nil {
-			t.Fatalf("sops set: %v / %v", err, err2)
-		}
-		edited = must(os.ReadFile(p))
+	p := filepath.Join(t.TempDir(), "f.yaml")
+	if err := os.WriteFile(p, first, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runSOPS(t, a, nil, "set", p, `["metadata"]["labels"]`, `{"team":"credit"}`); err != nil {
+		t.Fatalf("sops set: %v", err)
+	}
+	edited := must(os.ReadFile(p))
+	if !bytes.Contains(edited, []byte("team: credit")) {
+		t.Fatalf("sops set did not add the label:\n%s", edited)
 	}
 	if err := fsys.WriteFile("p/equifax.k.yaml", edited, 0o644); err != nil {
 		t.Fatal(err)
