@@ -198,6 +198,9 @@ rendering fails now with a message that says what to change.
 {{- $secretsDir := include "credrotate.secretsDir" . }}
 {{- $mounted := dict }}
 {{- range .Values.providers }}
+{{- if has .key (list "github" "management" "metrics") }}
+{{- fail (printf "providers[key=%s]: the key would mount at %s/%s, which the chart uses itself: give the provider another key" .key $secretsDir .key) }}
+{{- end }}
 {{- $_ := set $mounted (printf "%s/%s/client_secret" $secretsDir .key) true }}
 {{- end }}
 {{- $cfg := include "credrotate.configData" . | fromJson }}
@@ -205,11 +208,6 @@ rendering fails now with a message that says what to change.
 {{- $file := dig "currentSecret" "file" "" . }}
 {{- if and $file (hasPrefix (printf "%s/" $secretsDir) $file) (not (hasKey $mounted $file)) }}
 {{- fail (printf "config.providers[key=%s].currentSecret.file is %s, but no entry of .Values.providers mounts it there: add {key: %s, secretName: <the Secret the sealed manifest makes>, secretKey: client_secret} to providers (it mounts at %s/%s/client_secret), or read the secret with currentSecret.kubernetes instead" .key $file .key $secretsDir .key) }}
-{{- end }}
-{{- end }}
-{{- range .Values.providers }}
-{{- if has .key (list "github" "management" "metrics") }}
-{{- fail (printf "providers[key=%s]: the key would mount at %s/%s, which the chart uses itself: give the provider another key" .key $secretsDir .key) }}
 {{- end }}
 {{- end }}
 {{- $mgmtDir := include "credrotate.managementDir" . }}
