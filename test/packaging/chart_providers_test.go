@@ -294,8 +294,10 @@ func TestChartProviderExamples(t *testing.T) {
 					}
 				}
 			}
-			if !strings.Contains(rel.notes, ex.key) {
-				t.Errorf("NOTES do not list %s", ex.key)
+			for _, want := range []string{ex.key, "credrotate-github, " + ex.secretName + ", " + ex.management + "\n"} {
+				if !strings.Contains(rel.notes, want) {
+					t.Errorf("NOTES do not say %q:\n%s", want, rel.notes)
+				}
 			}
 		})
 	}
