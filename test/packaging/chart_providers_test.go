@@ -12,6 +12,7 @@ import (
 	"helm.sh/helm/v3/pkg/lint/support"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/credential"
@@ -643,4 +644,31 @@ rbac: {readCurrentSecrets: true}
 			t.Errorf("the rendered config's schedule is %q, want the CronJob's", cfg.Schedule)
 		}
 	})
+}
+
+// TestExampleConfigsUseRotation: every example config keeps the rotation
+// policy in rotation:, not in the equifax.* spellings older files use.
+func TestExampleConfigsUseRotation(t *testing.T) {
+	t.Parallel()
+	rels := []string{"examples/configs/cronjob.yaml", "examples/configs/github-actions.yaml"}
+	for _, ex := range providerExamples {
+		rels = append(rels, ex.config)
+	}
+	for _, rel := range rels {
+		var doc struct {
+			Rotation map[string]any `json:"rotation"`
+			Equifax  map[string]any `json:"equifax"`
+		}
+		if err := yaml.Unmarshal(readFile(t, rel), &doc); err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+		if len(doc.Rotation) == 0 {
+			t.Errorf("%s has no rotation section", rel)
+		}
+		for _, k := range []string{"enableClientSecretRenewal", "renewBefore", "gracePeriod", "revokeAfter", "criticalBefore", "concurrency", "timeout"} {
+			if _, ok := doc.Equifax[k]; ok {
+				t.Errorf("%s sets equifax.%s; write it as rotation.%s", rel, k, k)
+			}
+		}
+	}
 }
