@@ -637,6 +637,17 @@ rbac: {readCurrentSecrets: true}
 			t.Errorf("schedule %q", cfg.Schedule)
 		}
 	})
+	t.Run("policy in the older equifax spelling", func(t *testing.T) {
+		t.Parallel()
+		rel := mustRender(t, values(t, `config: {equifax: {transport: rest, renewBefore: 168h, enableClientSecretRenewal: false}}`))
+		cfg := loadRendered(t, rel)
+		if cfg.Rotation.RenewBefore.Hours() != 168 || cfg.Rotation.EnableClientSecretRenewal {
+			t.Errorf("rotation %+v, want the values' equifax.renewBefore 168h and renewal off", cfg.Rotation)
+		}
+		if cfg.Rotation.GracePeriod.Hours() != 336 {
+			t.Errorf("rotation.gracePeriod %v, want the chart's default 336h kept", cfg.Rotation.GracePeriod)
+		}
+	})
 	t.Run("schedule follows the CronJob's", func(t *testing.T) {
 		t.Parallel()
 		cfg := loadRendered(t, mustRender(t, values(t, `schedule: "0 6 * * 1"`)))

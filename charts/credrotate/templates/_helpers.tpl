@@ -66,13 +66,26 @@ them on .Values.config, credrotate.configData on .Values.configFile.
 {{- end }}
 
 {{/*
-.Values.config with `schedule` set from .Values.schedule when it has none,
-as YAML: credrotate checks the grace period against the schedule it runs on.
+.Values.config as YAML, with `schedule` set from .Values.schedule when it has
+none (credrotate checks the grace period against the schedule it runs on).
+A policy key set in the older spelling config.equifax.<key> (values files
+written before rotation: existed) wins over the chart's default
+config.rotation.<key>, which is dropped: otherwise the two would disagree.
 */}}
 {{- define "credrotate.configYaml" -}}
 {{- $cfg := deepCopy .Values.config }}
 {{- if not (hasKey $cfg "schedule") }}
 {{- $_ := set $cfg "schedule" .Values.schedule }}
+{{- end }}
+{{- $eq := $cfg.equifax | default dict }}
+{{- $rot := $cfg.rotation | default dict }}
+{{- range list "enableClientSecretRenewal" "renewBefore" "gracePeriod" "revokeAfter" "criticalBefore" "concurrency" "timeout" }}
+{{- if hasKey $eq . }}
+{{- $_ := unset $rot . }}
+{{- end }}
+{{- end }}
+{{- if and (hasKey $cfg "rotation") (not $rot) }}
+{{- $_ := unset $cfg "rotation" }}
 {{- end }}
 {{- toYaml $cfg }}
 {{- end }}
