@@ -72,6 +72,9 @@ type GCP struct {
 	MaxKeyAge time.Duration `json:"maxKeyAge"`
 }
 
+// Uses reports whether any provider has type typ.
+func (c *Config) Uses(typ string) bool { return c.uses(typ) }
+
 // uses reports whether any provider has type typ.
 func (c *Config) uses(typ string) bool {
 	for _, p := range c.Providers {
