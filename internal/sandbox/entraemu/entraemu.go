@@ -38,8 +38,8 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultPropagation = 30 * time.Second
-	DefaultMaxPasswords = 100
+	DefaultPropagation   = 30 * time.Second
+	DefaultMaxPasswords  = 100
 	DefaultTokenLifetime = time.Hour
 	// MaxBodyBytes caps every request body.
 	MaxBodyBytes = 64 << 10
