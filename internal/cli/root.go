@@ -99,6 +99,7 @@ run holds the repository's lease (nothing was touched).`,
 		newStatusCmd(a),
 		newAdoptCmd(a),
 		newSealCmd(a),
+		newInventoryCmd(a),
 		newConfigCmd(a),
 		newVersionCmd(a),
 	)

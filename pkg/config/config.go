@@ -70,6 +70,15 @@ type GitHub struct {
 	TeamReviewers []string  `json:"teamReviewers"`
 	AutoMerge     AutoMerge `json:"autoMerge"`
 	AlertLabels   []string  `json:"alertLabels"`
+	Dashboard     Dashboard `json:"dashboard"`
+}
+
+// Dashboard is the one issue per repository that every run keeps up to
+// date with every credential's state (opt-in).
+type Dashboard struct {
+	Enabled bool     `json:"enabled"`
+	Title   string   `json:"title"`
+	Labels  []string `json:"labels"`
 }
 
 // GitHubApp authenticates as a GitHub App installation instead of a token.

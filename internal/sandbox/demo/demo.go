@@ -96,6 +96,8 @@ type Key struct {
 	DataKey string
 	// ExpiresIn is how long its first secret had to live when seeded.
 	ExpiresIn time.Duration
+	// SecretID is the id of the secret it was seeded with.
+	SecretID string
 }
 
 // World is a running demo.
@@ -196,7 +198,7 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 		if err != nil {
 			return nil, err
 		}
-		k := Key{Key: sd.Key, ClientID: sd.ClientID, DataKey: sd.DataKey, ExpiresIn: expiresIn}
+		k := Key{Key: sd.Key, ClientID: sd.ClientID, DataKey: sd.DataKey, ExpiresIn: expiresIn, SecretID: sd.SecretID}
 		secrets[k.Key], infos[k.Key] = credential.NewSecret(sd.Value), sd
 		if err := writeCurrent(dir, k.Key, sd.Value); err != nil {
 			return nil, err

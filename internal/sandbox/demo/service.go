@@ -25,6 +25,9 @@ type Service interface {
 	Seed(i int, expiresIn time.Duration) (Seeded, error)
 	// Accepts reports whether the service accepts value for clientID now.
 	Accepts(clientID, value string) bool
+	// ValidSecrets counts the secrets of clientID that authenticate now
+	// (the provider's limits are held against it).
+	ValidSecrets(clientID string) int
 	// Advance moves the service's clock.
 	Advance(d time.Duration)
 	// Revoked counts the secrets revoked (or deleted) so far.
@@ -78,6 +81,11 @@ func (s *equifaxService) Seed(i int, expiresIn time.Duration) (Seeded, error) {
 }
 
 func (s *equifaxService) Accepts(clientID, value string) bool { return s.emu.Accepts(clientID, value) }
+
+func (s *equifaxService) ValidSecrets(clientID string) int {
+	c, _ := s.emu.Client(clientID)
+	return c.ValidCount()
+}
 
 func (s *equifaxService) Revoked() int {
 	n := 0
