@@ -69,6 +69,8 @@ type Options struct {
 	Start time.Time
 	// Ticking makes the clock follow the wall clock too.
 	Ticking bool
+	// Latency is added to every request (wall-clock time).
+	Latency time.Duration
 	// Logf receives one line per request; nil is silent.
 	Logf func(format string, args ...any)
 }
@@ -280,6 +282,24 @@ func (e *Emulator) Accepts(clientID, value string) bool {
 	return status == matchOK
 }
 
+// ValidPasswords counts the passwords of clientID that are valid now
+// (started and not ended), those still propagating included.
+func (e *Emulator) ValidPasswords(clientID string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ok := e.byAppID[clientID]
+	if !ok {
+		return 0
+	}
+	now, n := e.now(), 0
+	for _, p := range a.Passwords {
+		if !now.Before(p.StartDateTime) && now.Before(p.EndDateTime) {
+			n++
+		}
+	}
+	return n
+}
+
 // Revoked counts the passwords removed so far.
 func (e *Emulator) Revoked() int {
 	e.mu.Lock()
@@ -426,6 +446,15 @@ func (e *Emulator) logf(format string, args ...any) {
 // ServeHTTP routes a request to the token endpoint or to Graph.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if e.opts.Latency > 0 {
+		t := time.NewTimer(e.opts.Latency)
+		select {
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 	reqID := uuid.NewString()
 	w.Header().Set("request-id", reqID)
 	w.Header().Set("client-request-id", reqID)
