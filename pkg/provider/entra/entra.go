@@ -163,6 +163,8 @@ type Provider struct {
 	// minted is the newest secret created per client, for self-managed
 	// applications: after a create it manages.
 	minted map[string]credential.Secret
+	// known holds the secrets and tokens seen, to scrub answers.
+	known map[string]struct{}
 }
 
 type cachedToken struct {
@@ -231,6 +233,7 @@ func New(opts Options) (*Provider, error) {
 		tokens:   map[string]cachedToken{},
 		objects:  map[string]string{},
 		minted:   map[string]credential.Secret{},
+		known:    map[string]struct{}{},
 	}
 	for k, v := range opts.ObjectIDs {
 		p.objects[k] = v
@@ -456,10 +459,39 @@ type removePasswordBody struct {
 	KeyID string `json:"keyId"`
 }
 
+// seen tells SecretSeen of s and keeps it for scrubbing what the services
+// answer.
 func (p *Provider) seen(s credential.Secret) {
-	if p.opts.SecretSeen != nil && !s.IsZero() {
+	if s.IsZero() {
+		return
+	}
+	p.mu.Lock()
+	if _, ok := p.known[s.Reveal()]; !ok && len(p.known) < maxKnown {
+		p.known[s.Reveal()] = struct{}{}
+	}
+	p.mu.Unlock()
+	if p.opts.SecretSeen != nil {
 		p.opts.SecretSeen(s)
 	}
+}
+
+// maxKnown bounds the secrets kept for scrubbing.
+const maxKnown = 4096
+
+// scrubText replaces every secret this provider knows of in s, so that a
+// service echoing one (in an error message) cannot put it into an error.
+func (p *Provider) scrubText(s string) string {
+	if s == "" {
+		return s
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for v := range p.known {
+		if len(v) >= 4 && strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, credential.Redacted)
+		}
+	}
+	return s
 }
 
 func (p *Provider) log(op, clientID string) *logrus.Entry {
@@ -635,7 +667,7 @@ func (p *Provider) graphError(op string, status int, hdr http.Header, data []byt
 	e := &provider.Error{Provider: Name, Op: op, Kind: provider.KindForStatus(status), HTTPStatus: status, RequestID: hdr.Get("request-id"), RetryAfter: retryAfter(hdr.Get("Retry-After"), p.opts.Now())}
 	var b graphErrorBody
 	if json.Unmarshal(data, &b) == nil && b.Error.Code != "" {
-		e.Code, e.Description = b.Error.Code, clip(b.Error.Message)
+		e.Code, e.Description = clip(p.scrubText(b.Error.Code)), clip(p.scrubText(b.Error.Message))
 		if b.Error.InnerError.RequestID != "" {
 			e.RequestID = b.Error.InnerError.RequestID
 		}
@@ -884,5 +916,6 @@ func (p *Provider) tokenOnce(ctx context.Context, op, clientID, encoded string, 
 	if s := secret.Reveal(); s != "" && strings.Contains(e.Description, s) {
 		e.Description = strings.ReplaceAll(e.Description, s, credential.Redacted)
 	}
+	e.Description, e.Code = p.scrubText(e.Description), p.scrubText(e.Code)
 	return "", time.Time{}, e
 }

@@ -524,6 +524,7 @@ func TestFaults(t *testing.T) {
 		{name: "malformed", faults: []entraemu.Fault{{Op: "get", Status: 200, Body: `{"id": [`}}, wantErr: provider.ErrMalformedResponse},
 		{name: "html error", faults: []entraemu.Fault{{Op: "get", Status: 404, Body: `<html>gateway</html>`}}, wantErr: provider.ErrNotFound},
 		{name: "oversized", faults: []entraemu.Fault{{Op: "get", Status: 200, Body: `{"id":"` + strings.Repeat("a", 2<<20) + `"}`}}, wantErr: provider.ErrMalformedResponse},
+		{name: "an answer echoing the secret", faults: []entraemu.Fault{{Op: "get", Status: 400, Body: `{"error":{"code":"BadRequest","message":"the secret fault-secret-value is odd"}}`}}, wantErr: provider.ErrBadRequest, wantDesc: "[REDACTED]"},
 		{name: "token malformed", faults: []entraemu.Fault{{Op: "token", Status: 200, Body: `{"token_type":"Bearer"}`}}, wantErr: provider.ErrMalformedResponse},
 	}
 	for _, tc := range cases {
