@@ -51,8 +51,17 @@ func buildEntra(b providerBuild) (provider.Provider, error) {
 	if err != nil {
 		return nil, needsFixf("%v", err)
 	}
-	if p.SelfManaged() && b.Log != nil {
-		b.Log.WithField("tenant", e.TenantID).Info("entra: no entra.management.clientID; each application manages its own passwords with its current secret (self-managed)")
+	if p.SelfManaged() {
+		if b.Log != nil {
+			b.Log.WithField("tenant", e.TenantID).Info("entra: no entra.management.clientID; each application manages its own passwords with its current secret (self-managed)")
+		}
+		// No management identity, no scope to list: the inventory shows
+		// the configured applications only.
+		return selfManagedEntra{p}, nil
 	}
 	return p, nil
 }
+
+// selfManagedEntra hides List, which has nothing to list without a
+// management identity.
+type selfManagedEntra struct{ provider.Provider }

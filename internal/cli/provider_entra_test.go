@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/credrotate/credrotate/pkg/config"
+	"github.com/credrotate/credrotate/pkg/provider"
 	"github.com/credrotate/credrotate/pkg/provider/entra"
 )
 
@@ -33,14 +34,14 @@ func TestBuildEntra(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Name() != "entra" || !p.(*entra.Provider).SelfManaged() || !strings.Contains(logs.String(), "self-managed") {
+	if _, lists := p.(provider.Lister); p.Name() != "entra" || lists || !strings.Contains(logs.String(), "self-managed") {
 		t.Errorf("self-managed: %v %q", p.Name(), logs.String())
 	}
 
 	cfg := base()
 	cfg.Entra.Management = config.EntraManagement{ClientID: "m", ClientSecret: &config.SecretSource{Env: "ENTRA_MANAGEMENT_SECRET"}}
 	p, err = buildEntra(providerBuild{Config: cfg})
-	if err != nil || p.(*entra.Provider).SelfManaged() {
+	if _, lists := p.(provider.Lister); err != nil || !lists {
 		t.Errorf("management client secret: %v", err)
 	}
 	cfg.Entra.Management = config.EntraManagement{ClientID: "m", FederatedTokenFile: "/var/run/secrets/azure/tokens/azure-identity-token"}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,14 @@ func (e *Emulator) serveGraph(w http.ResponseWriter, r *http.Request, reqID stri
 	caller, msg := e.bearer(r)
 	if msg != "" {
 		writeGraphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", msg, reqID, now)
+		return
+	}
+	if owner, ok := ownedObjectsOf(rest); ok && action == "" {
+		if r.Method != http.MethodGet {
+			writeGraphError(w, http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request uri.", reqID, now)
+			return
+		}
+		e.listOwned(w, r, caller, owner, reqID, now)
 		return
 	}
 	var target *app
@@ -273,4 +282,60 @@ func writeGraphError(w http.ResponseWriter, status int, code, message, reqID str
 			"client-request-id": reqID,
 		},
 	}})
+}
+
+// ownedObjectsOf recognises servicePrincipals(appId='…')/ownedObjects/microsoft.graph.application.
+func ownedObjectsOf(rest string) (string, bool) {
+	const pre, suf = "servicePrincipals(appId='", "')/ownedObjects/microsoft.graph.application"
+	if !strings.HasPrefix(rest, pre) || !strings.HasSuffix(rest, suf) {
+		return "", false
+	}
+	id, err := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(rest, pre), suf))
+	return id, err == nil
+}
+
+// listOwned answers the applications owner owns, a page ($top, default 100)
+// at a time with @odata.nextLink. Only owner itself may ask.
+func (e *Emulator) listOwned(w http.ResponseWriter, r *http.Request, caller, owner, reqID string, now time.Time) {
+	if caller != owner {
+		writeGraphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", reqID, now)
+		return
+	}
+	top, skip := 100, 0
+	if v, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && v > 0 && v <= 999 {
+		top = v
+	}
+	if v, err := strconv.Atoi(r.URL.Query().Get("$skiptoken")); err == nil && v > 0 {
+		skip = v
+	}
+	e.mu.Lock()
+	var owned []App
+	for _, a := range e.apps {
+		if slices.Contains(a.Owners, owner) {
+			owned = append(owned, a.snapshot())
+		}
+	}
+	e.mu.Unlock()
+	slices.SortFunc(owned, func(a, b App) int { return strings.Compare(a.AppID, b.AppID) })
+	page := []map[string]any{}
+	for i := skip; i < len(owned) && i < skip+top; i++ {
+		a := owned[i]
+		pcs := make([]wirePassword, 0, len(a.Passwords))
+		for _, p := range a.Passwords {
+			pcs = append(pcs, toWire(p))
+		}
+		page = append(page, map[string]any{"@odata.type": "#microsoft.graph.application", "id": a.ObjectID, "appId": a.AppID, "displayName": a.DisplayName, "passwordCredentials": pcs})
+	}
+	out := map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#applications(id,appId,displayName,passwordCredentials)", "value": page}
+	if skip+top < len(owned) {
+		q := r.URL.Query()
+		q.Set("$skiptoken", strconv.Itoa(skip+top))
+		q.Set("$top", strconv.Itoa(top))
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		out["@odata.nextLink"] = scheme + "://" + r.Host + r.URL.Path + "?" + q.Encode()
+	}
+	writeJSON(w, http.StatusOK, out)
 }

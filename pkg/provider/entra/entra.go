@@ -172,7 +172,10 @@ type cachedToken struct {
 	expires time.Time
 }
 
-var _ provider.Provider = (*Provider)(nil)
+var (
+	_ provider.Provider = (*Provider)(nil)
+	_ provider.Lister   = (*Provider)(nil)
+)
 
 // New returns a Provider for opts.
 func New(opts Options) (*Provider, error) {
@@ -353,6 +356,61 @@ func (p *Provider) Revoke(ctx context.Context, c provider.Client, secretID strin
 	return err
 }
 
+// maxListPages bounds how many pages List follows.
+const maxListPages = 200
+
+// List returns every application the management application owns, with
+// its passwords' metadata (GET
+// /servicePrincipals(appId='…')/ownedObjects/microsoft.graph.application,
+// page by page): the scope of Application.ReadWrite.OwnedBy. A
+// self-managed provider has no scope beyond the configured applications
+// and lists nothing (ErrBadRequest).
+func (p *Provider) List(ctx context.Context) ([]provider.Listed, error) {
+	m := p.opts.Management
+	if m.SelfManaged() {
+		return nil, &provider.Error{Provider: Name, Op: "list", Kind: provider.ErrBadRequest, Description: "self-managed applications have no management identity whose scope could be listed (set entra.management)"}
+	}
+	mgmt := provider.Client{ClientID: m.ClientID}
+	next := ""
+	var out []provider.Listed
+	for page := 0; page < maxListPages; page++ {
+		var ans struct {
+			Value    []wireApplication `json:"value"`
+			NextLink string            `json:"@odata.nextLink"`
+		}
+		cl := call{method: http.MethodGet, want: http.StatusOK, decode: &ans}
+		if next == "" {
+			cl.path = "/servicePrincipals(appId='" + url.PathEscape(strings.ReplaceAll(m.ClientID, "'", "''")) + "')/ownedObjects/microsoft.graph.application"
+			cl.query = url.Values{"$select": {"id,appId,displayName,passwordCredentials"}, "$top": {"100"}}
+		} else {
+			cl.abs = next
+		}
+		if err := p.graphCall(ctx, "list", mgmt, cl); err != nil {
+			return out, err
+		}
+		for _, a := range ans.Value {
+			info := p.info(a.AppID, a)
+			out = append(out, provider.Listed{ClientID: a.AppID, Name: a.DisplayName, Secrets: info.Secrets})
+			if a.AppID != "" && a.ID != "" {
+				p.mu.Lock()
+				p.objects[a.AppID] = a.ID
+				p.mu.Unlock()
+			}
+		}
+		if ans.NextLink == "" {
+			return out, nil
+		}
+		// The token goes with the next page: only ever to Graph itself.
+		u, err := url.Parse(ans.NextLink)
+		g, _ := url.Parse(p.graph)
+		if err != nil || redirect.Origin(u) != redirect.Origin(g) {
+			return out, &provider.Error{Provider: Name, Op: "list", Kind: provider.ErrMalformedResponse, Description: "@odata.nextLink leads away from Graph (" + redirect.Clean(u) + "); not followed"}
+		}
+		next = ans.NextLink
+	}
+	return out, &provider.Error{Provider: Name, Op: "list", Kind: provider.ErrMalformedResponse, Description: fmt.Sprintf("more than %d pages of applications", maxListPages)}
+}
+
 // application reads c's application, by object id when known.
 func (p *Provider) application(ctx context.Context, op string, c provider.Client) (wireApplication, error) {
 	if c.ClientID == "" {
@@ -510,6 +568,8 @@ func (p *Provider) log(op, clientID string) *logrus.Entry {
 type call struct {
 	method string
 	path   string
+	// abs, when set, is the whole URL (a Graph @odata.nextLink).
+	abs    string
 	query  url.Values
 	body   []byte
 	want   int
@@ -569,6 +629,9 @@ func (p *Provider) sendGraph(ctx context.Context, op string, c provider.Client, 
 	u := p.graph + cl.path
 	if len(cl.query) > 0 {
 		u += "?" + cl.query.Encode()
+	}
+	if cl.abs != "" {
+		u = cl.abs
 	}
 	var body io.Reader = http.NoBody
 	if cl.body != nil {
