@@ -463,6 +463,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveToken(w, r, reqID)
 	case strings.HasPrefix(r.URL.Path, "/v1.0/"):
 		e.serveGraph(w, r, reqID)
+	case strings.HasPrefix(r.URL.Path, ControlPrefix):
+		e.serveControl(w, r, reqID)
 	default:
 		writeGraphError(w, http.StatusNotFound, "UnknownError", "Resource not found for the segment '"+firstSegment(r.URL.Path)+"'.", reqID, e.Now())
 	}

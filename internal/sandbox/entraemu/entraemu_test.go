@@ -256,3 +256,32 @@ func FuzzServeHTTP(f *testing.F) {
 		_ = a
 	})
 }
+
+func TestControls(t *testing.T) {
+	t.Parallel()
+	s := start(t, entraemu.Options{})
+	before := s.emu.Now()
+	resp, err := http.Post(s.srv.URL+entraemu.ControlPrefix+"state", "application/json", strings.NewReader(`{"advance":"24h","propagation":"5s","maxLifetime":"720h"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Now         time.Time
+		Propagation string
+		MaxLifetime string
+		Apps        []entraemu.App
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || st.Propagation != "5s" || st.MaxLifetime != "720h0m0s" || st.Now.Sub(before) < 24*time.Hour || len(st.Apps) != 1 {
+		t.Errorf("controls: %d %+v %v", resp.StatusCode, st, err)
+	}
+	resp, err = http.Post(s.srv.URL+entraemu.ControlPrefix+"state", "application/json", strings.NewReader(`{"advance":"soon"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("a bad duration: %d", resp.StatusCode)
+	}
+}
