@@ -741,13 +741,23 @@ func (p *Provider) graphError(op string, status int, hdr http.Header, data []byt
 	switch {
 	case e.Code == CodeLifetimePolicy || strings.Contains(msg, "credential lifetime") || strings.Contains(msg, "lifetime exceeds"):
 		e.Kind = provider.ErrBadRequest
-		e.Description = fmt.Sprintf("the tenant's app management policy refuses a password living %s (%s): shorten entra.secretLifetime to within the policy's maximum", p.opts.SecretLifetime, e.Description)
+		e.Description = fmt.Sprintf("the tenant's app management policy refuses a password living %s (%s): shorten entra.secretLifetime to within the policy's maximum", lifetime(p.opts.SecretLifetime), e.Description)
 	case status == http.StatusBadRequest && strings.Contains(msg, "maximum number of password credentials"):
 		e.Kind = provider.ErrTooManySecrets
 	case status == http.StatusForbidden:
 		e.Description = strings.TrimSpace(e.Description + " " + p.permissionHint())
 	}
 	return e
+}
+
+// lifetime renders a password's lifetime as configured and in days:
+// "2160h (90 days)".
+func lifetime(d time.Duration) string {
+	h := strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%s (%d days)", h, d/(24*time.Hour))
+	}
+	return h
 }
 
 func (p *Provider) permissionHint() string {

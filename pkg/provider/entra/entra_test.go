@@ -486,7 +486,7 @@ func TestLifetimePolicy(t *testing.T) {
 	c, _ := w.seed(t, "seed-secret-value-8", 10*day)
 	_, err := w.prov.Create(ctx, c, provider.CreateRequest{IdempotencyKey: "k"})
 	pe := wantKind(t, err, provider.ErrBadRequest)
-	if pe.Code != "CredentialInvalidLifetimeAsPerAppPolicy" || !strings.Contains(pe.Description, "shorten entra.secretLifetime") || pe.HTTPStatus != 400 || pe.RequestID == "" {
+	if pe.Code != "CredentialInvalidLifetimeAsPerAppPolicy" || !strings.Contains(pe.Description, "shorten entra.secretLifetime") || !strings.Contains(pe.Description, "2160h (90 days)") || pe.HTTPStatus != 400 || pe.RequestID == "" {
 		t.Errorf("policy refusal: %+v", pe)
 	}
 	if _, err := w.prov.Create(ctx, c, provider.CreateRequest{IdempotencyKey: "k2", ExpiresAt: w.emu.Now().Add(20 * day)}); err != nil {
