@@ -19,6 +19,9 @@
 // an application manages itself (its own token may change its own
 // passwords, as with Application.ReadWrite.OwnedBy on an application that
 // owns itself), or a management application owns it (SeedApp's Owners).
+// A client assertion is checked against the federated credentials given to
+// AddFederated (issuer, subject, audience, expiry, and the signature with
+// the credential's key) instead of the issuer's published keys.
 package entraemu
 
 import (
