@@ -246,7 +246,7 @@ type secret struct {
 
 // shown reports whether Okta showed the whole value (an org can mask it).
 func (s secret) shown() bool {
-	return len(s.ClientSecret) >= 14 && !strings.ContainsAny(s.ClientSecret, "*•…")
+	return len(s.ClientSecret) >= 14 && !strings.ContainsAny(s.ClientSecret, "*•…") && !strings.Contains(s.ClientSecret, "..")
 }
 
 func (c *Client) seen(s credential.Secret) {
