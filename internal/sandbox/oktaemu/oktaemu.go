@@ -313,10 +313,15 @@ func (e *Emulator) takeFault(op string) (int, bool) {
 	return 0, false
 }
 
+// newID is an Okta-style id: a prefix and 17 letters and digits.
 func newID(prefix string) string {
-	b := make([]byte, 12)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 17)
 	_, _ = rand.Read(b)
-	return prefix + strings.NewReplacer("-", "", "_", "").Replace(base64.RawURLEncoding.EncodeToString(b))[:17]
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return prefix + string(b)
 }
 
 func newValue() string {

@@ -158,9 +158,10 @@ type Client struct {
 	log        *logrus.Entry
 	secretSeen func(credential.Secret)
 
-	mu     sync.Mutex
-	bearer credential.Secret
-	expiry time.Time
+	fetchMu sync.Mutex
+	mu      sync.Mutex
+	bearer  credential.Secret
+	expiry  time.Time
 }
 
 var _ provider.Provider = (*Client)(nil)
@@ -471,7 +472,7 @@ func (c *Client) Verify(ctx context.Context, cl provider.Client, value credentia
 	}
 	_, err := c.token(ctx, OpVerify, c.tokenURL, form, func(r *http.Request) {
 		r.SetBasicAuth(url.QueryEscape(cl.ClientID), url.QueryEscape(value.Reveal()))
-	})
+	}, value)
 	return err
 }
 
@@ -482,7 +483,7 @@ type tokenAnswer struct {
 }
 
 // token posts form to a token endpoint and returns the access token.
-func (c *Client) token(ctx context.Context, op, tokenURL string, form url.Values, auth func(*http.Request)) (tokenAnswer, error) {
+func (c *Client) token(ctx context.Context, op, tokenURL string, form url.Values, auth func(*http.Request), also ...credential.Secret) (tokenAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
@@ -499,7 +500,7 @@ func (c *Client) token(ctx context.Context, op, tokenURL string, form url.Values
 		return tokenAnswer{}, err
 	}
 	if status != http.StatusOK {
-		return tokenAnswer{}, c.parseError(op, status, header, body)
+		return tokenAnswer{}, c.parseError(op, status, header, body, also...)
 	}
 	var t tokenAnswer
 	if err := json.Unmarshal(body, &t); err != nil || t.AccessToken == "" {
@@ -514,10 +515,14 @@ func (c *Client) authorization(ctx context.Context) (string, error) {
 	if c.app == nil {
 		return "SSWS " + c.apiToken.Reveal(), nil
 	}
+	// One fetch at a time; mu guards the cached token itself.
+	c.fetchMu.Lock()
+	defer c.fetchMu.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.bearer.IsZero() && c.now().Before(c.expiry) {
-		return "Bearer " + c.bearer.Reveal(), nil
+	bearer, expiry := c.bearer, c.expiry
+	c.mu.Unlock()
+	if !bearer.IsZero() && c.now().Before(expiry) {
+		return "Bearer " + bearer.Reveal(), nil
 	}
 	assertion, err := c.assertion()
 	if err != nil {
@@ -529,7 +534,12 @@ func (c *Client) authorization(ctx context.Context) (string, error) {
 		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
 		"client_assertion":      {assertion},
 	}
-	t, err := c.token(ctx, OpToken, c.mgmtToken, form, nil)
+	t, err := c.token(ctx, OpToken, c.mgmtToken, form, nil, credential.NewSecret(assertion))
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.Code == "invalid_scope" {
+		// The service app was not granted okta.apps.read and okta.apps.manage.
+		pe.Kind = provider.ErrForbidden
+	}
 	if err != nil {
 		return "", err
 	}
@@ -541,7 +551,9 @@ func (c *Client) authorization(ctx context.Context) (string, error) {
 	if life <= 0 {
 		life = 5 * time.Minute
 	}
+	c.mu.Lock()
 	c.bearer, c.expiry = credential.NewSecret(t.AccessToken), c.now().Add(life-min(time.Minute, life/2))
+	c.mu.Unlock()
 	return "Bearer " + t.AccessToken, nil
 }
 
@@ -680,7 +692,23 @@ type errorBody struct {
 // parseError turns an error answer into a typed error. Only the service's
 // codes and summaries reach it, cut short and stripped of control
 // characters; Okta never echoes a secret in them.
-func (c *Client) parseError(op string, status int, h http.Header, body []byte) *provider.Error {
+func (c *Client) parseError(op string, status int, h http.Header, body []byte, also ...credential.Secret) *provider.Error {
+	e := c.parseErrorBody(op, status, h, body)
+	// A hostile answer could quote what it was sent.
+	c.mu.Lock()
+	secrets := append([]credential.Secret{c.apiToken, c.bearer}, also...)
+	c.mu.Unlock()
+	for _, s := range secrets {
+		if v := s.Reveal(); len(v) >= 4 {
+			e.Description = strings.ReplaceAll(e.Description, v, credential.Redacted)
+			e.Code = strings.ReplaceAll(e.Code, v, credential.Redacted)
+			e.RequestID = strings.ReplaceAll(e.RequestID, v, credential.Redacted)
+		}
+	}
+	return e
+}
+
+func (c *Client) parseErrorBody(op string, status int, h http.Header, body []byte) *provider.Error {
 	e := &provider.Error{Provider: Name, Op: op, HTTPStatus: status, Kind: provider.KindForStatus(status), RequestID: requestID(h)}
 	var eb errorBody
 	if len(body) > 0 && json.Unmarshal(body, &eb) == nil {
