@@ -187,7 +187,10 @@ func TestNeverAThirdSecret(t *testing.T) {
 	posts := o.emu.Calls()["create"]
 	// A repeated create (its answer lost, say) meets the limit; Okta
 	// cannot replay it.
-	pe := kind(t, func() error { _, err := o.client.Create(ctx, cl, provider.CreateRequest{IdempotencyKey: "k"}); return err }(), provider.ErrTooManySecrets)
+	pe := kind(t, func() error {
+		_, err := o.client.Create(ctx, cl, provider.CreateRequest{IdempotencyKey: "k"})
+		return err
+	}(), provider.ErrTooManySecrets)
 	if pe.Op != okta.OpCreate {
 		t.Errorf("op %s", pe.Op)
 	}
