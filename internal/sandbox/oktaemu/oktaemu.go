@@ -412,7 +412,7 @@ func (e *Emulator) management(w http.ResponseWriter, r *http.Request, parts []st
 	case "list":
 		out := make([]map[string]any, 0, len(a.secrets))
 		for _, s := range a.secrets {
-			out = append(out, e.render(appID, s, false))
+			out = append(out, e.render(origin(r), appID, s, false))
 		}
 		writeJSON(w, http.StatusOK, out)
 	case "create":
@@ -430,7 +430,7 @@ func (e *Emulator) management(w http.ResponseWriter, r *http.Request, parts []st
 		if s.Status == "ACTIVE" {
 			s.Status, s.LastUpdated = "INACTIVE", e.now().Truncate(time.Millisecond)
 		}
-		writeJSON(w, http.StatusOK, e.render(appID, s, false))
+		writeJSON(w, http.StatusOK, e.render(origin(r), appID, s, false))
 	case "delete":
 		s := find(a, secretID)
 		if s == nil {
@@ -494,7 +494,7 @@ func (e *Emulator) create(w http.ResponseWriter, r *http.Request, appID string, 
 	now := e.now().Truncate(time.Millisecond)
 	s := &Secret{ID: newID("ocs"), Status: status, value: value, Created: now, LastUpdated: now}
 	a.secrets = append(a.secrets, s)
-	writeJSON(w, http.StatusCreated, e.render(appID, s, true))
+	writeJSON(w, http.StatusCreated, e.render(origin(r), appID, s, true))
 }
 
 func find(a *app, id string) *Secret {
@@ -517,12 +517,12 @@ func activeCount(a *app) int {
 }
 
 // render is Okta's OAuth2ClientSecret object.
-func (e *Emulator) render(appID string, s *Secret, fresh bool) map[string]any {
+func (e *Emulator) render(origin, appID string, s *Secret, fresh bool) map[string]any {
 	value := s.value
 	if e.opts.MaskSecrets && !fresh && len(value) > 12 {
 		value = value[:6] + "......" + value[len(value)-6:]
 	}
-	base := "/api/v1/apps/" + appID + "/credentials/secrets/" + s.ID
+	base := origin + "/api/v1/apps/" + appID + "/credentials/secrets/" + s.ID
 	link := func(href, method string) map[string]any {
 		return map[string]any{"href": href, "hints": map[string]any{"allow": []string{method}}}
 	}
@@ -542,6 +542,14 @@ func (e *Emulator) render(appID string, s *Secret, fresh bool) map[string]any {
 		"lastUpdated":   s.LastUpdated.Format("2006-01-02T15:04:05.000Z"),
 		"_links":        links,
 	}
+}
+
+// origin is the scheme and host the request was sent to, for _links.
+func origin(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 // authorize checks the Authorization header for a management call.
@@ -623,10 +631,7 @@ func (e *Emulator) orgToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "A client assertion is required.")
 		return
 	}
-	tokenURL := "http://" + r.Host + "/oauth2/v1/token"
-	if r.TLS != nil {
-		tokenURL = "https://" + r.Host + "/oauth2/v1/token"
-	}
+	tokenURL := origin(r) + "/oauth2/v1/token"
 	var claims jwt.RegisteredClaims
 	var sa *serviceApp
 	_, err := jwt.ParseWithClaims(r.PostForm.Get("client_assertion"), &claims, func(t *jwt.Token) (any, error) {
