@@ -693,32 +693,37 @@ type errorBody struct {
 // codes and summaries reach it, cut short and stripped of control
 // characters; Okta never echoes a secret in them.
 func (c *Client) parseError(op string, status int, h http.Header, body []byte, also ...credential.Secret) *provider.Error {
-	e := c.parseErrorBody(op, status, h, body)
-	// A hostile answer could quote what it was sent.
+	// A hostile answer could quote what it was sent: secrets are replaced
+	// before anything is cut short, so no part of one survives.
 	c.mu.Lock()
 	secrets := append([]credential.Secret{c.apiToken, c.bearer}, also...)
 	c.mu.Unlock()
-	for _, s := range secrets {
-		if v := s.Reveal(); len(v) >= 4 {
-			e.Description = strings.ReplaceAll(e.Description, v, credential.Redacted)
-			e.Code = strings.ReplaceAll(e.Code, v, credential.Redacted)
-			e.RequestID = strings.ReplaceAll(e.RequestID, v, credential.Redacted)
+	scrub := func(v string, n int) string {
+		for _, s := range secrets {
+			if sv := s.Reveal(); len(sv) >= 4 {
+				v = strings.ReplaceAll(v, sv, credential.Redacted)
+			}
 		}
+		return clean(v, n)
 	}
-	return e
+	return c.parseErrorBody(op, status, h, body, scrub)
 }
 
-func (c *Client) parseErrorBody(op string, status int, h http.Header, body []byte) *provider.Error {
-	e := &provider.Error{Provider: Name, Op: op, HTTPStatus: status, Kind: provider.KindForStatus(status), RequestID: requestID(h)}
+func (c *Client) parseErrorBody(op string, status int, h http.Header, body []byte, clean func(string, int) string) *provider.Error {
+	e := &provider.Error{Provider: Name, Op: op, HTTPStatus: status, Kind: provider.KindForStatus(status), RequestID: clean(h.Get("X-Okta-Request-Id"), 64)}
 	var eb errorBody
 	if len(body) > 0 && json.Unmarshal(body, &eb) == nil {
 		if eb.ErrorCode != "" {
 			e.Code = clean(eb.ErrorCode, 32)
-			desc := eb.ErrorSummary
+			var desc strings.Builder
+			desc.WriteString(eb.ErrorSummary)
 			for _, cause := range eb.ErrorCauses {
-				desc += "; " + cause.ErrorSummary
+				if desc.Len() > 4096 {
+					break
+				}
+				desc.WriteString("; " + cause.ErrorSummary)
 			}
-			e.Description = clean(desc, 300)
+			e.Description = clean(desc.String(), 300)
 			if e.RequestID == "" {
 				e.RequestID = clean(eb.ErrorID, 64)
 			}

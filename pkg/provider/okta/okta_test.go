@@ -389,6 +389,10 @@ func TestHostileAnswers(t *testing.T) {
 			w.WriteHeader(403)
 			_, _ = fmt.Fprintf(w, `{"errorCode":"E0000006","errorSummary":"denied for %s","errorCauses":[{"errorSummary":"%s"}]}`, r.Header.Get("Authorization"), r.Header.Get("Authorization"))
 		}, provider.ErrForbidden, nil},
+		{"error quoting the API token where it is cut short", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(400)
+			_, _ = fmt.Fprintf(w, `{"errorCode":"E0000001","errorSummary":"%s%s"}`, strings.Repeat("x", 285), r.Header.Get("Authorization"))
+		}, provider.ErrBadRequest, nil},
 		{"429 with X-Rate-Limit-Reset", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(time.Now().Add(90*time.Second).Unix(), 10))
 			w.WriteHeader(429)
@@ -409,7 +413,7 @@ func TestHostileAnswers(t *testing.T) {
 			_, err := c.Describe(ctx, cl)
 			pe := kind(t, err, tc.want)
 			msg := pe.Error()
-			for _, s := range []string{apiToken, cl.ClientSecret.Reveal(), "\x1b", "\x07"} {
+			for _, s := range []string{apiToken, apiToken[:8], cl.ClientSecret.Reveal(), "\x1b", "\x07"} {
 				if strings.Contains(msg, s) {
 					t.Errorf("error %q holds %q", msg, s)
 				}
