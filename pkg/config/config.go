@@ -113,6 +113,12 @@ type Notify struct {
 	// WebhookURLEnv names the environment variable holding a Slack-compatible
 	// webhook URL; the URL itself is a secret and never in the file.
 	WebhookURLEnv string `json:"webhookURLEnv"`
+	// ExpiryNoticeDays are the days before a credential's expiry at which a
+	// notice is raised (an alert issue, and the webhook), once each: every
+	// threshold for a credential credrotate does not manage, and those
+	// inside the renewal window (the rotation is late) for one it does.
+	// Empty: no notices.
+	ExpiryNoticeDays []int `json:"expiryNoticeDays"`
 }
 
 // Equifax configures the provider.

@@ -52,6 +52,7 @@ var defaults = map[string]any{
 	"github.dashboard.labels":           []string{"credrotate-dashboard"},
 	"pullRequest.grouping":              "perRun",
 	"notify.webhookURLEnv":              "",
+	"notify.expiryNoticeDays":           []int{30, 14, 7, 3},
 	"equifax.enableClientSecretRenewal": true,
 	"equifax.transport":                 "rest",
 	"equifax.baseURL":                   "https://api.equifax.com",
