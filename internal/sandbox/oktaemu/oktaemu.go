@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -459,7 +460,7 @@ func (e *Emulator) create(w http.ResponseWriter, r *http.Request, appID string, 
 	}
 	if r.ContentLength != 0 {
 		dec := json.NewDecoder(r.Body)
-		if err := dec.Decode(&body); err != nil {
+		if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
 			oktaError(w, http.StatusBadRequest, "E0000003", "The request body was not well-formed.", nil)
 			return
 		}

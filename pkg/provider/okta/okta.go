@@ -412,9 +412,7 @@ func (c *Client) Revoke(ctx context.Context, cl provider.Client, secretID string
 	}
 	ss, err := c.list(ctx, OpRevoke, cl.ClientID)
 	if err != nil {
-		if errors.Is(err, provider.ErrNotFound) {
-			return nil
-		}
+		// An unknown app is a wrong client id, not a revoked secret.
 		return err
 	}
 	var target *secret
