@@ -230,6 +230,14 @@ func (e *Emulator) RegisterServiceApp(clientID string, key crypto.PublicKey, sco
 	e.serviceApps[clientID] = sa
 }
 
+// RevokeTokens forgets every access token issued, as an admin revoking a
+// service app's tokens would.
+func (e *Emulator) RevokeTokens() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.tokens = map[string]token{}
+}
+
 // Secrets returns the app's secrets, oldest first, without values.
 func (e *Emulator) Secrets(appID string) []Secret {
 	e.mu.Lock()

@@ -498,13 +498,21 @@ func TestServiceApp(t *testing.T) {
 			if n := o.emu.Calls()["token"]; n != 1 {
 				t.Errorf("%d management tokens fetched, want 1 (cached)", n)
 			}
+			// A token Okta rejects (E0000011) is dropped and fetched once more.
+			o.emu.RevokeTokens()
+			if _, err := o.client.Describe(ctx, cl); err != nil {
+				t.Fatalf("after the token was revoked: %v", err)
+			}
+			if n := o.emu.Calls()["token"]; n != 2 {
+				t.Errorf("%d management tokens fetched, want 2", n)
+			}
 			// A token past its life is replaced.
 			o.emu.Advance(2 * time.Hour)
 			if _, err := o.client.Describe(ctx, cl); err != nil {
 				t.Fatal(err)
 			}
-			if n := o.emu.Calls()["token"]; n != 2 {
-				t.Errorf("%d management tokens fetched, want 2", n)
+			if n := o.emu.Calls()["token"]; n != 3 {
+				t.Errorf("%d management tokens fetched, want 3", n)
 			}
 			_ = created
 		})
