@@ -73,6 +73,22 @@ func compileTemplate(name, text string) (tmpl, error) {
 	if err != nil {
 		return tmpl{}, err
 	}
+	if t.Tree == nil || t.Tree.Root == nil {
+		return tmpl{}, errors.New("the template is empty")
+	}
+	if len(t.Templates()) > 1 {
+		return tmpl{}, errors.New("define and block are not allowed: a template renders one value")
+	}
+	bad := false
+	walk(t.Tree.Root, func(n parse.Node) {
+		switch n.(type) {
+		case *parse.RangeNode, *parse.TemplateNode:
+			bad = true
+		}
+	})
+	if bad {
+		return tmpl{}, errors.New("range and template are not allowed: a template renders one value")
+	}
 	return tmpl{t: t, secret: refersToSecret(t.Tree.Root)}, nil
 }
 
