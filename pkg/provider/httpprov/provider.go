@@ -49,7 +49,7 @@ type cstep struct {
 
 type stepQueries struct {
 	accessToken, tokenType, expiresIn, issuedAt, scope *query
-	clientID, eligibleAt, secrets                      *query
+	clientID, eligibleAt, secrets, container           *query
 	maxSecrets, lifetime, defGrace, maxGrace           *query
 	each, secret, previous                             secretQueries
 }
@@ -348,10 +348,15 @@ func (p *Provider) readClientInfo(s *cstep, doc any, clientID string) (provider.
 	if info.Policy.MaxSecrets == 0 {
 		info.Policy.MaxSecrets = p.prog.desc.Rules.MaxValid
 	}
-	if _, ok := s.q.secrets.selectFirst(doc); !ok {
-		// An empty list selects nothing; a missing one is malformed.
-		if _, isObj := doc.(map[string]any); !isObj {
-			return info, errors.New("the answer is not a JSON object")
+	if s.q.container != nil {
+		v, ok := s.q.container.selectFirst(doc)
+		switch v.(type) {
+		case []any, map[string]any:
+		default:
+			if !ok {
+				return info, fmt.Errorf("%s selects nothing: the answer lists no secrets", s.q.container.src)
+			}
+			return info, fmt.Errorf("%s selects a %s, not a list of secrets", s.q.container.src, typeName(v))
 		}
 	}
 	nodes, err := s.q.secrets.selectAll(doc)
@@ -472,7 +477,7 @@ func (p *Provider) Create(ctx context.Context, c provider.Client, req provider.C
 		p.seen(out.ClientSecret)
 		si, err := p.readSecret(s.q.secret, doc, true)
 		if err != nil {
-			return err
+			return scrub(err, []string{v})
 		}
 		if si.Status == "" {
 			si.Status = provider.StatusActive
@@ -482,7 +487,7 @@ func (p *Provider) Create(ctx context.Context, c provider.Client, req provider.C
 			if _, ok := s.q.previous.id.selectFirst(doc); ok {
 				prev, err := p.readSecret(s.q.previous, doc, false)
 				if err != nil {
-					return fmt.Errorf("previous secret: %w", err)
+					return scrub(fmt.Errorf("previous secret: %w", err), []string{v})
 				}
 				out.PreviousSecret = &prev
 			}

@@ -279,6 +279,11 @@ func compileStep(d *Description, name string, s *Step, settings map[string]strin
 			add("result.each", "needs id and status", "read each secret's id and status relative to it, e.g. id: $.secretId, status: $.status")
 		}
 		cs.q.clientID, cs.q.eligibleAt, cs.q.secrets = q("clientId", r.ClientID), q("renewalEligibleAt", r.RenewalEligibleAt), q("secrets", r.Secrets)
+		if src := strings.TrimSpace(r.Secrets); strings.HasSuffix(src, "[*]") && cs.q.secrets != nil {
+			// The list itself must be there: an answer without it is
+			// malformed, not a client without secrets.
+			cs.q.container, _ = compileQuery(strings.TrimSuffix(src, "[*]"))
+		}
 		cs.q.maxSecrets, cs.q.lifetime = q("policy.maxSecrets", r.Policy.MaxSecrets), q("policy.secretLifetimeSeconds", r.Policy.SecretLifetimeSeconds)
 		cs.q.defGrace, cs.q.maxGrace = q("policy.defaultGracePeriodSeconds", r.Policy.DefaultGracePeriodSeconds), q("policy.maxGracePeriodSeconds", r.Policy.MaxGracePeriodSeconds)
 		cs.q.each = compileSecretFields(q, "each", r.Each)
