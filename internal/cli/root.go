@@ -100,6 +100,7 @@ run holds the repository's lease (nothing was touched).`,
 		newAdoptCmd(a),
 		newSealCmd(a),
 		newConfigCmd(a),
+		newProviderCmd(a),
 		newVersionCmd(a),
 	)
 	for _, c := range extra {

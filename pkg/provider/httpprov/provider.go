@@ -907,3 +907,6 @@ func scrub(err error, secrets []string) error {
 	}
 	return err
 }
+
+// HasToken reports whether the description declares a token step.
+func (p *Provider) HasToken() bool { return p.prog.steps["token"] != nil }
