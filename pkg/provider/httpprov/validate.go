@@ -203,7 +203,9 @@ func compile(d *Description, settings map[string]string, secretNames []string) (
 // compileStep compiles one step's templates and queries.
 func compileStep(d *Description, name string, s *Step, settings map[string]string, secretNames []string) (*cstep, []Problem) {
 	var ps []Problem
-	add := func(field, msg, fix string) { ps = append(ps, Problem{Step: name, Field: field, Message: msg, Fix: fix}) }
+	add := func(field, msg, fix string) {
+		ps = append(ps, Problem{Step: name, Field: field, Message: msg, Fix: fix})
+	}
 	cs := &cstep{name: name, step: s, method: s.method(), success: s.successCodes(), idemHeader: s.IdempotencyHeader}
 	if s.URL == "" {
 		add("url", "is missing", "give the call's URL, e.g. {{.settings.baseURL}}/v1/clients/{{pathescape .client.id}}/secrets")

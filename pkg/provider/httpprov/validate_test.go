@@ -55,13 +55,17 @@ func TestBadDescriptions(t *testing.T) {
 			fixMentions: ".token.accessToken",
 		},
 		{
-			name:  "unknown setting",
-			edit:  func(s string) string { return strings.Replace(s, "{{.settings.tokenPath}}", "{{.settings.tokenpath}}", 1) },
+			name: "unknown setting",
+			edit: func(s string) string {
+				return strings.Replace(s, "{{.settings.tokenPath}}", "{{.settings.tokenpath}}", 1)
+			},
 			where: "steps.token.url", says: `"tokenpath"`, fixMentions: ".settings",
 		},
 		{
-			name:  "secret in a query",
-			edit:  func(s string) string { return strings.Replace(s, "/secrets\"\n    headers:", "/secrets?key={{.client.secret}}\"\n    headers:", 1) },
+			name: "secret in a query",
+			edit: func(s string) string {
+				return strings.Replace(s, "/secrets\"\n    headers:", "/secrets?key={{.client.secret}}\"\n    headers:", 1)
+			},
 			where: "steps.describe.url", says: "puts a secret into the URL", fixMentions: "header",
 		},
 		{
