@@ -232,3 +232,13 @@ func redactSetValue(kv string) string {
 	}
 	return k + "=" + credential.Redacted
 }
+
+// UpdateDashboard passes the optional dashboard update through, masked.
+func (f redactingForge) UpdateDashboard(ctx context.Context, d forge.Dashboard) (forge.Issue, bool, error) {
+	u, ok := f.Forge.(rotate.DashboardUpdater)
+	if !ok {
+		return forge.Issue{}, false, errors.New("the forge cannot keep a dashboard issue")
+	}
+	d.Title, d.Body = f.red.String(d.Title), f.red.String(d.Body)
+	return u.UpdateDashboard(ctx, d)
+}

@@ -75,6 +75,13 @@ func (w *wiring) keyProvider(p config.Provider, hc *http.Client, cache map[strin
 		if err != nil {
 			return nil, err
 		}
+		if l, ok := pp.(provider.Lister); ok {
+			// Listing only reads: the inventory asks the provider itself.
+			if w.listers == nil {
+				w.listers = map[string]provider.Lister{}
+			}
+			w.listers[typ] = l
+		}
 		if !w.cfg.Rotation.EnableClientSecretRenewal {
 			pp = neutralmock.New(pp, neutralmock.Options{Logger: log})
 		}

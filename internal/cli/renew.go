@@ -20,6 +20,7 @@ import (
 
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/credential"
+	"github.com/credrotate/credrotate/pkg/inventory"
 	"github.com/credrotate/credrotate/pkg/rotate"
 )
 
@@ -185,7 +186,13 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	for _, kr := range rep.Results {
 		log.WithFields(map[string]any{"provider_key": kr.Key, "step": "summary", "action": kr.Action, "outcome": kr.Outcome, "secret_id": kr.SecretID, "pr": kr.PRURL}).Info("key done")
 	}
-	a.writeMetrics(f.metricsFile, traceID, rep, !rep.Failed(), log)
+	var um []inventory.Row
+	if f.metricsFile != "" || w.cfg.GitHub.Dashboard.Enabled {
+		um = unmanaged(ctx, w, log)
+	}
+	a.writeMetrics(f.metricsFile, traceID, rep, !rep.Failed(), log, um...)
+	sendExpiryNotices(ctx, w, runner, obs, rep, um, log)
+	updateDashboard(ctx, w, runner, obs, rep, um, log)
 	if err := printRunReport(a.stdout, f.output, rep, lock); err != nil {
 		return err
 	}

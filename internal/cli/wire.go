@@ -36,6 +36,9 @@ type wiring struct {
 	failpoint string
 	// emergency is renew --emergency.
 	emergency bool
+	// listers are the providers, by type, that can list their scope (the
+	// inventory's unmanaged credentials); set by keyProvider.
+	listers map[string]provider.Lister
 	// gitToken is what the workspace pushes with (set by newRunner); the
 	// run lease uses it too.
 	gitToken string

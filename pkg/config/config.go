@@ -71,6 +71,15 @@ type GitHub struct {
 	TeamReviewers []string  `json:"teamReviewers"`
 	AutoMerge     AutoMerge `json:"autoMerge"`
 	AlertLabels   []string  `json:"alertLabels"`
+	Dashboard     Dashboard `json:"dashboard"`
+}
+
+// Dashboard is the one issue per repository that every run keeps up to
+// date with every credential's state (opt-in).
+type Dashboard struct {
+	Enabled bool     `json:"enabled"`
+	Title   string   `json:"title"`
+	Labels  []string `json:"labels"`
 }
 
 // GitHubApp authenticates as a GitHub App installation instead of a token.
@@ -105,6 +114,12 @@ type Notify struct {
 	// WebhookURLEnv names the environment variable holding a Slack-compatible
 	// webhook URL; the URL itself is a secret and never in the file.
 	WebhookURLEnv string `json:"webhookURLEnv"`
+	// ExpiryNoticeDays are the days before a credential's expiry at which a
+	// notice is raised (an alert issue, and the webhook), once each: every
+	// threshold for a credential credrotate does not manage, and those
+	// inside the renewal window (the rotation is late) for one it does.
+	// Empty: no notices.
+	ExpiryNoticeDays []int `json:"expiryNoticeDays"`
 }
 
 // Equifax configures the provider.

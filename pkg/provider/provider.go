@@ -234,3 +234,22 @@ func Title(name string) string {
 	}
 	return name
 }
+
+// Listed is one client a provider found in its scope, with the metadata of
+// its secrets.
+type Listed struct {
+	ClientID string `json:"clientId"`
+	// Name is the client's display name (an Entra application's, an Okta
+	// app's label, a service account's email), when it has one.
+	Name    string       `json:"name,omitempty"`
+	Secrets []SecretInfo `json:"secrets"`
+}
+
+// Lister is implemented by a provider that can list every client its
+// management identity sees (Entra applications in the tenant or under an
+// owner, Okta apps, a Google Cloud project's service accounts), so that the
+// inventory shows the credentials credrotate does not manage yet. Equifax
+// has no such call: its inventory is the configured clients.
+type Lister interface {
+	List(ctx context.Context) ([]Listed, error)
+}

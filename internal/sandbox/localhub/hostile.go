@@ -250,3 +250,20 @@ func (s *Server) headJSON(r *http.Request, u urls, is *issue) map[string]any {
 	}
 	return m
 }
+
+// OpenForeignIssue opens an issue as user (default "mallory"), with labels,
+// and returns its number: someone else's issue that may copy credrotate's
+// hidden markers.
+func (s *Server) OpenForeignIssue(user, title, body string, labels []string) int {
+	if user == "" {
+		user = "mallory"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now().UTC()
+	is := &issue{number: len(s.issues) + 1, id: s.newID(), title: title, body: body, state: "open", user: user,
+		createdAt: now, updatedAt: now, labels: mergeLabels(nil, labels)}
+	s.issues = append(s.issues, is)
+	s.saveLocked()
+	return is.number
+}
