@@ -20,6 +20,13 @@ func writeHTTPConfig(t *testing.T, desc string) string {
 	if err := os.WriteFile(filepath.Join(dir, "equifax-rest.yaml"), []byte(desc), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	oas, err := os.ReadFile(filepath.Join("..", "..", "examples", "providers", "equifax-rest.openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "equifax-rest.openapi.yaml"), oas, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := strings.Replace(string(good), "providers:\n", `http:
   descriptions:
     - name: equifax-rest

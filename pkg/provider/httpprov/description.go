@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -66,6 +67,9 @@ type Description struct {
 	Retry *RetrySpec `json:"retry,omitempty"`
 	// Steps are the calls.
 	Steps Steps `json:"steps"`
+
+	// dir is the description file's folder, for a relative openapi path.
+	dir string
 }
 
 // RulesSpec declares provider.Rules.
@@ -221,6 +225,7 @@ func Load(path string) (*Description, error) {
 	if err != nil {
 		return nil, fmt.Errorf("description %s: %w", path, err)
 	}
+	d.dir = filepath.Dir(path)
 	return d, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/credrotate/credrotate/pkg/credential"
@@ -32,6 +33,7 @@ type program struct {
 	codes    map[string]error
 	statuses map[string]provider.Status
 	steps    map[string]*cstep
+	openapi  *openapi3.T
 }
 
 // cstep is one compiled step.
@@ -910,3 +912,6 @@ func scrub(err error, secrets []string) error {
 
 // HasToken reports whether the description declares a token step.
 func (p *Provider) HasToken() bool { return p.prog.steps["token"] != nil }
+
+// OpenAPI is the description's OpenAPI document, nil without one.
+func (p *Provider) OpenAPI() *openapi3.T { return p.prog.openapi }

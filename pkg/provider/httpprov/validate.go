@@ -194,6 +194,15 @@ func compile(d *Description, settings map[string]string, secretNames []string) (
 		cs.retry = retryPolicy(d.Retry, ns.step.Retry)
 		prog.steps[ns.name] = cs
 	}
+	if d.OpenAPI != "" && len(ps) == 0 {
+		doc, err := loadOpenAPI(d)
+		if err != nil {
+			add("", "openapi", err.Error(), "give the path (relative to the description) of the API's OpenAPI 3 document, or remove openapi")
+		} else {
+			prog.openapi = doc
+			ps = append(ps, checkOpenAPI(d, doc, prog, settings, secretNames)...)
+		}
+	}
 	if len(ps) > 0 {
 		return nil, &ValidationError{Name: d.Name, Problems: ps}
 	}
