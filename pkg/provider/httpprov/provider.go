@@ -198,9 +198,7 @@ func (p *Provider) Token(ctx context.Context, c provider.Client, settings map[st
 	if err != nil {
 		return Token{}, err
 	}
-	p.mu.Lock()
-	p.tokens[p.tokenKey(c, settings)] = cachedToken{tok: tok}
-	p.mu.Unlock()
+	p.put(p.tokenKey(c, settings), tok)
 	return tok, nil
 }
 
@@ -233,15 +231,36 @@ func (p *Provider) cachedOrNew(ctx context.Context, c provider.Client) (Token, e
 		if err != nil {
 			return Token{}, err
 		}
-		p.mu.Lock()
-		p.tokens[key] = cachedToken{tok: tok}
-		p.mu.Unlock()
+		p.put(key, tok)
 		return tok, nil
 	})
 	if err != nil {
 		return Token{}, err
 	}
 	return v.(Token), nil
+}
+
+// maxTokens bounds the token cache; expired tokens are pruned beyond it.
+const maxTokens = 256
+
+func (p *Provider) put(key string, tok Token) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.tokens) >= maxTokens {
+		now := time.Now()
+		for k, ct := range p.tokens {
+			if !ct.tok.ExpiresAt.After(now) {
+				delete(p.tokens, k)
+			}
+		}
+		for k := range p.tokens {
+			if len(p.tokens) < maxTokens {
+				break
+			}
+			delete(p.tokens, k)
+		}
+	}
+	p.tokens[key] = cachedToken{tok: tok}
 }
 
 func (p *Provider) dropToken(c provider.Client, tok Token) {
