@@ -24,6 +24,7 @@ type Config struct {
 	Entra        Entra         `json:"entra"`
 	Okta         Okta          `json:"okta"`
 	GCP          GCP           `json:"gcp"`
+	HTTP         HTTP          `json:"http"`
 	Providers    []Provider    `json:"providers"`
 	Environments []Environment `json:"environments"`
 	// Schedule is when scheduled runs start (a five-field cron expression,
@@ -113,6 +114,12 @@ type Notify struct {
 	// WebhookURLEnv names the environment variable holding a Slack-compatible
 	// webhook URL; the URL itself is a secret and never in the file.
 	WebhookURLEnv string `json:"webhookURLEnv"`
+	// ExpiryNoticeDays are the days before a credential's expiry at which a
+	// notice is raised (an alert issue, and the webhook), once each: every
+	// threshold for a credential credrotate does not manage, and those
+	// inside the renewal window (the rotation is late) for one it does.
+	// Empty: no notices.
+	ExpiryNoticeDays []int `json:"expiryNoticeDays"`
 }
 
 // Equifax configures the provider.
@@ -160,7 +167,7 @@ const (
 )
 
 // ProviderTypes lists the known provider types.
-var ProviderTypes = []string{TypeEquifax, TypeEntra, TypeOkta, TypeGCPKey}
+var ProviderTypes = []string{TypeEquifax, TypeEntra, TypeOkta, TypeGCPKey, TypeHTTP}
 
 // Provider is one credential under credrotate's care.
 type Provider struct {
@@ -171,7 +178,9 @@ type Provider struct {
 	ClientID string `json:"clientID"`
 	// ObjectID is an entra application's object id, when it is not to be
 	// looked up by its client id.
-	ObjectID      string       `json:"objectID,omitempty"`
+	ObjectID string `json:"objectID,omitempty"`
+	// Description names an http.descriptions entry, for http keys.
+	Description   string       `json:"description,omitempty"`
 	Transport     string       `json:"transport,omitempty"`
 	CurrentSecret SecretSource `json:"currentSecret"`
 	Secret        SecretRef    `json:"secret"`

@@ -167,6 +167,11 @@ func (c *Config) validateGitHub(ps *problems) {
 	default:
 		ps.add("github.autoMerge.method", gh.AutoMerge.Method, "is not a merge method", "use merge, squash or rebase")
 	}
+	for _, d := range c.Notify.ExpiryNoticeDays {
+		if d < 1 || d > 365 {
+			ps.add("notify.expiryNoticeDays", fmt.Sprint(d), "is not a number of days from 1 to 365", "list the days before expiry to be told at, e.g. [30, 14, 7, 3], or [] for no notices")
+		}
+	}
 	if gh.Dashboard.Enabled && strings.TrimSpace(gh.Dashboard.Title) == "" {
 		ps.add("github.dashboard.title", gh.Dashboard.Title, "is empty", "give the dashboard issue a title, e.g. \"credrotate: credential dashboard\"")
 	}

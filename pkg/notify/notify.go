@@ -20,7 +20,8 @@ import (
 
 // Event is one run's notice.
 type Event struct {
-	// Status is "success", "noop" or "failure".
+	// Status is "success", "noop", "failure" or "expiring" (a notice before
+	// a credential expires).
 	Status  string
 	TraceID string
 	// Summary is one line per provider key, names and ids only.
@@ -31,7 +32,7 @@ type Event struct {
 
 // Text renders the event as a chat message.
 func (e Event) Text() string {
-	icon := map[string]string{"success": ":white_check_mark:", "noop": ":zzz:", "failure": ":rotating_light:"}[e.Status]
+	icon := map[string]string{"success": ":white_check_mark:", "noop": ":zzz:", "failure": ":rotating_light:", "expiring": ":hourglass:"}[e.Status]
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s credrotate run %s: %s", icon, e.TraceID, e.Status)
 	if e.PRURL != "" {

@@ -125,7 +125,7 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 		}
 		obs.current[k.Key] = sec
 		obs.specs[k.Key] = k
-		ko := KeyObservation{Key: k.Key, ClientID: k.ClientID, Environments: len(r.Envs), CurrentFingerprint: sec.Fingerprint()}
+		ko := KeyObservation{Key: k.Key, ClientID: k.ClientID, Service: serviceName(k.Provider), Environments: len(r.Envs), CurrentFingerprint: sec.Fingerprint()}
 		if prs := open[k.Key]; len(prs) > 0 {
 			sort.Slice(prs, func(i, j int) bool { return prs[i].Number > prs[j].Number })
 			first := prs[0]
