@@ -21,8 +21,7 @@ const EntraPropagation = 2 * time.Second
 // entraService is the Entra ID emulator; every application manages its own
 // passwords (no management identity in the configuration).
 type entraService struct {
-	emu  *entraemu.Emulator
-	logf func(string, ...any)
+	emu *entraemu.Emulator
 }
 
 func newEntraService(opts Options) *entraService {

@@ -294,8 +294,7 @@ func TestLostAddPasswordAnswer(t *testing.T) {
 func TestManagementClientCredentials(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	var w *world
-	w = newWorld(t, entraemu.Options{}, func(o *entra.Options) {
+	w := newWorld(t, entraemu.Options{}, func(o *entra.Options) {
 		o.Management = entra.Management{ClientID: "mgmt-app", ClientSecret: func(context.Context) (credential.Secret, error) {
 			return credential.NewSecret("management-secret-value"), nil
 		}}

@@ -332,8 +332,7 @@ func (c *Client) Create(ctx context.Context, cl provider.Client, req provider.Cr
 		return provider.Created{}, err
 	}
 	if len(ss) >= MaxSecrets {
-		ss, err = c.makeRoom(ctx, cl, ss)
-		if err != nil {
+		if _, err := c.makeRoom(ctx, cl, ss); err != nil {
 			return provider.Created{}, err
 		}
 	}
