@@ -9,7 +9,8 @@
 #   - the Go modules, tools included, that go.mod pins;
 #   - credrotate and credrotate-sandbox, built with make build's flags and
 #     cached by version, and
-#     kubeseal and promtool at the versions go.mod pins, under .cache/bin:
+#     kubeseal and promtool at the versions go.mod and
+#     test/tools/promtool/go.mod pin, under .cache/bin:
 #     the tests run these (CREDROTATE_BIN, KUBESEAL_BIN, PROMTOOL_BIN)
 #     instead of compiling them inside
 #     their own timeouts;
@@ -93,14 +94,15 @@ if [ ! -x "$kubeseal" ]; then
 	log "kubeseal built in $((SECONDS - start))s"
 fi
 
-# promtool, at the Prometheus version go.mod pins as a tool: the chart's
-# alert rules are checked and unit-tested with it (PROMTOOL_BIN).
-pt_version="$(go list -m -f '{{.Version}}' github.com/prometheus/prometheus)"
+# promtool, at the Prometheus version its wrapper module test/tools/promtool
+# pins as a tool: the chart's alert rules are checked and unit-tested with
+# it (PROMTOOL_BIN).
+pt_version="$(cd test/tools/promtool && go list -m -f '{{.Version}}' github.com/prometheus/prometheus)"
 promtool="$bin/promtool-$pt_version"
 if [ ! -x "$promtool" ]; then
 	start=$SECONDS
-	log "building promtool $pt_version (first time: a few minutes on 2 cores)"
-	CGO_ENABLED=0 go build -trimpath -o "$promtool.tmp" github.com/prometheus/prometheus/cmd/promtool
+	log "building promtool $pt_version (first time: several minutes on 2 cores)"
+	(cd test/tools/promtool && CGO_ENABLED=0 go build -trimpath -o "$promtool.tmp" github.com/prometheus/prometheus/cmd/promtool)
 	mv "$promtool.tmp" "$promtool"
 	log "promtool built in $((SECONDS - start))s"
 fi

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"go/ast"
-	goparser "go/parser"
+	"go/parser"
 	"go/token"
 	"os"
 	"os/exec"
@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -33,7 +32,7 @@ var wantAlerts = []string{
 	"CredrotateUnmanagedCredentialExpiring",
 }
 
-const promtoolHint = "bash test/setup.sh (it builds promtool at go.mod's version into .cache/bin and prints PROMTOOL_BIN), or put promtool on PATH"
+const promtoolHint = "bash test/setup.sh (it builds promtool at test/tools/promtool's version into .cache/bin and prints PROMTOOL_BIN), or put promtool on PATH"
 
 // promtool is the promtool the tests run: PROMTOOL_BIN, as test/setup.sh
 // exports it, or promtool on PATH; missing, it skips loudly (fails under CI).
@@ -417,7 +416,7 @@ func dashboard(t *testing.T) grafanaDashboard {
 func exportedMetrics(t *testing.T) map[string][]string {
 	t.Helper()
 	path := filepath.Join(repoRoot(t), "internal", "cli", "metrics.go")
-	f, err := goparser.ParseFile(token.NewFileSet(), path, nil, 0)
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,66 +467,112 @@ func exportedMetrics(t *testing.T) map[string][]string {
 // duration so the expressions parse as PromQL.
 var grafanaVariables = regexp.MustCompile(`\$__(rate_interval|interval|range)\b`)
 
-// TestRuleAndDashboardMetricsExported: every metric the alert rules and
-// the dashboard query is one credrotate exports, and every label they
-// match on is one of its labels (or a label Prometheus adds).
-func TestRuleAndDashboardMetricsExported(t *testing.T) {
-	t.Parallel()
-	exported := exportedMetrics(t)
-	type query struct{ where, expr string }
-	var queries []query
+var (
+	// promqlStrings are PromQL's string literals, dropped before looking for
+	// names so a label value is not taken for one.
+	promqlStrings = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	// selectors are a metric name and its label matchers, if any.
+	selectors = regexp.MustCompile(`\b(credrotate_[a-z_]+)\b(\{[^}]*\})?`)
+	// matcherNames are the label names in a selector's matchers.
+	matcherNames = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)`)
+)
+
+type promQuery struct{ where, expr string }
+
+// monitoringQueries are the PromQL expressions of the rendered rules and of
+// the dashboard's panels and variables.
+func monitoringQueries(t *testing.T) []promQuery {
+	t.Helper()
+	var queries []promQuery
 	_, src := ruleGroups(t, ``)
 	for _, g := range parseRules(t, src).Groups {
 		for _, r := range g.Rules {
-			queries = append(queries, query{"rule " + r.Alert, r.Expr})
+			queries = append(queries, promQuery{"rule " + r.Alert, r.Expr})
 		}
 	}
 	d := dashboard(t)
 	for _, p := range d.Panels {
 		for _, q := range p.Targets {
-			queries = append(queries, query{"panel " + p.Title, q.Expr})
+			queries = append(queries, promQuery{"panel " + p.Title, grafanaVariables.ReplaceAllString(q.Expr, "5m")})
 		}
 	}
 	labelValues := regexp.MustCompile(`^label_values\(([^,]+),\s*\w+\)$`)
 	for _, v := range d.Templating.List {
 		if m := labelValues.FindStringSubmatch(v.Definition); m != nil {
-			queries = append(queries, query{"variable " + v.Name, m[1]})
+			queries = append(queries, promQuery{"variable " + v.Name, m[1]})
 		} else if v.Definition != "" {
 			t.Errorf("variable %s: %q is not label_values(metric, label)", v.Name, v.Definition)
 		}
 	}
+	return queries
+}
 
-	p := parser.NewParser(parser.Options{})
+// TestRuleAndDashboardMetricsExported: every metric the alert rules and
+// the dashboard query is one credrotate exports, and every label they
+// match on is one of that metric's labels.
+func TestRuleAndDashboardMetricsExported(t *testing.T) {
+	t.Parallel()
+	exported := exportedMetrics(t)
 	used := map[string]bool{}
-	for _, q := range queries {
-		expr, err := p.ParseExpr(grafanaVariables.ReplaceAllString(q.expr, "5m"))
-		if err != nil {
-			t.Errorf("%s: %q does not parse: %v", q.where, q.expr, err)
-			continue
-		}
-		parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
-			vs, ok := n.(*parser.VectorSelector)
-			if !ok {
-				return nil
-			}
-			labels, known := exported[vs.Name]
+	for _, q := range monitoringQueries(t) {
+		// Keep the selectors' matchers (their values are strings), drop
+		// every other string.
+		found := 0
+		for _, m := range selectors.FindAllStringSubmatch(q.expr, -1) {
+			found++
+			labels, known := exported[m[1]]
 			if !known {
-				t.Errorf("%s: metric %q is not one credrotate exports (%v)", q.where, vs.Name, keys(exported))
-				return nil
+				t.Errorf("%s: metric %q is not one credrotate exports (%v)", q.where, m[1], keys(exported))
+				continue
 			}
-			used[vs.Name] = true
-			for _, m := range vs.LabelMatchers {
-				if m.Name != "__name__" && !slices.Contains(labels, m.Name) {
-					t.Errorf("%s: %s has no label %q (it has %v)", q.where, vs.Name, m.Name, labels)
+			used[m[1]] = true
+			for _, l := range matcherNames.FindAllStringSubmatch(promqlStrings.ReplaceAllString(m[2], `""`), -1) {
+				if !slices.Contains(labels, l[1]) {
+					t.Errorf("%s: %s has no label %q (it has %v)", q.where, m[1], l[1], labels)
 				}
 			}
-			return nil
-		})
+		}
+		if found == 0 {
+			t.Errorf("%s: %q queries no credrotate metric", q.where, q.expr)
+		}
+		if other := regexp.MustCompile(`\b[a-z]+_[a-z_]+\b`).FindAllString(promqlStrings.ReplaceAllString(q.expr, `""`), -1); len(other) > 0 {
+			for _, name := range other {
+				if !strings.HasPrefix(name, "credrotate_") && !slices.Contains([]string{"max_over_time", "label_values", "provider_key", "secret_id", "client_id"}, name) {
+					t.Errorf("%s: %q names %q, which is not a credrotate metric", q.where, q.expr, name)
+				}
+			}
+		}
 	}
 	for name := range exported {
 		if !used[name] {
 			t.Logf("metric %s is in neither the rules nor the dashboard", name)
 		}
+	}
+}
+
+// TestPromtoolChecksDashboardQueries: the dashboard's queries are valid
+// PromQL: promtool checks them as recording rules.
+func TestPromtoolChecksDashboardQueries(t *testing.T) {
+	t.Parallel()
+	promtool(t)
+	var rules []map[string]string
+	for i, q := range monitoringQueries(t) {
+		if strings.HasPrefix(q.where, "panel ") {
+			rules = append(rules, map[string]string{"record": "credrotate:dashboard_query_" + strconv.Itoa(i), "expr": q.expr})
+		}
+	}
+	src, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "dashboard", "rules": rules}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "dashboard-queries.yaml")
+	if err := os.WriteFile(p, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := runPromtool(t, dir, "check", "rules", p)
+	if want := "SUCCESS: " + strconv.Itoa(len(rules)) + " rules found"; !strings.Contains(out, want) {
+		t.Errorf("promtool check rules: want %q in\n%s", want, out)
 	}
 }
 
