@@ -9,8 +9,10 @@
 #   - the Go modules, tools included, that go.mod pins;
 #   - credrotate and credrotate-sandbox, built with make build's flags and
 #     cached by version, and
-#     kubeseal at the version go.mod pins, under .cache/bin: the tests run
-#     these (CREDROTATE_BIN, KUBESEAL_BIN) instead of compiling them inside
+#     kubeseal and promtool at the versions go.mod and
+#     test/tools/promtool/go.mod pin, under .cache/bin:
+#     the tests run these (CREDROTATE_BIN, KUBESEAL_BIN, PROMTOOL_BIN)
+#     instead of compiling them inside
 #     their own timeouts;
 #   - kube-apiserver (test/e2e/setup.sh) when etcd is installed.
 #
@@ -92,6 +94,19 @@ if [ ! -x "$kubeseal" ]; then
 	log "kubeseal built in $((SECONDS - start))s"
 fi
 
+# promtool, at the Prometheus version its wrapper module test/tools/promtool
+# pins as a tool: the chart's alert rules are checked and unit-tested with
+# it (PROMTOOL_BIN).
+pt_version="$(cd test/tools/promtool && go list -m -f '{{.Version}}' github.com/prometheus/prometheus)"
+promtool="$bin/promtool-$pt_version"
+if [ ! -x "$promtool" ]; then
+	start=$SECONDS
+	log "building promtool $pt_version (first time: several minutes on 2 cores)"
+	(cd test/tools/promtool && CGO_ENABLED=0 go build -trimpath -o "$promtool.tmp" github.com/prometheus/prometheus/cmd/promtool)
+	mv "$promtool.tmp" "$promtool"
+	log "promtool built in $((SECONDS - start))s"
+fi
+
 # The summary of the run (counts the environment skips).
 CGO_ENABLED=0 go build -o "$bin/testsum" ./test/testsum
 
@@ -114,6 +129,7 @@ fi
 printf 'export CREDROTATE_BIN=%q\n' "$credrotate"
 printf 'export CREDROTATE_SANDBOX_BIN=%q\n' "$sandbox"
 printf 'export KUBESEAL_BIN=%q\n' "$kubeseal"
+printf 'export PROMTOOL_BIN=%q\n' "$promtool"
 printf 'export TESTSUM_BIN=%q\n' "$bin/testsum"
 for v in E2E_ETCD E2E_KUBE_APISERVER E2E_SEALED_SECRETS_CONTROLLER E2E_CRD_DIR; do
 	[ -z "${!v:-}" ] || printf 'export %s=%q\n' "$v" "${!v}"
