@@ -14,8 +14,10 @@ package gcpkey
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -370,6 +372,9 @@ func (p *Provider) Verify(ctx context.Context, c provider.Client, secret credent
 		return &provider.Error{Provider: Name, Op: "verify", Kind: provider.ErrUnauthorized, Description: "the key file belongs to another service account"}
 	}
 	cfg, err := google.JWTConfigFromJSON(raw, Scope)
+	if err == nil && !privateKeyReadable(f.PrivateKey) {
+		err = errors.New("unreadable private key")
+	}
 	if err != nil {
 		return &provider.Error{Provider: Name, Op: "verify", Kind: provider.ErrUnauthorized, Description: "the key file's private key could not be read"}
 	}
@@ -394,13 +399,24 @@ func (p *Provider) Verify(ctx context.Context, c provider.Client, secret credent
 func tokenError(op string, err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		e := &provider.Error{Provider: Name, Op: op, Code: clip(re.ErrorCode), Description: clip(re.ErrorDescription)}
+		code, desc := re.ErrorCode, re.ErrorDescription
+		if code == "" {
+			// golang.org/x/oauth2/jwt leaves the body unparsed.
+			var b struct {
+				Error       string `json:"error"`
+				Description string `json:"error_description"`
+			}
+			if json.Unmarshal(re.Body, &b) == nil {
+				code, desc = b.Error, b.Description
+			}
+		}
+		e := &provider.Error{Provider: Name, Op: op, Code: clip(code), Description: clip(desc)}
 		if re.Response != nil {
 			e.HTTPStatus = re.Response.StatusCode
 			e.RetryAfter = retryAfter(re.Response.Header)
 		}
 		switch {
-		case re.ErrorCode == "invalid_grant", re.ErrorCode == "invalid_client", re.ErrorCode == "unauthorized_client", e.HTTPStatus == 401:
+		case code == "invalid_grant", code == "invalid_client", code == "unauthorized_client", e.HTTPStatus == 401:
 			e.Kind = provider.ErrUnauthorized
 		case e.HTTPStatus == 0:
 			e.Kind = provider.ErrMalformedResponse
@@ -410,6 +426,20 @@ func tokenError(op string, err error) error {
 		return e
 	}
 	return transportError(op, err)
+}
+
+// privateKeyReadable reports whether a key file's private key parses as
+// the PKCS#8 or PKCS#1 RSA key Google issues.
+func privateKeyReadable(p string) bool {
+	b, _ := pem.Decode([]byte(p))
+	if b == nil {
+		return false
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(b.Bytes); err == nil {
+		return true
+	}
+	_, err := x509.ParsePKCS1PrivateKey(b.Bytes)
+	return err == nil
 }
 
 // Revoke disables the key, then deletes it; a disabled key is deleted
