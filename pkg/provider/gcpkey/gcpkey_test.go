@@ -364,20 +364,28 @@ func TestTimeout(t *testing.T) {
 
 func TestHostileAnswers(t *testing.T) {
 	t.Parallel()
-	cases := map[string]http.HandlerFunc{
-		"huge body": func(w http.ResponseWriter, r *http.Request) {
+	cases := map[string]struct {
+		h    http.HandlerFunc
+		kind error
+	}{
+		"huge body": {func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte(`{"keys":[{"name":"` + strings.Repeat("a", 2<<20) + `"}]}`))
-		},
-		"redirect": func(w http.ResponseWriter, r *http.Request) {
+		}, provider.ErrMalformedResponse},
+		"huge error": {func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(500)
+			_, _ = w.Write([]byte(strings.Repeat("a", 2<<20)))
+		}, provider.ErrTransient},
+		"redirect": {func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "http://evil.example/steal", http.StatusFound)
-		},
-		"dropped": func(w http.ResponseWriter, r *http.Request) {
+		}, provider.ErrBadRequest},
+		"dropped": {func(w http.ResponseWriter, r *http.Request) {
 			hj, _ := w.(http.Hijacker)
 			c, _, _ := hj.Hijack()
 			_ = c.Close()
-		},
+		}, provider.ErrTransient},
 	}
-	for name, h := range cases {
+	for name, tc := range cases {
+		h := tc.h
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := httptest.NewServer(h)
@@ -388,8 +396,8 @@ func TestHostileAnswers(t *testing.T) {
 			}
 			_, err = p.Describe(context.Background(), provider.Client{ClientID: target})
 			var pe *provider.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("err = %v", err)
+			if !errors.As(err, &pe) || !errors.Is(err, tc.kind) {
+				t.Fatalf("err = %v, want %v", err, tc.kind)
 			}
 			if strings.Contains(err.Error(), "ya29.static") {
 				t.Fatalf("the error quotes the token: %v", err)
