@@ -99,7 +99,8 @@ func TestDescribe(t *testing.T) {
 	w := newWorld(t, gcpemu.Options{})
 	ctx := context.Background()
 	// A key with a real expiry, from the expiry organization policy.
-	expiring, _, err := w.emu.SeedKey(w.email, w.emu.Now().Add(-time.Hour), w.emu.Now().Add(48*time.Hour))
+	until := w.emu.Now().Add(48 * time.Hour)
+	expiring, _, err := w.emu.SeedKey(w.email, w.emu.Now().Add(-time.Hour), until)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestDescribe(t *testing.T) {
 	if exp.Status != provider.StatusActive {
 		t.Errorf("newest key status %s", exp.Status)
 	}
-	if got, want := exp.ExpiresAt, w.emu.Now().Add(48*time.Hour).Truncate(time.Second); !got.Equal(want) {
+	if got, want := exp.ExpiresAt, until.UTC().Truncate(time.Second); !got.Equal(want) {
 		t.Errorf("expiring key ExpiresAt %s, want %s", got, want)
 	}
 	w.emu.Advance(49 * time.Hour)
