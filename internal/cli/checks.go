@@ -81,6 +81,14 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func checkCertificates(ctx context.Context, cfg *config.Config, opts checkOptions, r *checkReport) {
 	for i, e := range cfg.Environments {
+		if e.IsSOPS() {
+			// No certificate: the recipients are checked by Validate, the
+			// identity file here.
+			if _, err := sopsEncoder(e); err != nil {
+				r.problem(fmt.Sprintf("environments[%d].sops", i), "", "("+e.Name+"): "+err.Error(), "fix sops.ageRecipients or sops.ageKeyFile")
+			}
+			continue
+		}
 		key := fmt.Sprintf("environments[%d].cert.file", i)
 		value := e.Cert.File
 		if e.Cert.URL != "" {
@@ -158,6 +166,35 @@ func checkSecretSources(ctx context.Context, cfg *config.Config, opts checkOptio
 	}
 	if n := cfg.Notify.WebhookURLEnv; n != "" && !envSet(n) {
 		r.note("notify.webhookURLEnv: %s is not set, so a run sends no notifications", n)
+	}
+	// The management identities of the provider types in use.
+	source := func(key string, src *config.SecretSource, what string) {
+		switch {
+		case src == nil:
+		case src.File != "":
+			readable(key+".file", src.File, what)
+		case src.Env != "":
+			if !envSet(src.Env) {
+				r.problem(key+".env", src.Env, "names an environment variable that is not set", "export "+src.Env+" with "+what)
+			}
+		}
+	}
+	if cfg.Uses(config.TypeEntra) {
+		m := cfg.Entra.Management
+		source("entra.management.clientSecret", m.ClientSecret, "the management application's client secret")
+		if m.FederatedTokenFile != "" {
+			readable("entra.management.federatedTokenFile", m.FederatedTokenFile, "the workload identity token (AKS mounts it when the pod has the azure.workload.identity/use label)")
+		}
+	}
+	if cfg.Uses(config.TypeOkta) {
+		m := cfg.Okta.Management
+		source("okta.management.apiToken", m.APIToken, "the Okta API token")
+		if m.ServiceApp != nil && m.ServiceApp.PrivateKeyFile != "" {
+			readable("okta.management.serviceApp.privateKeyFile", m.ServiceApp.PrivateKeyFile, "the service app's private key (PEM)")
+		}
+	}
+	if cfg.Uses(config.TypeGCPKey) && cfg.GCP.CredentialsFile != "" {
+		readable("gcp.credentialsFile", cfg.GCP.CredentialsFile, "the management service account's key file, or leave it empty for Application Default Credentials")
 	}
 	for i, p := range cfg.Providers {
 		key := fmt.Sprintf("providers[%d].currentSecret", i)

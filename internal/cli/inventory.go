@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/inventory"
@@ -68,40 +69,51 @@ func collectInventory(ctx context.Context, w *wiring, now time.Time) inventory.I
 	cfg := w.cfg
 	hc := &http.Client{Timeout: 2 * cfg.Rotation.Timeout}
 	cache := map[string]provider.Provider{}
-	var managed []inventory.Managed
+	managed := make([]inventory.Managed, len(cfg.Providers))
 	listers := map[string]provider.Lister{}
 	var types []string
-	for _, p := range cfg.Providers {
+	provs := make([]provider.Provider, len(cfg.Providers))
+	for i, p := range cfg.Providers {
 		typ := p.TypeOrDefault()
-		m := inventory.Managed{Key: p.Key, Type: typ, ClientID: p.ClientID}
+		managed[i] = inventory.Managed{Key: p.Key, Type: typ, ClientID: p.ClientID}
 		prov, err := w.keyProvider(p, hc, cache)
 		if err != nil {
-			m.Err = err
-			managed = append(managed, m)
+			managed[i].Err = err
 			continue
 		}
+		provs[i] = prov
 		if _, ok := listers[typ]; !ok {
 			if l, ok := w.listers[typ]; ok {
 				listers[typ] = l
 				types = append(types, typ)
 			}
 		}
-		src, err := currentSource(p.CurrentSecret)
-		if err != nil {
-			m.Err = err
-			managed = append(managed, m)
-			continue
-		}
-		secret, err := src.Read(ctx)
-		if err != nil {
-			m.Err = fmt.Errorf("reading the current secret (%s): %w", src.Describe(), err)
-			managed = append(managed, m)
-			continue
-		}
-		w.red.AddSecret(secret)
-		m.Info, m.Err = prov.Describe(ctx, provider.Client{ClientID: p.ClientID, ClientSecret: secret})
-		managed = append(managed, m)
 	}
+	// The describes run as a run's do: at most rotation.concurrency at once.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, cfg.Rotation.Concurrency))
+	for i, p := range cfg.Providers {
+		if provs[i] == nil {
+			continue
+		}
+		g.Go(func() error {
+			m := &managed[i]
+			src, err := currentSource(p.CurrentSecret)
+			if err != nil {
+				m.Err = err
+				return nil
+			}
+			secret, err := src.Read(gctx)
+			if err != nil {
+				m.Err = fmt.Errorf("reading the current secret (%s): %w", src.Describe(), err)
+				return nil
+			}
+			w.red.AddSecret(secret)
+			m.Info, m.Err = provs[i].Describe(gctx, provider.Client{ClientID: p.ClientID, ClientSecret: secret})
+			return nil
+		})
+	}
+	_ = g.Wait()
 	var scopes []inventory.Scope
 	for _, typ := range types {
 		clients, err := listers[typ].List(ctx)

@@ -16,7 +16,10 @@ import (
 // sendExpiryNotices raises a notice (an alert issue, and the webhook) once
 // per threshold of notify.expiryNoticeDays for every credential that has
 // crossed one, supersedes the earlier threshold's notice, and resolves the
-// notices no longer needed. A failure is logged, never the run's.
+// notices no longer needed. A managed key whose rotation failed has its own
+// alert issue and gets no notice besides: the notice is for the rotation
+// that stalls silently (a pull request nobody merges). A failure is logged,
+// never the run's.
 func sendExpiryNotices(ctx context.Context, w *wiring, runner *rotate.Runner, obs *rotate.Observation, rep *rotate.Report, um []inventory.Row, log *logrus.Entry) {
 	days := w.cfg.Notify.ExpiryNoticeDays
 	if len(days) == 0 {
@@ -41,9 +44,13 @@ func sendExpiryNotices(ctx context.Context, w *wiring, runner *rotate.Runner, ob
 			earliest[string(r.Key)] = r
 		}
 	}
-	// A key this run rotated is watched by its new secret.
+	// A key whose rotation this run merged is watched by its new secret;
+	// one only proposed still depends on the secret in use.
 	if rep != nil {
 		for _, kr := range rep.Results {
+			if kr.Outcome != rotate.OutcomeMerged && kr.Outcome != rotate.OutcomeFinished {
+				continue
+			}
 			if e, ok := earliest[string(kr.Key)]; ok && kr.SecretID != "" && kr.SecretID != e.SecretID && !kr.ExpiresAt.IsZero() {
 				e.SecretID, e.ExpiresAt = kr.SecretID, kr.ExpiresAt
 				earliest[string(kr.Key)] = e
@@ -52,6 +59,10 @@ func sendExpiryNotices(ctx context.Context, w *wiring, runner *rotate.Runner, ob
 	}
 	var creds []inventory.Credential
 	for k, r := range earliest {
+		if open["credrotate:"+k] {
+			// The key's own alert issue already says what is wrong.
+			continue
+		}
 		creds = append(creds, inventory.Credential{ID: types[k] + "/" + r.SecretID, Label: k, ExpiresAt: r.ExpiresAt, Managed: true})
 	}
 	for _, r := range um {

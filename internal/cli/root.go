@@ -101,6 +101,7 @@ run holds the repository's lease (nothing was touched).`,
 		newSealCmd(a),
 		newInventoryCmd(a),
 		newConfigCmd(a),
+		newProviderCmd(a),
 		newVersionCmd(a),
 	)
 	for _, c := range extra {

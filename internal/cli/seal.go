@@ -127,6 +127,14 @@ func sealEnvironments(ctx context.Context, cfg *config.Config, a *app) ([]seal.E
 	envs := make([]seal.Environment, 0, len(cfg.Environments))
 	var errs []error
 	for _, e := range cfg.Environments {
+		if e.IsSOPS() {
+			parts, err := envSpec(e)
+			if err != nil {
+				return nil, err
+			}
+			envs = append(envs, seal.Environment{Name: e.Name, Path: e.Path, Namespace: e.Namespace, Encryption: parts.encryption, Encoder: parts.encoder})
+			continue
+		}
 		cert, warnings, err := seal.LoadCertificate(ctx, e.Name, seal.CertSource{File: e.Cert.File, URL: e.Cert.URL},
 			seal.LoadOptions{Fingerprint: e.CertFingerprint})
 		for _, w := range warnings {

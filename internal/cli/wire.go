@@ -69,9 +69,14 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 	}
 	envs := make([]rotate.EnvSpec, 0, len(cfg.Environments))
 	for _, e := range cfg.Environments {
+		parts, err := envSpec(e)
+		if err != nil {
+			return nil, err
+		}
 		envs = append(envs, rotate.EnvSpec{
 			Name: e.Name, Path: e.Path, Cert: seal.CertSource{File: e.Cert.File, URL: e.Cert.URL},
 			CertFingerprint: e.CertFingerprint, Scope: seal.Scope(e.Scope), Namespace: e.Namespace,
+			Encryption: parts.encryption, Encoder: parts.encoder,
 		})
 	}
 

@@ -24,6 +24,7 @@ type Config struct {
 	Entra        Entra         `json:"entra"`
 	Okta         Okta          `json:"okta"`
 	GCP          GCP           `json:"gcp"`
+	HTTP         HTTP          `json:"http"`
 	Providers    []Provider    `json:"providers"`
 	Environments []Environment `json:"environments"`
 	// Schedule is when scheduled runs start (a five-field cron expression,
@@ -166,7 +167,7 @@ const (
 )
 
 // ProviderTypes lists the known provider types.
-var ProviderTypes = []string{TypeEquifax, TypeEntra, TypeOkta, TypeGCPKey}
+var ProviderTypes = []string{TypeEquifax, TypeEntra, TypeOkta, TypeGCPKey, TypeHTTP}
 
 // Provider is one credential under credrotate's care.
 type Provider struct {
@@ -177,7 +178,9 @@ type Provider struct {
 	ClientID string `json:"clientID"`
 	// ObjectID is an entra application's object id, when it is not to be
 	// looked up by its client id.
-	ObjectID      string       `json:"objectID,omitempty"`
+	ObjectID string `json:"objectID,omitempty"`
+	// Description names an http.descriptions entry, for http keys.
+	Description   string       `json:"description,omitempty"`
 	Transport     string       `json:"transport,omitempty"`
 	CurrentSecret SecretSource `json:"currentSecret"`
 	Secret        SecretRef    `json:"secret"`
@@ -231,6 +234,11 @@ type Environment struct {
 	CertFingerprint string     `json:"certFingerprint,omitempty"`
 	Scope           string     `json:"scope"`
 	Namespace       string     `json:"namespace,omitempty"`
+	// Encryption is how this environment's manifests are encrypted:
+	// sealedSecrets (the default, "") or sops.
+	Encryption string `json:"encryption,omitempty"`
+	// SOPS configures an environment whose encryption is sops.
+	SOPS SOPS `json:"sops,omitzero"`
 }
 
 // CertSource says where an environment's sealing certificate is.

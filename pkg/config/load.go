@@ -115,6 +115,7 @@ type rawConfig struct {
 	Entra        rawEntra      `mapstructure:"entra"`
 	Okta         rawOkta       `mapstructure:"okta"`
 	GCP          rawGCP        `mapstructure:"gcp"`
+	HTTP         HTTP          `mapstructure:"http"`
 	Providers    []Provider    `mapstructure:"providers"`
 	Environments []Environment `mapstructure:"environments"`
 	Schedule     string        `mapstructure:"schedule"`
@@ -261,7 +262,7 @@ func Load(opts LoadOptions) (*Config, error) {
 
 	cfg := &Config{
 		Git: raw.Git, GitHub: raw.GitHub, PullRequest: raw.PullRequest, Notify: raw.Notify,
-		Providers: raw.Providers, Environments: raw.Environments, File: cfgPath, Schedule: raw.Schedule,
+		Providers: raw.Providers, Environments: raw.Environments, File: cfgPath, Schedule: raw.Schedule, HTTP: raw.HTTP,
 	}
 	cfg.Entra = Entra{TenantID: raw.Entra.TenantID, GraphURL: raw.Entra.GraphURL, LoginURL: raw.Entra.LoginURL, Management: raw.Entra.Management}
 	cfg.Okta = Okta{OrgURL: raw.Okta.OrgURL, TokenURL: raw.Okta.TokenURL, Scope: raw.Okta.Scope, Management: raw.Okta.Management}
@@ -449,6 +450,7 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&a.PrivateKeyFile)
 	}
 	abs(&c.GCP.CredentialsFile)
+	c.resolveHTTPPaths(dir)
 	for i := range c.Providers {
 		abs(&c.Providers[i].CurrentSecret.File)
 		if k := c.Providers[i].CurrentSecret.Kubernetes; k != nil {
@@ -457,6 +459,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	for i := range c.Environments {
 		abs(&c.Environments[i].Cert.File)
+		abs(&c.Environments[i].SOPS.AgeKeyFile)
 	}
 	if strings.HasPrefix(c.Git.URL, "file://") {
 		p := strings.TrimPrefix(c.Git.URL, "file://")

@@ -72,6 +72,9 @@ type GCP struct {
 	MaxKeyAge time.Duration `json:"maxKeyAge"`
 }
 
+// Uses reports whether any provider has type typ.
+func (c *Config) Uses(typ string) bool { return c.uses(typ) }
+
 // uses reports whether any provider has type typ.
 func (c *Config) uses(typ string) bool {
 	for _, p := range c.Providers {
@@ -142,6 +145,7 @@ func (c *Config) validateServices(ps *problems) {
 			ps.add("gcp.maxKeyAge", g.MaxKeyAge.String(), "must be positive", "use e.g. 2160h (90 days)")
 		}
 	}
+	c.validateHTTP(ps)
 	for i, p := range c.Providers {
 		if p.ObjectID != "" && p.TypeOrDefault() != TypeEntra {
 			ps.add(fmt.Sprintf("providers[%d].objectID", i), p.ObjectID, "is only for entra providers", "remove it")

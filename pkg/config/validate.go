@@ -332,6 +332,13 @@ func (c *Config) validateEnvironments(ps *problems) {
 				paths[clean] = i
 			}
 		}
+		if e.IsSOPS() || e.Encryption != "" && e.Encryption != EncryptionSealedSecrets {
+			validateSOPSEnvironment(ps, k, e)
+			continue
+		}
+		if len(e.SOPS.AgeRecipients) > 0 || e.SOPS.AgeKeyFile != "" {
+			ps.add(k+".sops", "", "is set but the environment's encryption is "+EncryptionSealedSecrets, "set encryption: sops, or remove the sops section")
+		}
 		switch {
 		case e.Cert.File == "" && e.Cert.URL == "":
 			ps.add(k+".cert", "", "has no certificate source", "set cert.file (a PEM from `kubeseal --fetch-cert`) or cert.url (the controller's /v1/cert.pem)")

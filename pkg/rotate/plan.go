@@ -53,6 +53,9 @@ type KeyObservation struct {
 	// Others are the other open pull requests that name this key. At most
 	// one pull request per key is kept open: the plan closes the others.
 	Others []OpenRotation
+	// Service names the key's provider for people ("Equifax", "Entra ID");
+	// empty reads "the provider".
+	Service string
 	// Client is Equifax's metadata of the client's secrets.
 	Client equifax.ClientInfo
 	// CurrentFingerprint is the fingerprint of the secret the workload uses
@@ -68,7 +71,7 @@ type KeyObservation struct {
 	// else's, left out of Client so that the rotation never counts or
 	// revokes them.
 	SetAside []equifax.SecretInfo
-	// Quiet says Equifax was not asked: the manifests show nothing can be
+	// Quiet says the provider was not asked: the manifests show nothing can be
 	// due (Runner.SkipQuiet), so Client is empty.
 	Quiet bool
 	// DescribeErr is why Equifax could not be asked about this key; the key
@@ -95,6 +98,14 @@ type PlanOptions struct {
 	Emergency bool
 	// Now is the planning clock.
 	Now time.Time
+}
+
+// service names the key's provider for people.
+func (o KeyObservation) service() string {
+	if o.Service == "" {
+		return "the provider"
+	}
+	return o.Service
 }
 
 // ClosePR is an open pull request the plan closes, and why.
@@ -250,7 +261,7 @@ func Classify(o KeyObservation, opts PlanOptions) Classification {
 		switch {
 		case cl.ValidCount() == 0:
 			c.State = StateNew
-			c.Problem = "Equifax reports no ACTIVE secret for client " + o.ClientID + "; renew it in the Equifax portal, then `credrotate adopt`"
+			c.Problem = o.service() + " reports no ACTIVE secret for client " + o.ClientID + "; create one at " + o.service() + ", then `credrotate adopt`"
 			return c
 		case c.PR != nil:
 			c.State = StateProposed
@@ -313,7 +324,7 @@ func Classify(o KeyObservation, opts PlanOptions) Classification {
 			return c
 		}
 		c.State = StateBroken
-		c.Problem = fmt.Sprintf("the deployed secret %s is %s at Equifax; get a valid secret from the Equifax portal and bring it under credrotate with `credrotate adopt --provider-key %s`", deployedID, status, o.Key)
+		c.Problem = fmt.Sprintf("the deployed secret %s is %s at %s; get a valid secret from %s and bring it under credrotate with `credrotate adopt --provider-key %s`", deployedID, status, o.service(), o.service(), o.Key)
 		return c
 	}
 
@@ -335,7 +346,7 @@ func Classify(o KeyObservation, opts PlanOptions) Classification {
 			return c
 		default:
 			c.State = StateBroken
-			c.Problem = fmt.Sprintf("Equifax reports %s %s next to the deployed %s %s; revoke the one that is not in use in the Equifax portal", other.SecretID, other.Status, deployedID, cur.Status)
+			c.Problem = fmt.Sprintf("%s reports %s %s next to the deployed %s %s; revoke the one that is not in use at %s", o.service(), other.SecretID, other.Status, deployedID, cur.Status, o.service())
 			return c
 		}
 	}
@@ -387,7 +398,7 @@ func sortOpen(o KeyObservation, deployedID string) (keep, dead *OpenRotation, cl
 				p := pr
 				dead = &p
 			} else {
-				closeList = append(closeList, ClosePR{PR: pr, Why: fmt.Sprintf("the secret %s this pull request carries for %s is no longer valid at Equifax", pr.NewSecretID, o.Key)})
+				closeList = append(closeList, ClosePR{PR: pr, Why: fmt.Sprintf("the secret %s this pull request carries for %s is no longer valid at %s", pr.NewSecretID, o.Key, o.service())})
 			}
 		default:
 			live = append(live, pr)
@@ -410,7 +421,7 @@ func sortOpen(o KeyObservation, deployedID string) (keep, dead *OpenRotation, cl
 		}
 	}
 	if dead != nil {
-		closeList = append(closeList, ClosePR{PR: *dead, Why: fmt.Sprintf("the secret %s this pull request carries for %s is no longer valid at Equifax", dead.NewSecretID, o.Key)})
+		closeList = append(closeList, ClosePR{PR: *dead, Why: fmt.Sprintf("the secret %s this pull request carries for %s is no longer valid at %s", dead.NewSecretID, o.Key, o.service())})
 		dead = nil
 	}
 	return &k, nil, closeList
@@ -427,7 +438,7 @@ func Decide(c Classification, opts PlanOptions) KeyPlan {
 	case StateUnobserved:
 		kp.Action = ActionRetry
 		kp.CurrentSecretID = c.Deployed
-		kp.Reason = "Equifax could not be asked about this key: " + o.DescribeErr.Error()
+		kp.Reason = o.service() + " could not be asked about this key: " + o.DescribeErr.Error()
 		if d, ok := manifestExpiry(o.Deployed); ok {
 			kp.ExpiresAt, kp.InUseSecretID, kp.InUseValidUntil = d, c.Deployed, d
 		}
@@ -446,7 +457,7 @@ func Decide(c Classification, opts PlanOptions) KeyPlan {
 			kp.KeepOrphan = true
 			kp.Reason = fmt.Sprintf("%s; replaying the renew from %s to recover %s (never revoked, as the workload may use it)", c.Problem, c.Current.SecretID, c.New.SecretID)
 		case c.Deployed != "" && !c.Current.Status.Valid():
-			kp.Reason = fmt.Sprintf("the deployed secret %s is %s at Equifax and %s is named by no manifest or pull request; replaying the renew to recover it", c.Current.SecretID, orUnknown(string(c.Current.Status)), c.New.SecretID)
+			kp.Reason = fmt.Sprintf("the deployed secret %s is %s at %s and %s is named by no manifest or pull request; recovering it (a replay of the renew where the provider can, else revoke and renew)", c.Current.SecretID, orUnknown(string(c.Current.Status)), o.service(), c.New.SecretID)
 		default:
 			if fp := deployedFingerprint(o.Deployed); fp != "" && fp != o.CurrentFingerprint {
 				// The workload does not hold the deployed secret: it may
@@ -480,7 +491,7 @@ func Decide(c Classification, opts PlanOptions) KeyPlan {
 		if kp.Action == ActionRenew || kp.Action == ActionRecover || kp.Action == ActionReplace {
 			kp.SupersedePR = c.Dead
 		} else {
-			kp.Close = append(kp.Close, ClosePR{PR: *c.Dead, Why: fmt.Sprintf("the secret %s this pull request carries for %s is no longer valid at Equifax", c.Dead.NewSecretID, o.Key)})
+			kp.Close = append(kp.Close, ClosePR{PR: *c.Dead, Why: fmt.Sprintf("the secret %s this pull request carries for %s is no longer valid at %s", c.Dead.NewSecretID, o.Key, o.service())})
 		}
 	}
 	return kp
@@ -493,7 +504,7 @@ func decideCurrent(kp *KeyPlan, c Classification, opts PlanOptions) {
 	o, cur := c.Obs, c.Current
 	if o.Quiet {
 		kp.Action = ActionNoop
-		kp.Reason = fmt.Sprintf("expires %s; renewal window opens %s (manifests only: nothing can be due, Equifax not asked)", kp.ExpiresAt.UTC().Format(time.RFC3339), kp.ExpiresAt.Add(-opts.RenewBefore).UTC().Format(time.RFC3339))
+		kp.Reason = fmt.Sprintf("expires %s; renewal window opens %s (manifests only: nothing can be due, the provider not asked)", kp.ExpiresAt.UTC().Format(time.RFC3339), kp.ExpiresAt.Add(-opts.RenewBefore).UTC().Format(time.RFC3339))
 		return
 	}
 	if opts.Emergency {

@@ -88,7 +88,7 @@ func TestPlanQuietKey(t *testing.T) {
 		d[i].ExpiresAt = t0.Add(90 * 24 * time.Hour)
 	}
 	kp := MakePlan([]KeyObservation{{Key: "a", Deployed: d, Environments: 3, Quiet: true}}, PlanOptions{CronMode: true, RenewBefore: 14 * 24 * time.Hour, Now: t0}).Keys[0]
-	if kp.Action != ActionNoop || kp.CurrentSecretID != "s-old" || !strings.Contains(kp.Reason, "Equifax not asked") {
+	if kp.Action != ActionNoop || kp.CurrentSecretID != "s-old" || !strings.Contains(kp.Reason, "the provider not asked") {
 		t.Fatalf("quiet key: %+v", kp)
 	}
 }

@@ -38,6 +38,13 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 		certOpts.Now = r.now
 	}
 	for _, e := range r.Envs {
+		if e.Encryption == seal.EncryptionSOPS {
+			if e.Encoder == nil {
+				return fail("encryption", fmt.Errorf("environment %s is on sops but has no encoder", e.Name), "set environments[].sops.ageRecipients")
+			}
+			obs.Envs = append(obs.Envs, seal.Environment{Name: e.Name, Path: e.Path, Namespace: e.Namespace, Encryption: e.Encryption, Encoder: e.Encoder})
+			continue
+		}
 		o := certOpts
 		o.Fingerprint = e.CertFingerprint
 		cert, warnings, err := seal.LoadCertificate(ctx, e.Name, e.Cert, o)
@@ -118,7 +125,7 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 		}
 		obs.current[k.Key] = sec
 		obs.specs[k.Key] = k
-		ko := KeyObservation{Key: k.Key, ClientID: k.ClientID, Environments: len(r.Envs), CurrentFingerprint: sec.Fingerprint()}
+		ko := KeyObservation{Key: k.Key, ClientID: k.ClientID, Service: serviceName(k.Provider), Environments: len(r.Envs), CurrentFingerprint: sec.Fingerprint()}
 		if prs := open[k.Key]; len(prs) > 0 {
 			sort.Slice(prs, func(i, j int) bool { return prs[i].Number > prs[j].Number })
 			first := prs[0]

@@ -30,6 +30,10 @@ type EnvSpec struct {
 	CertFingerprint string
 	Scope           seal.Scope
 	Namespace       string
+	// Encryption is the environment's format; "" is SealedSecrets. For
+	// seal.EncryptionSOPS, Encoder writes the manifests and Cert is unused.
+	Encryption seal.Encryption
+	Encoder    seal.Encoder
 }
 
 // Settings are the run's configuration, as plain values.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +34,17 @@ type Manifest struct {
 	DataKeys []string
 	// Metadata is read from the credrotate annotations.
 	Metadata credential.Metadata
+	// Encryption is the file's format: EncryptionSealedSecrets, or
+	// EncryptionSOPS for a SOPS-encrypted Secret (whose DataKeys are the
+	// keys of data and stringData: SOPS encrypts values, not keys).
+	Encryption Encryption
+}
+
+// isSOPSSecret says whether root is a Kubernetes Secret encrypted by SOPS:
+// apiVersion v1, kind Secret, and SOPS's top-level sops metadata.
+func isSOPSSecret(root *yaml.Node) bool {
+	return mapGetString(root, "apiVersion") == "v1" && mapGetString(root, "kind") == "Secret" &&
+		mapGet(root, "sops") != nil && mapGet(root, "sops").Kind == yaml.MappingNode
 }
 
 // skipDirs are never walked.
@@ -121,8 +133,15 @@ func ParseManifests(name string, data []byte) ([]Manifest, error) {
 			continue
 		}
 		root := doc.Content[0]
-		if root.Kind != yaml.MappingNode || mapGetString(root, "kind") != Kind ||
-			!strings.HasPrefix(mapGetString(root, "apiVersion"), "bitnami.com/") {
+		if root.Kind != yaml.MappingNode {
+			continue
+		}
+		enc := EncryptionSealedSecrets
+		switch {
+		case mapGetString(root, "kind") == Kind && strings.HasPrefix(mapGetString(root, "apiVersion"), "bitnami.com/"):
+		case isSOPSSecret(root):
+			enc = EncryptionSOPS
+		default:
 			continue
 		}
 		md := mapGet(root, "metadata")
@@ -160,9 +179,15 @@ func ParseManifests(name string, data []byte) ([]Manifest, error) {
 			}
 			*f.dst = t
 		}
-		ed := mapGet(mapGet(root, "spec"), "encryptedData")
-		m.DataKeys = mapKeys(ed)
-		sort.Strings(m.DataKeys)
+		m.Encryption = enc
+		if enc == EncryptionSOPS {
+			m.DataKeys = append(mapKeys(mapGet(root, "data")), mapKeys(mapGet(root, "stringData"))...)
+			m.DataKeys = slices.Compact(slices.Sorted(slices.Values(m.DataKeys)))
+		} else {
+			ed := mapGet(mapGet(root, "spec"), "encryptedData")
+			m.DataKeys = mapKeys(ed)
+			sort.Strings(m.DataKeys)
+		}
 		out = append(out, m)
 	}
 	return out, nil

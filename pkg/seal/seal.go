@@ -77,6 +77,66 @@ type Environment struct {
 	// Namespace, when set, is the namespace this overlay renders the Secret
 	// in, instead of SecretRef.Namespace.
 	Namespace string
+	// Encryption is how the environment's manifests are encrypted; "" is
+	// SealedSecrets. For EncryptionSOPS, Encoder writes them and Cert and
+	// Scope are unused.
+	Encryption Encryption
+	// Encoder renders the manifests of an environment that is not on
+	// SealedSecrets (the sopsout package's Encoder for SOPS).
+	Encoder Encoder
+}
+
+// Encryption names the format of an environment's manifests.
+type Encryption string
+
+// The formats Write writes.
+const (
+	// EncryptionSealedSecrets is a Bitnami SealedSecret (the default).
+	EncryptionSealedSecrets Encryption = "sealedSecrets"
+	// EncryptionSOPS is a Kubernetes Secret whose data and stringData
+	// values are SOPS-encrypted, as Flux's kustomize-controller decrypts it.
+	EncryptionSOPS Encryption = "sops"
+)
+
+// IsSOPS says whether the environment's manifests are SOPS Secrets.
+func (e Environment) IsSOPS() bool { return e.Encryption == EncryptionSOPS }
+
+// Target is what one manifest must hold after an update: the rotated data
+// key's value in the Secret name/namespace, and the credrotate annotations.
+type Target struct {
+	Name      string
+	Namespace string
+	DataKey   string
+	Value     credential.Secret
+	// Metadata becomes the credrotate annotations (Fingerprint filled in).
+	Metadata credential.Metadata
+}
+
+// Annotations returns the credrotate annotations of t in the order they are
+// written; an empty value means the annotation is removed.
+func (t Target) Annotations() (order []string, values map[string]string) {
+	values = map[string]string{
+		AnnotationProviderKey: string(t.Metadata.ProviderKey),
+		AnnotationSecretID:    t.Metadata.SecretID,
+		AnnotationExpiresAt:   formatTime(t.Metadata.ExpiresAt),
+		AnnotationRotatedAt:   formatTime(t.Metadata.RotatedAt),
+		AnnotationFingerprint: t.Metadata.Fingerprint,
+		AnnotationTraceID:     t.Metadata.TraceID,
+	}
+	order = []string{AnnotationProviderKey, AnnotationSecretID, AnnotationExpiresAt, AnnotationRotatedAt, AnnotationFingerprint, AnnotationTraceID}
+	for _, k := range lastAppliedAnnotations {
+		values[k] = ""
+		order = append(order, k)
+	}
+	return order, values
+}
+
+// Encoder renders one manifest of an environment in a format other than
+// SealedSecrets. existing is the file's current content (nil when there is
+// none); the result replaces it. Encode must keep what it does not change:
+// other keys' ciphertext and a person's additions.
+type Encoder interface {
+	Encode(existing []byte, t Target) ([]byte, error)
 }
 
 // ManifestPath is where the SealedSecret of key lives in this environment.
@@ -152,16 +212,21 @@ func (it Item) validate() error {
 }
 
 func (e Environment) validate() (ssv1alpha1.SealingScope, error) {
+	switch e.Encryption {
+	case "", EncryptionSealedSecrets:
+	case EncryptionSOPS:
+		if e.Encoder == nil {
+			return 0, invalid("environment %q is on sops but has no encoder", e.Name)
+		}
+		return e.validateCommon(ssv1alpha1.ClusterWideScope)
+	default:
+		return 0, invalid("environment %q: encryption %q is not sealedSecrets or sops", e.Name, e.Encryption)
+	}
 	if e.Cert == nil || e.Cert.PublicKey == nil {
 		return 0, invalid("environment %q has no sealing certificate", e.Name)
 	}
-	if _, err := cleanPath(e.Path); err != nil {
-		return 0, fmt.Errorf("%w: environment %q path: %w", ErrInvalidInput, e.Name, err)
-	}
-	if e.Namespace != "" {
-		if errs := validation.IsDNS1123Label(e.Namespace); len(errs) > 0 {
-			return 0, invalid("environment %q namespace %q: %s", e.Name, e.Namespace, strings.Join(errs, "; "))
-		}
+	if _, err := e.validateCommon(0); err != nil {
+		return 0, err
 	}
 	sc := e.Scope
 	if sc == "" {
@@ -172,6 +237,19 @@ func (e Environment) validate() (ssv1alpha1.SealingScope, error) {
 		return 0, fmt.Errorf("%w: environment %q: %w", ErrInvalidInput, e.Name, err)
 	}
 	return s, nil
+}
+
+// validateCommon checks what every format needs and returns scope.
+func (e Environment) validateCommon(scope ssv1alpha1.SealingScope) (ssv1alpha1.SealingScope, error) {
+	if _, err := cleanPath(e.Path); err != nil {
+		return 0, fmt.Errorf("%w: environment %q path: %w", ErrInvalidInput, e.Name, err)
+	}
+	if e.Namespace != "" {
+		if errs := validation.IsDNS1123Label(e.Namespace); len(errs) > 0 {
+			return 0, invalid("environment %q namespace %q: %s", e.Name, e.Namespace, strings.Join(errs, "; "))
+		}
+	}
+	return scope, nil
 }
 
 // sealOne encrypts one value for name/namespace under scope with the

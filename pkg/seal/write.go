@@ -126,6 +126,19 @@ func planEnv(ctx context.Context, fsys FS, env Environment, items []Item) ([]pen
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("environment %q: reading %s: %w", env.Name, p, err)
 		}
+		if env.IsSOPS() {
+			f, fresh, err := encodeOther(env, p, existing, exists, it, name, ns)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, f)
+			if fresh {
+				if err := k.addResource(path.Base(p)); err != nil {
+					return nil, fmt.Errorf("environment %q: %w", env.Name, err)
+				}
+			}
+			continue
+		}
 		doc, fresh := newManifestDoc(), true
 		if exists {
 			d, err := parseManifest(existing)
@@ -170,4 +183,29 @@ func planEnv(ctx context.Context, fsys FS, env Environment, items []Item) ([]pen
 		out = append(out, pendingFile{Written: Written{Env: env.Name, Path: k.path, Kind: KindKustomization, Created: k.created}, data: data})
 	}
 	return out, nil
+}
+
+// encodeOther renders one manifest with the environment's Encoder. fresh
+// says whether the file must be listed in the kustomization: it did not
+// exist or held no document.
+func encodeOther(env Environment, p string, existing []byte, exists bool, it Item, name, ns string) (pendingFile, bool, error) {
+	fresh := !exists
+	if exists {
+		docs, err := decodeDocuments(existing)
+		if err != nil {
+			return pendingFile{}, false, fmt.Errorf("environment %q: %s: %w", env.Name, p, err)
+		}
+		if len(docs) == 0 {
+			existing, fresh = nil, true
+		}
+	}
+	data, err := env.Encoder.Encode(existing, Target{Name: name, Namespace: ns, DataKey: it.Ref.DataKey, Value: it.Value, Metadata: it.Metadata})
+	if err != nil {
+		return pendingFile{}, false, fmt.Errorf("environment %q: %s: %w", env.Name, p, err)
+	}
+	if v := it.Value.Reveal(); len(v) >= 8 && bytes.Contains(data, []byte(v)) {
+		return pendingFile{}, false, fmt.Errorf("environment %q: %s: refusing to write a manifest that contains the plaintext", env.Name, p)
+	}
+	key := it.Metadata.ProviderKey
+	return pendingFile{Written: Written{Env: env.Name, Path: p, Kind: KindManifest, ProviderKey: key, Created: !exists}, data: data}, fresh, nil
 }

@@ -313,6 +313,12 @@ func TestOnAPIServer(t *testing.T) {
 	for name, src := range lintValues {
 		sets[name] = values(t, src)
 	}
+	for _, ex := range providerExamples {
+		sets["example "+ex.typ+" values and config"] = providerChartValues(t, ex)
+	}
+	for name, src := range workloadIdentityValues {
+		sets["workload identity, "+name] = values(t, src)
+	}
 	for name, vals := range sets {
 		t.Run("chart/"+name, func(t *testing.T) {
 			rel := mustRender(t, vals)

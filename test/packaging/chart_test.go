@@ -35,7 +35,7 @@ const (
 // hookAnnotation marks a Helm hook (the chart test is one).
 const hookAnnotation = "helm.sh/hook"
 
-var designConfigKeys = []string{"git", "github", "pullRequest", "notify", "equifax", "providers", "environments"}
+var designConfigKeys = []string{"git", "github", "pullRequest", "notify", "rotation", "schedule", "equifax", "entra", "okta", "gcp", "providers", "environments"}
 
 func chartDir(t testing.TB) string {
 	return filepath.Join(repoRoot(t), "charts", "credrotate")
@@ -472,10 +472,17 @@ func TestChartConfigMap(t *testing.T) {
 			t.Errorf("credrotate.yaml has key %q, which the design does not define", k)
 		}
 	}
-	for _, k := range []string{"git", "github", "equifax", "providers", "environments"} {
+	for _, k := range []string{"git", "github", "rotation", "schedule", "equifax", "providers", "environments"} {
 		if _, ok := cfg[k]; !ok {
 			t.Errorf("credrotate.yaml has no %q", k)
 		}
+	}
+	// The policy sits in rotation; the schedule is the CronJob's.
+	if got := fmt.Sprint(dig(cfg, "rotation", "gracePeriod")); got != "336h" {
+		t.Errorf("rotation.gracePeriod = %q, want the default 336h", got)
+	}
+	if got := fmt.Sprint(cfg["schedule"]); got != "0 5 * * 3" {
+		t.Errorf("schedule = %q, want the CronJob's 0 5 * * 3", got)
 	}
 	// The user's values were merged with the defaults, not replacing them.
 	if got := fmt.Sprint(dig(cfg, "github", "owner")); got != "acme" {

@@ -55,6 +55,40 @@ app.kubernetes.io/part-of: credrotate
 {{- define "credrotate.configDir" -}}/etc/credrotate{{- end }}
 {{- define "credrotate.secretsDir" -}}/var/run/credrotate{{- end }}
 {{- define "credrotate.appKeyPath" -}}/var/run/credrotate/github/private-key.pem{{- end }}
+{{- define "credrotate.managementDir" -}}/var/run/credrotate/management{{- end }}
+
+{{/*
+The top-level keys credrotate.yaml may have (pkg/config): the schema checks
+them on .Values.config, credrotate.configData on .Values.configFile.
+*/}}
+{{- define "credrotate.configKeys" -}}
+{{- list "git" "github" "pullRequest" "notify" "rotation" "schedule" "equifax" "entra" "okta" "gcp" "providers" "environments" | toJson }}
+{{- end }}
+
+{{/*
+.Values.config as YAML, with `schedule` set from .Values.schedule when it has
+none (credrotate checks the grace period against the schedule it runs on).
+A policy key set in the older spelling config.equifax.<key> (values files
+written before rotation: existed) wins over the chart's default
+config.rotation.<key>, which is dropped: otherwise the two would disagree.
+*/}}
+{{- define "credrotate.configYaml" -}}
+{{- $cfg := deepCopy .Values.config }}
+{{- if not (hasKey $cfg "schedule") }}
+{{- $_ := set $cfg "schedule" .Values.schedule }}
+{{- end }}
+{{- $eq := $cfg.equifax | default dict }}
+{{- $rot := $cfg.rotation | default dict }}
+{{- range list "enableClientSecretRenewal" "renewBefore" "gracePeriod" "revokeAfter" "criticalBefore" "concurrency" "timeout" }}
+{{- if hasKey $eq . }}
+{{- $_ := unset $rot . }}
+{{- end }}
+{{- end }}
+{{- if and (hasKey $cfg "rotation") (not $rot) }}
+{{- $_ := unset $cfg "rotation" }}
+{{- end }}
+{{- toYaml $cfg }}
+{{- end }}
 
 {{/*
 credrotate.yaml as a dict, as JSON for fromJson: .Values.configFile (the
@@ -68,26 +102,87 @@ checks on .Values.config.
 {{- if hasKey $cfg "Error" }}
 {{- fail (printf "configFile is not valid YAML: %s" (get $cfg "Error")) }}
 {{- end }}
+{{- $keys := include "credrotate.configKeys" . | fromJsonArray }}
 {{- range $k, $_ := $cfg }}
-{{- if not (has $k (list "git" "github" "pullRequest" "notify" "equifax" "providers" "environments")) }}
-{{- fail (printf "configFile has the key %q, which credrotate.yaml does not know (git, github, pullRequest, notify, equifax, providers, environments)" $k) }}
+{{- if not (has $k $keys) }}
+{{- fail (printf "configFile has the key %q, which credrotate.yaml does not know (%s)" $k (join ", " $keys)) }}
 {{- end }}
 {{- end }}
 {{- toJson $cfg }}
 {{- else }}
-{{- toJson .Values.config }}
+{{- include "credrotate.configYaml" . | fromYaml | toJson }}
 {{- end }}
 {{- end }}
 
 {{/*
-The namespaces and names of the Secrets that providers read through the
-Kubernetes API (currentSecret.kubernetes), as a dict namespace -> list of names.
+The secret sources of the management identities in config, as a dict
+config key -> source ({file}, {env} or {kubernetes}).
+*/}}
+{{- define "credrotate.managementSources" -}}
+{{- $cfg := include "credrotate.configData" . | fromJson }}
+{{- $out := dict }}
+{{- with dig "entra" "management" "clientSecret" dict $cfg }}
+{{- $_ := set $out "entra.management.clientSecret" . }}
+{{- end }}
+{{- with dig "okta" "management" "apiToken" dict $cfg }}
+{{- $_ := set $out "okta.management.apiToken" . }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
+{{/*
+The files of the management identities that config names, as a dict config
+key -> path.
+*/}}
+{{- define "credrotate.managementFiles" -}}
+{{- $cfg := include "credrotate.configData" . | fromJson }}
+{{- $out := dict }}
+{{- range $k, $src := include "credrotate.managementSources" . | fromJson }}
+{{- with $src.file }}
+{{- $_ := set $out (printf "%s.file" $k) . }}
+{{- end }}
+{{- end }}
+{{- with dig "entra" "management" "federatedTokenFile" "" $cfg }}
+{{- $_ := set $out "entra.management.federatedTokenFile" . }}
+{{- end }}
+{{- with dig "okta" "management" "serviceApp" "privateKeyFile" "" $cfg }}
+{{- $_ := set $out "okta.management.serviceApp.privateKeyFile" . }}
+{{- end }}
+{{- with dig "gcp" "credentialsFile" "" $cfg }}
+{{- $_ := set $out "gcp.credentialsFile" . }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
+{{/* The names of managementSecrets, each once, in the order first listed. */}}
+{{- define "credrotate.managementNames" -}}
+{{- $names := list }}
+{{- range .Values.managementSecrets }}
+{{- if not (has .name $names) }}
+{{- $names = append $names .name }}
+{{- end }}
+{{- end }}
+{{- toJson $names }}
+{{- end }}
+
+{{/*
+The namespaces and names of the Secrets that credrotate reads through the
+Kubernetes API (a provider's currentSecret.kubernetes, a management
+identity's clientSecret or apiToken {kubernetes: ...}), as a dict namespace ->
+list of names.
 */}}
 {{- define "credrotate.apiSecrets" -}}
 {{- $out := dict }}
 {{- $cfg := include "credrotate.configData" . | fromJson }}
+{{- $srcs := list }}
 {{- range $cfg.providers }}
-{{- $k := dig "currentSecret" "kubernetes" dict . }}
+{{- $srcs = append $srcs (dig "currentSecret" dict .) }}
+{{- end }}
+{{- range $_, $src := include "credrotate.managementSources" . | fromJson }}
+{{- $srcs = append $srcs $src }}
+{{- end }}
+{{- range $srcs }}
+{{- $k := dig "kubernetes" dict . }}
 {{- if $k }}
 {{- $ns := default $.Release.Namespace $k.namespace }}
 {{- $names := get $out $ns | default list }}
@@ -116,6 +211,9 @@ rendering fails now with a message that says what to change.
 {{- $secretsDir := include "credrotate.secretsDir" . }}
 {{- $mounted := dict }}
 {{- range .Values.providers }}
+{{- if has .key (list "github" "management" "metrics") }}
+{{- fail (printf "providers[key=%s]: the key would mount at %s/%s, which the chart uses itself: give the provider another key" .key $secretsDir .key) }}
+{{- end }}
 {{- $_ := set $mounted (printf "%s/%s/client_secret" $secretsDir .key) true }}
 {{- end }}
 {{- $cfg := include "credrotate.configData" . | fromJson }}
@@ -125,12 +223,43 @@ rendering fails now with a message that says what to change.
 {{- fail (printf "config.providers[key=%s].currentSecret.file is %s, but no entry of .Values.providers mounts it there: add {key: %s, secretName: <the Secret the sealed manifest makes>, secretKey: client_secret} to providers (it mounts at %s/%s/client_secret), or read the secret with currentSecret.kubernetes instead" .key $file .key $secretsDir .key) }}
 {{- end }}
 {{- end }}
+{{- $mgmtDir := include "credrotate.managementDir" . }}
+{{- $mgmt := dict }}
+{{- range .Values.managementSecrets }}
+{{- $path := printf "%s/%s/%s" $mgmtDir .name .key }}
+{{- if hasKey $mgmt $path }}
+{{- fail (printf "managementSecrets lists name %s with key %s twice: both would mount at %s" .name .key $path) }}
+{{- end }}
+{{- $_ := set $mgmt $path true }}
+{{- end }}
+{{- range $k, $file := include "credrotate.managementFiles" . | fromJson }}
+{{- if and (hasPrefix (printf "%s/" $mgmtDir) $file) (not (hasKey $mgmt $file)) }}
+{{- $parts := splitList "/" (trimPrefix (printf "%s/" $mgmtDir) $file) }}
+{{- if eq (len $parts) 2 }}
+{{- fail (printf "config.%s is %s, but no entry of managementSecrets mounts it there: add {name: %s, secretName: <the Secret that holds it>, key: %s} to managementSecrets" $k $file (index $parts 0) (index $parts 1)) }}
+{{- else }}
+{{- fail (printf "config.%s is %s, which managementSecrets cannot mount: its files are %s/<name>/<key>" $k $file $mgmtDir) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $envs := list }}
+{{- if eq .Values.github.auth "token" }}{{ $envs = append $envs .Values.github.tokenEnv }}{{ end }}
+{{- if .Values.notify.webhook.existingSecret }}{{ $envs = append $envs .Values.notify.webhook.env }}{{ end }}
+{{- range .Values.extraEnv }}{{ $envs = append $envs .name }}{{ end }}
+{{- range $k, $src := include "credrotate.managementSources" . | fromJson }}
+{{- if and $src.env (not (has $src.env $envs)) }}
+{{- fail (printf "config.%s is {env: %s}, but the pod has no variable %s: add it to extraEnv with valueFrom.secretKeyRef, or mount the Secret with managementSecrets and use {file: %s/<name>/<key>}" $k $src.env $src.env $mgmtDir) }}
+{{- end }}
+{{- end }}
+{{- if and $cfg.schedule (ne (toString $cfg.schedule) (toString .Values.schedule)) }}
+{{- fail (printf "config.schedule is %q, but the CronJob runs on schedule %q: make them equal, or leave config.schedule out (the chart sets it)" $cfg.schedule .Values.schedule) }}
+{{- end }}
 {{- $api := include "credrotate.apiSecrets" . | fromJson }}
 {{- if and .Values.rbac.readCurrentSecrets (not $api) }}
-{{- fail "rbac.readCurrentSecrets is true, but no provider in config uses currentSecret: {kubernetes: {namespace, name, key}}: set it to false, or switch a provider to the kubernetes source" }}
+{{- fail "rbac.readCurrentSecrets is true, but no provider in config uses currentSecret: {kubernetes: {namespace, name, key}} (nor does a management identity's secret): set it to false, or switch a provider to the kubernetes source" }}
 {{- end }}
 {{- if and $api (eq (include "credrotate.automountToken" .) "false") }}
-{{- fail "a provider in config reads its current secret through the Kubernetes API (currentSecret.kubernetes), but the pod gets no service account token: set rbac.readCurrentSecrets=true (or serviceAccount.automountToken=true with your own RBAC)" }}
+{{- fail "a provider (or a management identity) in config reads its secret through the Kubernetes API ({kubernetes: ...}), but the pod gets no service account token: set rbac.readCurrentSecrets=true (or serviceAccount.automountToken=true with your own RBAC)" }}
 {{- end }}
 {{- if not .Values.github.existingSecret }}
 {{- fail "github.existingSecret is empty: name the Secret that holds the GitHub token or App private key" }}
@@ -209,6 +338,11 @@ rendering fails now with a message that says what to change.
   mountPath: {{ include "credrotate.secretsDir" $ }}/{{ $p.key }}
   readOnly: true
 {{- end }}
+{{- range $i, $name := include "credrotate.managementNames" . | fromJsonArray }}
+- name: management-{{ $i }}
+  mountPath: {{ include "credrotate.managementDir" $ }}/{{ $name }}
+  readOnly: true
+{{- end }}
 {{- if eq .Values.github.auth "app" }}
 - name: github-app
   mountPath: {{ include "credrotate.appKeyPath" . | dir }}
@@ -251,6 +385,22 @@ rendering fails now with a message that says what to change.
     items:
       - key: {{ $p.secretKey | default "client_secret" }}
         path: client_secret
+{{- end }}
+{{- range $i, $name := include "credrotate.managementNames" . | fromJsonArray }}
+- name: management-{{ $i }}
+  projected:
+    defaultMode: 0440
+    sources:
+      {{- range $.Values.managementSecrets }}
+      {{- if eq .name $name }}
+      - secret:
+          name: {{ .secretName }}
+          optional: {{ .optional | default false }}
+          items:
+            - key: {{ .key | quote }}
+              path: {{ .key | quote }}
+      {{- end }}
+      {{- end }}
 {{- end }}
 {{- if eq .Values.github.auth "app" }}
 - name: github-app

@@ -69,6 +69,9 @@ type Options struct {
 	// Provider is the provider type of every key: equifax (default),
 	// or another service registered with RegisterService.
 	Provider string
+	// SOPS lists the environments whose manifests are SOPS Secrets (age
+	// encrypted) instead of SealedSecrets; see ParseEncryption.
+	SOPS []string
 }
 
 // services makes the Service of each provider type other than Equifax.
@@ -115,6 +118,10 @@ type World struct {
 	Keys        []Key
 	// Private holds each environment's sealing private key.
 	Private map[string]*rsa.PrivateKey
+	// AgeIdentity and AgeRecipient hold the age key of each environment on
+	// sops (Options.SOPS).
+	AgeIdentity  map[string]string
+	AgeRecipient map[string]string
 
 	servers []*http.Server
 	once    sync.Once
@@ -143,7 +150,11 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	if _, err := os.Stat(filepath.Join(dir, "gitops.git")); err == nil {
 		return nil, fmt.Errorf("%s already holds a demo (gitops.git exists): use another --workdir or remove it", dir)
 	}
-	w := &World{Dir: dir, ConfigPath: filepath.Join(dir, "credrotate.yaml"), Private: map[string]*rsa.PrivateKey{}}
+	w := &World{Dir: dir, ConfigPath: filepath.Join(dir, "credrotate.yaml"), Private: map[string]*rsa.PrivateKey{},
+		AgeIdentity: map[string]string{}, AgeRecipient: map[string]string{}}
+	if err := w.makeAgeIdentities(opts.SOPS); err != nil {
+		return nil, err
+	}
 
 	// Sealing key pairs, one per environment.
 	certs := map[string]*seal.Certificate{}
@@ -284,7 +295,11 @@ func (w *World) seedFiles(ctx context.Context, certs map[string]*seal.Certificat
 	}
 	var envs []seal.Environment
 	for _, env := range Environments {
-		envs = append(envs, seal.Environment{Name: env, Path: "overlays/" + env + "/credentials", Cert: certs[env], Scope: seal.ScopeStrict, Namespace: "credit-" + env})
+		e, err := w.sealEnvironment(env, certs[env])
+		if err != nil {
+			return nil, err
+		}
+		envs = append(envs, e)
 	}
 	var items []seal.Item
 	// The seeded secrets have been deployed for a while.
@@ -368,7 +383,7 @@ pullRequest:
 	}
 	b.WriteString("environments:\n")
 	for _, env := range Environments {
-		fmt.Fprintf(&b, "  - {name: %s, path: overlays/%s/credentials, cert: {file: keys/%s.crt}, namespace: credit-%s}\n", env, env, env, env)
+		b.WriteString(w.envConfig(env))
 	}
 	return b.String()
 }

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"crypto/rsa"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,17 +22,27 @@ func (w *World) MainFile(ctx context.Context, name string) ([]byte, error) {
 
 // Unseal decrypts the SealedSecret of key in env on main with env's private
 // key — as that cluster's controller would — and returns the data key's value.
+// A SOPS Secret is decrypted with env's age identity instead.
 func (w *World) Unseal(ctx context.Context, env string, key credential.ProviderKey) (credential.Secret, error) {
-	return w.unsealWith(ctx, env, key, w.Private[env])
+	return w.unsealWith(ctx, env, key, env)
 }
 
-func (w *World) unsealWith(ctx context.Context, env string, key credential.ProviderKey, priv *rsa.PrivateKey) (credential.Secret, error) {
+// unsealWith decrypts env's manifest of key with keyEnv's keys: its
+// sealing key, or its age identity for a SOPS Secret.
+func (w *World) unsealWith(ctx context.Context, env string, key credential.ProviderKey, keyEnv string) (credential.Secret, error) {
 	name := path.Join("overlays", env, "credentials", string(key)+".yaml")
 	b, err := w.MainFile(ctx, name)
 	if err != nil {
 		return credential.Secret{}, err
 	}
-	return unsealManifest(b, name, env, priv)
+	if isSOPSFile(b) {
+		id, ok := w.AgeIdentity[keyEnv]
+		if !ok {
+			return credential.Secret{}, fmt.Errorf("%s is a SOPS Secret; the %s environment has no age key", name, keyEnv)
+		}
+		return openSOPS(b, name, keyEnv, id)
+	}
+	return unsealManifest(b, name, env, w.Private[keyEnv])
 }
 
 // Rollout plays Argo CD or Flux and the sealed-secrets controller: for every
@@ -82,7 +91,7 @@ func (w *World) Prove(ctx context.Context) ([]Proof, error) {
 				if other == env {
 					continue
 				}
-				if _, err := w.unsealWith(ctx, env, k.Key, w.Private[other]); err == nil {
+				if _, err := w.unsealWith(ctx, env, k.Key, other); err == nil {
 					return proofs, fmt.Errorf("the %s manifest of %s also decrypts with the %s key", env, k.Key, other)
 				}
 			}

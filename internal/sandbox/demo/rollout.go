@@ -36,6 +36,12 @@ func RolloutDir(ctx context.Context, dir string) ([]credential.ProviderKey, erro
 	if err != nil {
 		return nil, err
 	}
+	ageID := ""
+	if _, err := os.Stat(filepath.Join(dir, "keys", "prod.agekey")); err == nil {
+		if ageID, err = readAgeIdentity(dir, "prod"); err != nil {
+			return nil, err
+		}
+	}
 	entries, err := os.ReadDir(filepath.Join(dir, "current"))
 	if err != nil {
 		return nil, fmt.Errorf("reading the demo's current secrets: %w", err)
@@ -54,7 +60,12 @@ func RolloutDir(ctx context.Context, dir string) ([]credential.ProviderKey, erro
 		if err != nil {
 			return changed, fmt.Errorf("reading %s on main: %w", name, err)
 		}
-		s, err := unsealManifest(b, name, "prod", priv)
+		var s credential.Secret
+		if isSOPSFile(b) {
+			s, err = openSOPS(b, name, "prod", ageID)
+		} else {
+			s, err = unsealManifest(b, name, "prod", priv)
+		}
 		if err != nil {
 			return changed, err
 		}

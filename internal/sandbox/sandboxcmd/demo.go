@@ -21,12 +21,13 @@ import (
 )
 
 type demoFlags struct {
-	workdir   string
-	serve     bool
-	keys      int
-	latency   time.Duration
-	transport string
-	provider  string
+	workdir    string
+	serve      bool
+	keys       int
+	latency    time.Duration
+	transport  string
+	provider   string
+	encryption string
 }
 
 func newDemoCmd(a *cli.App) *cobra.Command {
@@ -65,6 +66,7 @@ in a temporary folder that is removed at the end (kept if the demo fails).`,
 	fl.DurationVar(&f.latency, "latency", 0, "latency added to every emulator and localhub call")
 	fl.StringVar(&f.transport, "transport", "rest", "Equifax transport: rest or soap")
 	fl.StringVar(&f.provider, "provider", "equifax", "the keys' provider: equifax, entra, okta or gcpkey")
+	fl.StringVar(&f.encryption, "encryption", "sealedSecrets", "the environments' encryption: sealedSecrets or sops for all, or per environment (staging=sops)")
 	return cmd
 }
 
@@ -78,6 +80,10 @@ func runDemo(ctx context.Context, a *cli.App, f demoFlags, logLevelSet bool) (er
 	if !slices.Contains(demo.Providers(), f.provider) {
 		return cli.UsageErrorf("--provider %q: use one of %s", f.provider, strings.Join(demo.Providers(), ", "))
 	}
+	sopsEnvs, err := demo.ParseEncryption(f.encryption)
+	if err != nil {
+		return cli.UsageErrorf("--encryption: %v", err)
+	}
 	dir, temporary := f.workdir, false
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "credrotate-demo-"); err != nil {
@@ -87,7 +93,7 @@ func runDemo(ctx context.Context, a *cli.App, f demoFlags, logLevelSet bool) (er
 	}
 	out := a.Stdout()
 	start := time.Now()
-	w, err := demo.Start(ctx, demo.Options{Dir: dir, Keys: f.keys, Latency: f.latency, Transport: f.transport, Provider: f.provider})
+	w, err := demo.Start(ctx, demo.Options{Dir: dir, Keys: f.keys, Latency: f.latency, Transport: f.transport, Provider: f.provider, SOPS: sopsEnvs})
 	if err != nil {
 		if temporary {
 			_ = os.RemoveAll(dir)

@@ -1,0 +1,318 @@
+package oktaemu_test
+
+// The emulator and the Okta provider against Okta's own OpenAPI description
+// (dist/current/management-minimal.yaml of okta/okta-management-openapi-spec,
+// named by CREDROTATE_OKTA_OPENAPI; it is not kept in this repository):
+// Prism runs as a validation proxy in front of the emulator, the provider
+// drives every operation through it, and every request and answer must
+// keep the description (0 violations). Prism comes from test/contract's
+// pinned npm tools; without them the tests skip loudly, or fail under CI.
+// Without the description they skip loudly, CI or not: it cannot be
+// fetched from the machines the tests run on.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credrotate/credrotate/internal/sandbox/oktaemu"
+	"github.com/credrotate/credrotate/internal/testenv"
+	"github.com/credrotate/credrotate/pkg/credential"
+	"github.com/credrotate/credrotate/pkg/provider"
+	"github.com/credrotate/credrotate/pkg/provider/okta"
+)
+
+var (
+	prismBin = filepath.Join("..", "..", "..", "test", "contract", "node_modules", ".bin", "prism")
+	specPath = os.Getenv("CREDROTATE_OKTA_OPENAPI")
+)
+
+const contractToken = "00contract-api-token-0123456789"
+
+// prism is the validation proxy and the emulator behind it.
+type prism struct {
+	emu    *oktaemu.Emulator
+	emuURL string
+	url    string
+}
+
+var (
+	prismOnce sync.Once
+	shared    *prism
+	sharedErr error
+	cleanup   []func()
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(cleanup) - 1; i >= 0; i-- {
+		cleanup[i]()
+	}
+	os.Exit(code)
+}
+
+// startPrism starts the emulator and Prism once for the package.
+func startPrism(t *testing.T) *prism {
+	t.Helper()
+	testenv.LookPath(t, "node", "install Node.js (apt-get install nodejs)")
+	testenv.File(t, prismBin, "Prism, from the contract tests' pinned npm tools", "npm ci --prefix test/contract (make test does it)")
+	if specPath == "" {
+		t.Skip("ENVIRONMENT SKIP: CREDROTATE_OKTA_OPENAPI is not set: point it at Okta's management-minimal.yaml (github.com/okta/okta-management-openapi-spec, dist/current) to hold the provider and the emulator to Okta's own description")
+	}
+	prismOnce.Do(func() { shared, sharedErr = launch() })
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return shared
+}
+
+func launch() (*prism, error) {
+	emu := oktaemu.New(oktaemu.Options{APIToken: contractToken})
+	ts := httptest.NewServer(emu)
+	cleanup = append(cleanup, ts.Close)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir, err := os.MkdirTemp("", "oktaemu-contract-")
+	if err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, func() { _ = os.RemoveAll(dir) })
+	cut, err := cutDescription(specPath, dir)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(prismBin, "proxy", "--errors", "-h", "127.0.0.1", "-p", fmt.Sprint(port), cut, ts.URL)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting prism: %w", err)
+	}
+	cleanup = append(cleanup, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	ready := make(chan struct{})
+	var logMu sync.Mutex
+	var log strings.Builder
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		closed := false
+		for sc.Scan() {
+			line := sc.Text()
+			logMu.Lock()
+			if log.Len() < 1<<16 {
+				log.WriteString(line + "\n")
+			}
+			logMu.Unlock()
+			if !closed && strings.Contains(line, "Prism is listening") {
+				close(ready)
+				closed = true
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(2 * time.Minute):
+		logMu.Lock()
+		defer logMu.Unlock()
+		return nil, fmt.Errorf("prism did not start within 2 minutes:\n%s", log.String())
+	}
+	return &prism{emu: emu, emuURL: ts.URL, url: fmt.Sprintf("http://127.0.0.1:%d", port)}, nil
+}
+
+// recorder notes every call and every violation Prism reports.
+type recorder struct {
+	mu         sync.Mutex
+	calls      []string
+	violations []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, fmt.Sprintf("%s %s -> %d", req.Method, req.URL.Path, resp.StatusCode))
+	if v := resp.Header.Get("sl-violations"); v != "" {
+		r.violations = append(r.violations, fmt.Sprintf("%s %s: sl-violations: %s", req.Method, req.URL.Path, v))
+	}
+	if resp.StatusCode >= 400 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(data))
+		if strings.Contains(resp.Header.Get("Content-Type"), "problem+json") || bytes.Contains(data, []byte("stoplight.io/prism/errors")) {
+			r.violations = append(r.violations, fmt.Sprintf("%s %s: Prism refused (%d): %s", req.Method, req.URL.Path, resp.StatusCode, data))
+		}
+	}
+	return resp, nil
+}
+
+func (r *recorder) check(t *testing.T, minCalls int) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range r.violations {
+		t.Error(v)
+	}
+	if len(r.calls) < minCalls {
+		t.Errorf("%d calls went through Prism, want at least %d: %v", len(r.calls), minCalls, r.calls)
+	}
+	t.Logf("%d calls through Prism, %d violations: %v", len(r.calls), len(r.violations), r.calls)
+}
+
+// TestProviderKeepsOktasContract drives every operation of the provider
+// through Prism: describe, create, verify (straight to the emulator: the
+// token endpoints are not in the management description), revoke
+// (deactivate, then delete), an interrupted revoke's resumption, the
+// two-secret limit and an unknown app.
+func TestProviderKeepsOktasContract(t *testing.T) {
+	t.Parallel()
+	p := startPrism(t)
+	ctx := context.Background()
+	rec := &recorder{}
+	c, err := okta.New(okta.Options{OrgURL: p.url, TokenURL: p.emuURL + "/oauth2/default/v1/token", APIToken: credential.NewSecret(contractToken),
+		HTTPClient: &http.Client{Transport: rec}, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := "contract-seeded-secret-0123456789"
+	first, err := p.emu.SeedApp("0oacontract1", value, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := provider.Client{ClientID: "0oacontract1", ClientSecret: credential.NewSecret(value)}
+
+	if _, err := c.Describe(ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	created, err := c.Create(ctx, cl, provider.CreateRequest{IdempotencyKey: provider.IdempotencyKey(cl.ClientID, first.ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Verify(ctx, cl, created.ClientSecret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, cl, provider.CreateRequest{}); err == nil {
+		t.Fatal("a third secret was created")
+	}
+	if err := c.Revoke(ctx, cl, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Revoke(ctx, cl, created.Secret.SecretID); err == nil {
+		t.Fatal("the last secret was revoked")
+	}
+	// An interrupted revoke: the INACTIVE secret is deleted to make room.
+	second, err := p.emu.AddSecret(cl.ClientID, "", "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.emu.Deactivate(cl.ClientID, created.Secret.SecretID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, provider.Client{ClientID: cl.ClientID, ClientSecret: created.ClientSecret}, provider.CreateRequest{}); err == nil {
+		t.Fatal("created next to an INACTIVE secret that is the deployed one")
+	}
+	_ = second
+	if err := c.Revoke(ctx, cl, created.Secret.SecretID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Describe(ctx, provider.Client{ClientID: "0oanosuchapp"}); err == nil {
+		t.Fatal("an unknown app was described")
+	}
+	rec.check(t, 10)
+}
+
+// TestEmulatorErrorsKeepOktasContract sends what the provider never sends
+// (it checks first) straight through Prism, so that the emulator's refusals
+// are held to the description too: a third secret, deleting an ACTIVE
+// secret, deactivating the only one, a bad API token, a client_secret of
+// one's own.
+func TestEmulatorErrorsKeepOktasContract(t *testing.T) {
+	t.Parallel()
+	p := startPrism(t)
+	if _, err := p.emu.SeedApp("0oacontract2", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	only := p.emu.Secrets("0oacontract2")[0]
+	rec := &recorder{}
+	hc := &http.Client{Transport: rec, Timeout: 20 * time.Second}
+	base := p.url + "/api/v1/apps/0oacontract2/credentials/secrets"
+	send := func(method, url, body, token string, want int) {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, url, rd)
+		req.Header.Set("Authorization", "SSWS "+token)
+		req.Header.Set("Accept", "application/json")
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s %s: %d, want %d", method, url, resp.StatusCode, want)
+		}
+	}
+	send(http.MethodPost, base+"/"+only.ID+"/lifecycle/deactivate", "", contractToken, 400)
+	send(http.MethodDelete, base+"/"+only.ID, "", contractToken, 400)
+	send(http.MethodPost, base, `{"client_secret":"short","status":"ACTIVE"}`, contractToken, 400)
+	send(http.MethodPost, base, `{"client_secret":"my-own-client-secret-0123456789","status":"ACTIVE"}`, contractToken, 201)
+	send(http.MethodPost, base, `{}`, contractToken, 400)
+	send(http.MethodGet, base, "", "00wrong-token", 401)
+	send(http.MethodGet, base, "", contractToken, 200)
+	rec.check(t, 7)
+}
+
+// TestPrismCatchesViolations: a request that breaks the description is
+// refused by Prism and recorded, so that 0 violations above means
+// something.
+func TestPrismCatchesViolations(t *testing.T) {
+	t.Parallel()
+	p := startPrism(t)
+	if _, err := p.emu.SeedApp("0oacontract3", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	hc := &http.Client{Transport: rec, Timeout: 20 * time.Second}
+	req, _ := http.NewRequest(http.MethodPost, p.url+"/api/v1/apps/0oacontract3/credentials/secrets", strings.NewReader(`{"status":"BOGUS"}`))
+	req.Header.Set("Authorization", "SSWS "+contractToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.violations) == 0 {
+		t.Fatalf("Prism let a status outside the enum through (%d)", resp.StatusCode)
+	}
+	if n := len(p.emu.Secrets("0oacontract3")); n != 1 {
+		t.Errorf("the refused request reached the emulator: %d secrets", n)
+	}
+}

@@ -1,0 +1,174 @@
+package httpprov_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/credrotate/credrotate/pkg/provider/httpprov"
+)
+
+func readEquifaxYAML(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", "providers", "equifax-rest.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestExampleDescriptionsAreValid(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "examples", "providers", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example descriptions: %v", err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, ".openapi.yaml") {
+			continue
+		}
+		d, err := httpprov.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := httpprov.Validate(d, nil, nil); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestBadDescriptions: each mistake is reported with its step, its field
+// and a fix.
+func TestBadDescriptions(t *testing.T) {
+	t.Parallel()
+	base := readEquifaxYAML(t)
+	cases := []struct {
+		name           string
+		edit           func(string) string
+		where, says    string
+		fixMentions    string
+		secretNotShown bool
+	}{
+		{
+			name:  "unknown template variable",
+			edit:  func(s string) string { return strings.Replace(s, "{{.token.accessToken}}", "{{.token.acessToken}}", 1) },
+			where: "steps.describe.headers.Authorization", says: `unknown variable: map has no entry for key "acessToken"`,
+			fixMentions: ".token.accessToken",
+		},
+		{
+			name: "unknown setting",
+			edit: func(s string) string {
+				return strings.Replace(s, "{{.settings.tokenPath}}", "{{.settings.tokenpath}}", 1)
+			},
+			where: "steps.token.url", says: `"tokenpath"`, fixMentions: ".settings",
+		},
+		{
+			name: "secret in a query",
+			edit: func(s string) string {
+				return strings.Replace(s, "/secrets\"\n    headers:", "/secrets?key={{.client.secret}}\"\n    headers:", 1)
+			},
+			where: "steps.describe.url", says: "puts a secret into the URL", fixMentions: "header",
+		},
+		{
+			name: "secret in a query through a function",
+			edit: func(s string) string {
+				return strings.Replace(s, "/secrets\"\n    headers:", "/secrets?key={{urlquery .token.accessToken}}\"\n    headers:", 1)
+			},
+			where: "steps.describe.url", says: "puts a secret into the URL", fixMentions: "body",
+		},
+		{
+			name:  "JSONPath that does not parse",
+			edit:  func(s string) string { return strings.Replace(s, "secrets: $.secrets[*]", "secrets: $.secrets[*", 1) },
+			where: "steps.describe.result.secrets", says: "is not an RFC 9535 JSONPath", fixMentions: "$.secrets[*]",
+		},
+		{
+			name: "missing required step",
+			edit: func(s string) string {
+				i := strings.Index(s, "  revoke:\n")
+				return s[:i]
+			},
+			where: "steps.revoke.", says: "is a required step and is missing", fixMentions: "steps.revoke",
+		},
+		{
+			name:  "unknown error kind",
+			edit:  func(s string) string { return strings.Replace(s, `"409.03": last_secret`, `"409.03": last`, 1) },
+			where: "errors.409.03", says: `"last" is not a kind`, fixMentions: "last_secret",
+		},
+		{
+			name:  "replays without an idempotency header",
+			edit:  func(s string) string { return strings.Replace(s, "    idempotencyHeader: Idempotency-Key\n", "", 1) },
+			where: "steps.create.idempotencyHeader", says: "rules.replays", fixMentions: "Idempotency-Key",
+		},
+		{
+			name: "JSONPath that cannot match the response schema",
+			edit: func(s string) string {
+				return withOpenAPI(strings.Replace(s, "value: $.secret.clientSecret", "value: $.secret.clientSecrt", 1))
+			},
+			where: "steps.create.result.secret.value", says: `the schema has no property "clientSecrt"`, fixMentions: "schema",
+		},
+		{
+			name: "JSONPath into a list as if it were an object",
+			edit: func(s string) string {
+				return withOpenAPI(strings.Replace(s, "secrets: $.secrets[*]", "secrets: $.secrets.items[*]", 1))
+			},
+			where: "steps.describe.result.secrets", says: `is read from a value of type array`, fixMentions: "schema",
+		},
+		{
+			name:  "request that matches no operation",
+			edit:  func(s string) string { return withOpenAPI(strings.Replace(s, "method: DELETE", "method: POST", 1)) },
+			where: "steps.revoke.url", says: "matches no operation", fixMentions: "DELETE /business/security/v1/clients/{clientId}/secrets/{secretId}",
+		},
+		{
+			name:  "range is refused",
+			edit:  func(s string) string { return strings.Replace(s, `{{json (dict`, `{{range 5}}x{{end}}{{json (dict`, 1) },
+			where: "steps.create.body", says: "range and template are not allowed", fixMentions: "text/template",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			d, err := httpprov.Parse([]byte(c.edit(base)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = httpprov.Validate(d, nil, nil)
+			var ve *httpprov.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err = %v, want a *ValidationError", err)
+			}
+			var found bool
+			for _, p := range ve.Problems {
+				s := p.String()
+				if strings.HasPrefix(s, c.where) && strings.Contains(s, c.says) {
+					found = true
+					if p.Fix == "" || !strings.Contains(p.Fix, c.fixMentions) {
+						t.Errorf("fix %q does not mention %q", p.Fix, c.fixMentions)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("no problem at %s saying %q in:\n%v", c.where, c.says, err)
+			}
+		})
+	}
+}
+
+func TestParseRefusesUnknownFields(t *testing.T) {
+	t.Parallel()
+	_, err := httpprov.Parse([]byte("name: x\nsteps:\n  describe:\n    url: http://x\n    sucessCodes: [200]\n"))
+	if err == nil || !strings.Contains(err.Error(), "sucessCodes") {
+		t.Fatalf("err = %v, want the unknown field named", err)
+	}
+}
+
+// withOpenAPI points the description's openapi at the example's file by an
+// absolute path, for descriptions parsed from bytes.
+func withOpenAPI(s string) string {
+	abs, err := filepath.Abs(filepath.Join("..", "..", "..", "examples", "providers", "equifax-rest.openapi.yaml"))
+	if err != nil {
+		panic(err)
+	}
+	return strings.Replace(s, "openapi: equifax-rest.openapi.yaml", "openapi: "+abs, 1)
+}
