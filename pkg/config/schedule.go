@@ -68,7 +68,7 @@ func (c *Config) Warnings() []string {
 		return out
 	}
 	if c.Equifax.GracePeriod < 2*period {
-		out = append(out, fmt.Sprintf("equifax.gracePeriod (%s) is shorter than two periods of schedule %q (2 x %s): once a secret is minted the old one stays valid only that long, so a run that fails after the mint leaves one scheduled run to repair it; raise equifax.gracePeriod to at least %s (Equifax allows up to 720h) or run more often",
+		out = append(out, fmt.Sprintf("rotation.gracePeriod (%s) is shorter than two periods of schedule %q (2 x %s): once a secret is minted the old one stays valid only that long, so a run that fails after the mint leaves one scheduled run to repair it; raise rotation.gracePeriod to at least %s (Equifax allows up to 720h) or run more often",
 			c.Equifax.GracePeriod, c.Schedule, period, 2*period))
 	}
 	return out

@@ -55,7 +55,7 @@ func TestScheduleAndCriticalBefore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := cfg.Warnings(); len(w) != 1 || !strings.Contains(w[0], "equifax.gracePeriod (168h0m0s)") || !strings.Contains(w[0], "336h") {
+	if w := cfg.Warnings(); len(w) != 1 || !strings.Contains(w[0], "rotation.gracePeriod (168h0m0s)") || !strings.Contains(w[0], "336h") {
 		t.Errorf("warnings = %v", w)
 	}
 	cfg, err = load("CREDROTATE_SCHEDULE=0 5 * * *")

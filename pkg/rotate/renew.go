@@ -98,8 +98,17 @@ func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credenti
 		// the conflicting pull request: renew past it with a key of its own.
 		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+kp.RevokeSecretID)
 	}
-	res, err := spec.Provider.Create(ctx, creds, req)
-	res, err = r.renewPastDead(ctx, spec, creds, kp, client, req, res, err, log)
+	var res equifax.RenewResult
+	var err error
+	if kp.Action == ActionRecover && !spec.Provider.Rules().Replays {
+		// A service that never replays a create would mint another secret:
+		// the orphan's value is lost, so it is revoked and renewed anew
+		// below, without asking.
+		err = &provider.Error{Provider: spec.Provider.Name(), Op: "create", Kind: provider.ErrNotReplayable, Description: "the service does not replay a create"}
+	} else {
+		res, err = spec.Provider.Create(ctx, creds, req)
+		res, err = r.renewPastDead(ctx, spec, creds, kp, client, req, res, err, log)
+	}
 	if kp.Action == ActionRecover && err == nil && res.Secret.SecretID != kp.NewSecretID {
 		err = fmt.Errorf("replaying the renew gave %s, not the orphan %s", res.Secret.SecretID, kp.NewSecretID)
 	}
