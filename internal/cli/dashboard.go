@@ -14,7 +14,7 @@ import (
 
 // updateDashboard rewrites the dashboard issue after a run, when
 // github.dashboard is enabled: a failure is logged, never the run's.
-func updateDashboard(ctx context.Context, w *wiring, runner *rotate.Runner, obs *rotate.Observation, rep *rotate.Report, um []inventory.Row, log *logrus.Entry) {
+func updateDashboard(ctx context.Context, w *wiring, runner *rotate.Runner, obs *rotate.Observation, rep *rotate.Report, um []inventory.Row, open map[string]bool, log *logrus.Entry) {
 	d := w.cfg.GitHub.Dashboard
 	if !d.Enabled {
 		return
@@ -26,12 +26,8 @@ func updateDashboard(ctx context.Context, w *wiring, runner *rotate.Runner, obs 
 		return
 	}
 	var alerts []string
-	if keys, err := runner.Forge.OpenAlertKeys(ctx); err == nil {
-		for k := range keys {
-			alerts = append(alerts, k)
-		}
-	} else {
-		log.WithError(err).Warn("could not list the open alerts for the dashboard")
+	for k := range open {
+		alerts = append(alerts, k)
 	}
 	body := rotate.DashboardMarkdown(runner.Status(obs), rep, um, alerts, rotate.DashboardRun{TraceID: w.traceID, At: time.Now(), URL: actionsRunURL()})
 	is, wrote, err := up.UpdateDashboard(ctx, forge.Dashboard{Title: d.Title, Body: body, Labels: d.Labels})
@@ -41,6 +37,20 @@ func updateDashboard(ctx context.Context, w *wiring, runner *rotate.Runner, obs 
 	case wrote:
 		log.WithField("issue", is.URL).Info("dashboard issue updated")
 	}
+}
+
+// openAlerts lists the open alert issues' keys once for the notices and the
+// dashboard, when either is on; nil when they could not be listed.
+func openAlerts(ctx context.Context, w *wiring, runner *rotate.Runner, log *logrus.Entry) map[string]bool {
+	if !w.cfg.GitHub.Dashboard.Enabled && len(w.cfg.Notify.ExpiryNoticeDays) == 0 {
+		return nil
+	}
+	open, err := runner.Forge.OpenAlertKeys(ctx)
+	if err != nil {
+		log.WithError(err).Warn("could not list the open alert issues for the notices and the dashboard")
+		return nil
+	}
+	return open
 }
 
 // unmanaged lists the credentials of the providers that can list their

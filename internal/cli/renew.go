@@ -191,8 +191,9 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		um = unmanaged(ctx, w, log)
 	}
 	a.writeMetrics(f.metricsFile, traceID, rep, !rep.Failed(), log, um...)
-	sendExpiryNotices(ctx, w, runner, obs, rep, um, log)
-	updateDashboard(ctx, w, runner, obs, rep, um, log)
+	open := openAlerts(ctx, w, runner, log)
+	sendExpiryNotices(ctx, w, runner, obs, rep, um, open, log)
+	updateDashboard(ctx, w, runner, obs, rep, um, open, log)
 	if err := printRunReport(a.stdout, f.output, rep, lock); err != nil {
 		return err
 	}
