@@ -89,6 +89,11 @@ var notConfig = map[string]bool{
 	"CREDROTATE_BIN": true,
 	// CREDROTATE_SANDBOX_BIN names credrotate-sandbox, built likewise.
 	"CREDROTATE_SANDBOX_BIN": true,
+	// CREDROTATE_GRAPH_CSDL and CREDROTATE_OKTA_OPENAPI name copies of
+	// Microsoft Graph's metadata and Okta's OpenAPI description for the
+	// tests that hold the Entra and Okta clients and emulators to them.
+	"CREDROTATE_GRAPH_CSDL":   true,
+	"CREDROTATE_OKTA_OPENAPI": true,
 }
 
 // LoadOptions says where configuration comes from.
