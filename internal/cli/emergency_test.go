@@ -26,7 +26,7 @@ func TestEmergencyNeedsOneKey(t *testing.T) {
 // schedule is valid but warned about.
 func TestConfigValidateWarnsAboutShortGrace(t *testing.T) {
 	_, stderr, code := runCmd(t, "", "config", "validate", "--config", goodFixture(t, "value", nil))
-	if code != 0 || !strings.Contains(stderr, "warning: equifax.gracePeriod") {
+	if code != 0 || !strings.Contains(stderr, "warning: rotation.gracePeriod") {
 		t.Fatalf("exit %d, stderr: %s", code, stderr)
 	}
 }
