@@ -196,8 +196,11 @@ func TestHostileEquifaxServer(t *testing.T) {
 					t.Fatalf("the other host received %d requests: %q", len(got), got)
 				}
 				// The whole process, Go runtime and binary included, against a
-				// 256 MiB answer.
-				if maxRSS > 160<<20 {
+				// 256 MiB answer. The SOPS packages' cloud key-source SDKs
+				// raised the binary's own baseline to about 200 MiB (160 MiB
+				// before them): the answer is still not held, or this would
+				// pass 450 MiB. Bringing the baseline back down is open work.
+				if maxRSS > 240<<20 {
 					t.Errorf("peak resident memory %d MiB", maxRSS>>20)
 				}
 				t.Logf("peak resident memory %.1f MiB", float64(maxRSS)/(1<<20))
