@@ -46,6 +46,8 @@ lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+	@# Every module's go.mod and go.sum are tidy: the e2e tier and the tool modules replace the main module, so a change here must be tidied there too.
+	@for m in . test/e2e test/tools/kube-apiserver test/tools/promtool; do (cd $$m && $(GO) mod tidy -diff >/dev/null) || { echo "$$m: go.mod or go.sum is not tidy; run (cd $$m && go mod tidy)"; exit 1; }; done
 
 .PHONY: vuln
 vuln: ## govulncheck (needs its online database; not part of CI)
