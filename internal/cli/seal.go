@@ -95,6 +95,18 @@ func (a *app) seal(ctx context.Context, f sealFlags) error {
 		return err
 	}
 	defer fsys.Close()
+	ruled, warnings, err := sopsRuleEncoders(fsys, cfg, []credential.ProviderKey{p.Key})
+	for _, m := range warnings {
+		fmt.Fprintln(a.stderr, "warning: "+m)
+	}
+	if err != nil {
+		return usageError(fmt.Errorf("seal: nothing written: %w", err))
+	}
+	for i := range envs {
+		if enc, ok := ruled[envs[i].Name]; ok {
+			envs[i].Encoder = enc
+		}
+	}
 	item := seal.Item{
 		Ref:   seal.SecretRef{Name: p.Secret.Name, Namespace: p.Secret.Namespace, DataKey: p.Secret.DataKey},
 		Value: value,

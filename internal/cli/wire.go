@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/credrotate/credrotate/pkg/config"
+	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/credential/redact"
 	"github.com/credrotate/credrotate/pkg/credential/source"
 	"github.com/credrotate/credrotate/pkg/equifax"
@@ -100,6 +101,23 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 	})
 	if err != nil {
 		return nil, &rotate.StepError{Step: "preflight clone", Err: err, Next: "check git.url and the push token (git.tokenEnv) or SSH key"}
+	}
+	// The repository's .sops.yaml decides how each SOPS file is written.
+	keyNames := make([]credential.ProviderKey, 0, len(keys))
+	for _, k := range keys {
+		keyNames = append(keyNames, k.Key)
+	}
+	ruled, warnings, err := sopsRuleEncoders(repoAdapter{ws}, cfg, keyNames)
+	for _, m := range warnings {
+		w.log.WithField("step", "preflight").Warn(m)
+	}
+	if err != nil {
+		return nil, &rotate.StepError{Step: "preflight sops", Err: err, Next: sopsRulesNext}
+	}
+	for i := range envs {
+		if enc, ok := ruled[envs[i].Name]; ok {
+			envs[i].Encoder = enc
+		}
 	}
 	r := &rotate.Runner{
 		Log: w.log, TraceID: w.traceID, Keys: keys, Envs: envs,

@@ -27,6 +27,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -73,6 +74,14 @@ type Options struct {
 	Identity string
 	// Now is the clock for SOPS's lastmodified; nil is time.Now.
 	Now func() time.Time
+	// EncryptedRegex is the encrypted_regex of new files; "" is
+	// EncryptedRegex. A repository's .sops.yaml creation rule may name
+	// another (pkg/seal/sopsrules checks that it still encrypts data and
+	// stringData and leaves apiVersion, kind and metadata plaintext).
+	EncryptedRegex string
+	// MACOnlyEncrypted is SOPS's mac_only_encrypted for new files: the MAC
+	// covers the encrypted values only.
+	MACOnlyEncrypted bool
 }
 
 // Encoder writes SOPS Secrets for one environment; it implements
@@ -81,6 +90,8 @@ type Encoder struct {
 	recipients []string
 	identities sopsage.ParsedIdentities
 	now        func() time.Time
+	regex      string
+	macOnly    bool
 }
 
 var _ seal.Encoder = (*Encoder)(nil)
@@ -90,7 +101,13 @@ func New(o Options) (*Encoder, error) {
 	if len(o.Recipients) == 0 {
 		return nil, fmt.Errorf("%w: none given", ErrRecipients)
 	}
-	e := &Encoder{now: o.Now}
+	e := &Encoder{now: o.Now, regex: o.EncryptedRegex, macOnly: o.MACOnlyEncrypted}
+	if e.regex == "" {
+		e.regex = EncryptedRegex
+	}
+	if _, err := regexp.Compile(e.regex); err != nil {
+		return nil, fmt.Errorf("encrypted_regex %q does not compile: %w", e.regex, err)
+	}
 	for _, r := range o.Recipients {
 		r = strings.TrimSpace(r)
 		if _, err := sopsage.MasterKeyFromRecipient(r); err != nil {
@@ -185,7 +202,7 @@ func (e *Encoder) fresh(base sops.TreeBranch, t seal.Target) ([]byte, error) {
 	}
 	tree := sops.Tree{
 		Branches: sops.TreeBranches{base},
-		Metadata: sops.Metadata{EncryptedRegex: EncryptedRegex, Version: version.Version},
+		Metadata: sops.Metadata{EncryptedRegex: e.regex, MACOnlyEncrypted: e.macOnly, Version: version.Version},
 	}
 	dataKey := make([]byte, 32)
 	if _, err := randRead(dataKey); err != nil {
@@ -202,11 +219,16 @@ func (e *Encoder) fresh(base sops.TreeBranch, t seal.Target) ([]byte, error) {
 // reencrypt handles an existing SOPS Secret without an identity: possible
 // only when its encrypted part holds nothing but the rotated key.
 func (e *Encoder) reencrypt(tree sops.Tree, t seal.Target) ([]byte, error) {
-	if tree.Metadata.EncryptedRegex != EncryptedRegex || tree.Metadata.UnencryptedSuffix != "" || tree.Metadata.EncryptedSuffix != "" ||
+	if tree.Metadata.EncryptedRegex != e.regex || tree.Metadata.UnencryptedSuffix != "" || tree.Metadata.EncryptedSuffix != "" ||
 		tree.Metadata.UnencryptedRegex != "" || tree.Metadata.EncryptedCommentRegex != "" || tree.Metadata.UnencryptedCommentRegex != "" {
-		return nil, fmt.Errorf("%w (it was encrypted with other SOPS rules than encrypted_regex %s): set environments[].sops.ageKeyFile to an identity of one of its recipients", ErrNeedIdentity, EncryptedRegex)
+		return nil, fmt.Errorf("%w (it was encrypted with other SOPS rules than encrypted_regex %s): set environments[].sops.ageKeyFile to an identity of one of its recipients", ErrNeedIdentity, e.regex)
 	}
 	doc := tree.Branches[0]
+	if p := encryptedOutside(doc); p != "" {
+		// A value encrypted outside data and stringData (a label the regex
+		// matches) cannot be carried over without the data key.
+		return nil, fmt.Errorf("%w (%s is encrypted): set environments[].sops.ageKeyFile to an identity of one of the file's recipients", ErrNeedIdentity, p)
+	}
 	var others []string
 	for _, sect := range []string{"data", "stringData"} {
 		for _, k := range keysOf(get(doc, sect)) {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/getsops/sops/v3"
 )
@@ -78,4 +79,36 @@ func keysOf(v any) []string {
 // annotation returns metadata.annotations[key] of a Secret document.
 func annotation(doc sops.TreeBranch, key string) string {
 	return str(get(branch(get(branch(get(doc, "metadata")), "annotations")), key))
+}
+
+// encryptedOutside returns the path of the first value outside data and
+// stringData that holds SOPS ciphertext, or "".
+func encryptedOutside(doc sops.TreeBranch) string {
+	var walk func(prefix string, v any) string
+	walk = func(prefix string, v any) string {
+		switch t := v.(type) {
+		case string:
+			if strings.HasPrefix(t, "ENC[") {
+				return prefix
+			}
+		case sops.TreeBranch:
+			for _, it := range t {
+				k := keyString(it.Key)
+				if prefix == "" && (k == "data" || k == "stringData") {
+					continue
+				}
+				if p := walk(strings.TrimPrefix(prefix+"."+k, "."), it.Value); p != "" {
+					return p
+				}
+			}
+		case []any:
+			for i, e := range t {
+				if p := walk(fmt.Sprintf("%s[%d]", prefix, i), e); p != "" {
+					return p
+				}
+			}
+		}
+		return ""
+	}
+	return walk("", doc)
 }
