@@ -12,10 +12,18 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"filippo.io/age"
 )
 
 // Envs are the environments every world seals into.
 var Envs = []string{"prod", "staging", "uat"}
+
+// SOPSEnv is the environment whose manifests are SOPS Secrets for an age
+// identity (as Flux's kustomize-controller decrypts them); the others are
+// SealedSecrets. It is prod, so that the secret the workload gets — and
+// every invariant about it — is read from a SOPS file.
+const SOPSEnv = "prod"
 
 // fixture is what every world shares and what is expensive to make: one
 // sealing key pair per environment (as the sealed-secrets controller of
@@ -24,6 +32,9 @@ type fixture struct {
 	dir     string
 	private map[string]*rsa.PrivateKey
 	certs   map[string]string // env -> certificate file
+	// ageIdentity and ageRecipient are SOPSEnv's age key pair (the key the
+	// cluster's Flux decryption Secret holds).
+	ageIdentity, ageRecipient string
 }
 
 var (
@@ -42,6 +53,12 @@ func sharedFixture() (*fixture, error) {
 			return
 		}
 		f.dir = dir
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			fixErr = err
+			return
+		}
+		f.ageIdentity, f.ageRecipient = id.String(), id.Recipient().String()
 		for _, env := range Envs {
 			key, err := rsa.GenerateKey(rand.Reader, 2048)
 			if err != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/credrotate/credrotate/pkg/gitops"
 	"github.com/credrotate/credrotate/pkg/rotate"
 	"github.com/credrotate/credrotate/pkg/seal"
+	"github.com/credrotate/credrotate/pkg/seal/sopsout"
 )
 
 // The rotation settings every world runs with: the chart's defaults.
@@ -231,9 +232,23 @@ func (w *World) sealEnvs() ([]seal.Environment, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, seal.Environment{Name: env, Path: "overlays/" + env + "/credentials", Cert: cert, Scope: seal.ScopeStrict, Namespace: "credit-" + env})
+		e := seal.Environment{Name: env, Path: "overlays/" + env + "/credentials", Cert: cert, Scope: seal.ScopeStrict, Namespace: "credit-" + env}
+		if env == SOPSEnv {
+			enc, err := w.sopsEncoder()
+			if err != nil {
+				return nil, err
+			}
+			e.Cert, e.Scope, e.Encryption, e.Encoder = nil, "", seal.EncryptionSOPS, enc
+		}
+		out = append(out, e)
 	}
 	return out, nil
+}
+
+// sopsEncoder writes SOPSEnv's manifests for its age recipient, as
+// credrotate's configuration (encryption: sops) makes it.
+func (w *World) sopsEncoder() (seal.Encoder, error) {
+	return sopsout.New(sopsout.Options{Recipients: []string{w.fx.ageRecipient}, Now: w.now})
 }
 
 // emuTransport hands every HTTP request to the emulator in process; each
@@ -408,7 +423,16 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 	}
 	var envs []rotate.EnvSpec
 	for _, env := range Envs {
-		envs = append(envs, rotate.EnvSpec{Name: env, Path: "overlays/" + env + "/credentials", Cert: seal.CertSource{File: w.fx.certs[env]}, Scope: seal.ScopeStrict, Namespace: "credit-" + env})
+		e := rotate.EnvSpec{Name: env, Path: "overlays/" + env + "/credentials", Cert: seal.CertSource{File: w.fx.certs[env]}, Scope: seal.ScopeStrict, Namespace: "credit-" + env}
+		if env == SOPSEnv {
+			enc, err := w.sopsEncoder()
+			if err != nil {
+				res.Err = err
+				return finish(w, ctl, res)
+			}
+			e.Cert, e.Scope, e.Encryption, e.Encoder = seal.CertSource{}, "", seal.EncryptionSOPS, enc
+		}
+		envs = append(envs, e)
 	}
 	r := &rotate.Runner{
 		Log: log, TraceID: trace, Keys: keys, Envs: envs, Repo: repoAdapter{ws}, Forge: w.hub, Now: w.now,
@@ -545,6 +569,19 @@ var unsealed struct {
 }
 
 func (w *World) unsealNow(env string, data []byte, dataKey string) (string, error) {
+	if env == SOPSEnv {
+		// What kustomize-controller does: decrypt with the cluster's age
+		// identity, the MAC checked.
+		o, err := sopsout.Open(data, w.fx.ageIdentity)
+		if err != nil {
+			return "", err
+		}
+		v, ok := o.Value(dataKey)
+		if !ok {
+			return "", errors.New("no " + dataKey + " in the decrypted secret")
+		}
+		return v.Reveal(), nil
+	}
 	var ss ssv1alpha1.SealedSecret
 	if err := yaml.Unmarshal(data, &ss); err != nil {
 		return "", err
