@@ -12,6 +12,10 @@ import (
 // hold after the crash and after the re-run, the re-run proposes and lands
 // the rotation without minting twice, and the cycle finishes cleanly: no
 // secret stays unrecoverable for longer than one run.
+//
+// prod is on SOPS (an age-encrypted Secret, with the repository's
+// .sops.yaml), staging and uat on Sealed Secrets: the deployed secret every
+// invariant checks is decrypted from a SOPS file with prod's age identity.
 func TestCrashMatrix(t *testing.T) {
 	t.Parallel()
 	// The steps, in order. The commit is made and pushed inside one
@@ -20,7 +24,7 @@ func TestCrashMatrix(t *testing.T) {
 	for _, step := range []string{"token", "renew", "verify", "seal", "push", "pr", "automerge"} {
 		t.Run("after "+step, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, demo.Options{})
+			w := newWorld(t, demo.Options{SOPS: []string{"prod"}})
 			res := w.run([]string{"CREDROTATE_FAILPOINT=" + step}, "renew", "--cron-mode")
 			if !res.killed {
 				t.Fatalf("the run was not killed at %s (exit %d):\n%s", step, res.code, lastLines(res.stderr, 20))

@@ -194,14 +194,37 @@ func (w *world) checkInvariants(when string) {
 			}
 		}
 	}
-	for _, k := range w.Keys {
-		s, err := w.Unseal(context.Background(), "prod", k.Key)
-		if err != nil {
-			w.t.Errorf("%s: %v", when, err)
-			continue
+	// prod is what the workload runs with; an environment on SOPS is
+	// decrypted with its age identity (as kustomize-controller does) and
+	// must deploy a valid secret too.
+	envs := []string{"prod"}
+	for _, env := range demo.Environments {
+		if _, onSOPS := w.AgeIdentity[env]; onSOPS && env != "prod" {
+			envs = append(envs, env)
 		}
-		if !w.Service.Accepts(k.ClientID, s.Reveal()) {
-			w.t.Errorf("%s: main deploys a secret of %s that %s does not accept", when, k.Key, w.Service.Title())
+	}
+	for _, env := range envs {
+		_, onSOPS := w.AgeIdentity[env]
+		for _, k := range w.Keys {
+			if onSOPS {
+				name := "overlays/" + env + "/credentials/" + string(k.Key) + ".yaml"
+				b, err := w.MainFile(context.Background(), name)
+				if err != nil {
+					w.t.Errorf("%s: %v", when, err)
+					continue
+				}
+				if ms, err := seal.ParseManifests(name, b); err != nil || len(ms) != 1 || ms[0].Encryption != seal.EncryptionSOPS {
+					w.t.Errorf("%s: main's %s is not one SOPS Secret (%v)", when, name, err)
+				}
+			}
+			s, err := w.Unseal(context.Background(), env, k.Key)
+			if err != nil {
+				w.t.Errorf("%s: %v", when, err)
+				continue
+			}
+			if !w.Service.Accepts(k.ClientID, s.Reveal()) {
+				w.t.Errorf("%s: main's %s deploys a secret of %s that %s does not accept", when, env, k.Key, w.Service.Title())
+			}
 		}
 	}
 }

@@ -288,6 +288,9 @@ func (w *World) seedFiles(ctx context.Context, certs map[string]*seal.Certificat
 		files["overlays/"+env+"/kustomization.yaml"] = fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: credit-%s\nresources:\n  - ../../base\n  - credentials\n", env)
 		files["overlays/"+env+"/credentials/kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n"
 	}
+	if rules := w.sopsRules(); rules != "" {
+		files[".sops.yaml"] = rules
+	}
 	for name, body := range files {
 		if err := mem.WriteFile(name, []byte(body), 0o644); err != nil {
 			return nil, err

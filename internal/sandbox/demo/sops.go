@@ -92,6 +92,25 @@ func (w *World) envConfig(env string) string {
 	return fmt.Sprintf("  - {name: %s, path: overlays/%s/credentials, cert: {file: keys/%s.crt}, namespace: credit-%s}\n", env, env, env, env)
 }
 
+// sopsRules is the repository's .sops.yaml when environments are on sops
+// ("" when none is): one creation rule per such environment, with its age
+// recipient and Flux's encrypted_regex, so that a person's `sops` at the
+// root of the repository encrypts as credrotate does (credrotate checks
+// that they agree).
+func (w *World) sopsRules() string {
+	if len(w.AgeRecipient) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("# sops creation rules: the age key of each environment's cluster (Flux decrypts with it)\ncreation_rules:\n")
+	for _, env := range Environments {
+		if r, ok := w.AgeRecipient[env]; ok {
+			fmt.Fprintf(&b, "  - path_regex: ^overlays/%s/\n    age: %s\n    encrypted_regex: %s\n", env, r, sopsout.EncryptedRegex)
+		}
+	}
+	return b.String()
+}
+
 // isSOPSFile says whether a manifest is a SOPS Secret rather than a
 // SealedSecret.
 func isSOPSFile(b []byte) bool {
