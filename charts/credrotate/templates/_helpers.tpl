@@ -151,6 +151,11 @@ key -> path.
 {{- with dig "gcp" "credentialsFile" "" $cfg }}
 {{- $_ := set $out "gcp.credentialsFile" . }}
 {{- end }}
+{{- range $i, $e := (dig "environments" list $cfg) }}
+{{- with dig "sops" "ageKeyFile" "" $e }}
+{{- $_ := set $out (printf "environments[%d].sops.ageKeyFile" $i) . }}
+{{- end }}
+{{- end }}
 {{- toJson $out }}
 {{- end }}
 
