@@ -51,21 +51,13 @@ func fluxKustomization(name, path string) *unstructured.Unstructured {
 func (c *cluster) fluxApply(ctx context.Context, repoDir string, ks *unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	path, _, _ := unstructured.NestedString(ks.Object, "spec", "path")
 	name := ks.GetName()
-	gen := kustomize.NewGenerator(repoDir, *ks.DeepCopy())
-	dirPath := repoDir + "/" + strings.TrimPrefix(path, "./")
-	action, err := gen.WriteFile(dirPath, kustomize.WithSaveOriginalKustomization())
+	identities, err := c.decryptionIdentities(ctx, ks)
 	if err != nil {
-		return nil, fmt.Errorf("generating kustomization for %s: %w", path, err)
+		return nil, err
 	}
-	defer func() { _ = kustomize.CleanDirectory(dirPath, action) }()
-
-	resMap, err := kustomize.SecureBuild(repoDir, dirPath, false)
+	manifests, err := fluxBuild(repoDir, ks, identities)
 	if err != nil {
-		return nil, fmt.Errorf("building %s: %w", path, err)
-	}
-	manifests, err := resMap.AsYaml()
-	if err != nil {
-		return nil, fmt.Errorf("rendering %s: %w", path, err)
+		return nil, err
 	}
 	objects, err := ssautil.ReadObjects(bytes.NewReader(manifests))
 	if err != nil {
@@ -90,6 +82,32 @@ func (c *cluster) fluxApply(ctx context.Context, repoDir string, ks *unstructure
 		return nil, fmt.Errorf("applying %s: %w", path, err)
 	}
 	return objects, nil
+}
+
+// fluxBuild is kustomize-controller's build of ks from the checkout
+// repoDir: generate kustomization.yaml when missing, build with the secure
+// on-disk filesystem rooted at the checkout, and decrypt the SOPS
+// resources with identities (ks's spec.decryption). It returns the
+// manifests to apply.
+func fluxBuild(repoDir string, ks *unstructured.Unstructured, identities string) ([]byte, error) {
+	path, _, _ := unstructured.NestedString(ks.Object, "spec", "path")
+	gen := kustomize.NewGenerator(repoDir, *ks.DeepCopy())
+	dirPath := repoDir + "/" + strings.TrimPrefix(path, "./")
+	action, err := gen.WriteFile(dirPath, kustomize.WithSaveOriginalKustomization())
+	if err != nil {
+		return nil, fmt.Errorf("generating kustomization for %s: %w", path, err)
+	}
+	defer func() { _ = kustomize.CleanDirectory(dirPath, action) }()
+
+	resMap, err := kustomize.SecureBuild(repoDir, dirPath, false)
+	if err != nil {
+		return nil, fmt.Errorf("building %s: %w", path, err)
+	}
+	manifests, err := decryptBuilt(resMap, identities)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", path, err)
+	}
+	return manifests, nil
 }
 
 // sealedSecretGVK is the kind the sealed-secrets controller watches.
