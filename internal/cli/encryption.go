@@ -94,7 +94,7 @@ func sopsRuleEncoders(fsys seal.ReadFS, cfg *config.Config, keys []credential.Pr
 		}
 		encs := sopsrules.Encoders{}
 		for k, r := range byKey {
-			enc, err := newSOPSEncoder(e, identity, sopsout.Options{EncryptedRegex: r.EncryptedRegex, MACOnlyEncrypted: r.MACOnlyEncrypted})
+			enc, err := newSOPSEncoder(e, identity, sopsout.Options{EncryptedRegex: r.EncryptedRegex, MACAll: !r.MACOnlyEncrypted})
 			if err != nil {
 				return nil, warnings, err
 			}

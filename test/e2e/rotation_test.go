@@ -30,6 +30,7 @@ import (
 	"github.com/credrotate/credrotate/pkg/credential/source/kube"
 	"github.com/credrotate/credrotate/pkg/equifax"
 	"github.com/credrotate/credrotate/pkg/seal"
+	"github.com/credrotate/credrotate/pkg/seal/sopsout"
 )
 
 // repoRoot is the credrotate repository, two levels up from test/e2e.
@@ -84,6 +85,8 @@ type world struct {
 	hub        *localhub.Server
 	configPath string
 	keys       []rotKey
+	// age is sopsEnv's cluster key when that environment is on SOPS.
+	age *ageKey
 }
 
 type worldOptions struct {
@@ -92,12 +95,20 @@ type worldOptions struct {
 	// certificate the configuration wrongly names.
 	certFrom    map[string]string
 	revokeAfter string
+	// sops puts sopsEnv on SOPS (an age key made here, Flux's decryption
+	// Secret in the cluster, a rule in the repository's .sops.yaml).
+	sops bool
 }
 
 func newWorld(t *testing.T, c *cluster, bin string, certs map[string]*seal.Certificate, opts worldOptions) *world {
 	t.Helper()
 	ctx := t.Context()
 	w := &world{t: t, c: c, dir: t.TempDir(), bin: bin, keys: opts.keys}
+	if opts.sops {
+		k := newAgeKey(t)
+		w.age = &k
+		c.putDecryptionSecret(t, "sops-age", k)
+	}
 	if err := os.MkdirAll(filepath.Join(w.dir, "current"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -173,6 +184,11 @@ providers:
 		if f, ok := opts.certFrom[env]; ok {
 			from = f
 		}
+		if w.onSOPS(env) {
+			fmt.Fprintf(&b, "  - {name: %s, path: overlays/%s/credentials, encryption: sops, sops: {ageRecipients: [%s]}, namespace: %s}\n",
+				env, env, w.age.recipient, appNamespace(env))
+			continue
+		}
 		fmt.Fprintf(&b, "  - {name: %s, path: overlays/%s/credentials, cert: {url: %q}, scope: strict, namespace: %s}\n",
 			env, env, c.controllers[from].certURL, appNamespace(env))
 	}
@@ -220,7 +236,25 @@ func (w *world) seedFiles(certs map[string]*seal.Certificate) map[string][]byte 
 			Metadata: credential.Metadata{ProviderKey: k.key, SecretID: s.SecretID, ExpiresAt: s.ExpiresAt, RotatedAt: now, TraceID: "seed"},
 		})
 	}
-	if _, err := seal.Write(w.t.Context(), mem, sealEnvironments(certs, nil), items); err != nil {
+	envs := sealEnvironments(certs, nil)
+	if w.age != nil {
+		enc, err := sopsout.New(sopsout.Options{Recipients: []string{w.age.recipient}})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for i := range envs {
+			if envs[i].Name == sopsEnv {
+				envs[i].Cert, envs[i].Scope, envs[i].Encryption, envs[i].Encoder = nil, "", seal.EncryptionSOPS, enc
+			}
+		}
+		// The repository's sops rules, which credrotate checks its
+		// configuration against.
+		rules := fmt.Sprintf("creation_rules:\n  - path_regex: ^overlays/%s/\n    age: %s\n    encrypted_regex: %s\n    mac_only_encrypted: true\n", sopsEnv, w.age.recipient, sopsout.EncryptedRegex)
+		if err := mem.WriteFile(".sops.yaml", []byte(rules), 0o644); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	if _, err := seal.Write(w.t.Context(), mem, envs, items); err != nil {
 		w.t.Fatal(err)
 	}
 	files := map[string][]byte{}
@@ -276,12 +310,20 @@ func fluxKustomizations(t *testing.T) map[string]*unstructured.Unstructured {
 	return out
 }
 
+// onSOPS says whether env is on SOPS in this world.
+func (w *world) onSOPS(env string) bool { return w.age != nil && env == sopsEnv }
+
 // reconcile plays Flux: it fetches main and applies every environment's
-// overlay with the example Flux Kustomizations.
+// overlay with the example Flux Kustomizations (for the environment on
+// SOPS, the one with decryption of examples/flux/sops).
 func (w *world) reconcile() {
 	w.t.Helper()
 	checkout := w.cloneMain()
-	for env, ks := range fluxKustomizations(w.t) {
+	kss := fluxKustomizations(w.t)
+	if w.age != nil {
+		kss[sopsEnv] = sopsKustomizations(w.t)[sopsEnv]
+	}
+	for env, ks := range kss {
 		if _, err := w.c.fluxApply(w.t.Context(), checkout, ks); err != nil {
 			w.t.Fatalf("%s: %v", env, err)
 		}
@@ -303,7 +345,11 @@ func (w *world) deployed(env string, k rotKey, not credential.Secret) credential
 		if v.IsZero() || (!not.IsZero() && v.Equal(not)) {
 			return fmt.Errorf("%s/%s does not hold a new value: %w", ns, k.secretName, errNotYet)
 		}
-		requireMadeByController(w.t, s)
+		if w.onSOPS(env) {
+			requireAppliedByFlux(w.t, s)
+		} else {
+			requireMadeByController(w.t, s)
+		}
 		got = v
 		return nil
 	})
@@ -384,9 +430,17 @@ func outcomes(rep report) map[string]string {
 }
 
 // annotations returns the credrotate annotations of env's SealedSecret of k
-// in the cluster.
+// in the cluster (of its Secret, for the environment on SOPS).
 func (w *world) annotations(env string, k rotKey) map[string]string {
 	w.t.Helper()
+	if w.onSOPS(env) {
+		// Flux applied the decrypted Secret itself, annotations and all.
+		s, err := w.c.clientset.CoreV1().Secrets(appNamespace(env)).Get(w.t.Context(), k.secretName, metav1.GetOptions{})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		return s.Annotations
+	}
 	ss := &unstructured.Unstructured{}
 	ss.SetGroupVersionKind(sealedSecretGVK)
 	ss.SetNamespace(appNamespace(env))
@@ -421,6 +475,8 @@ func (c *cluster) testRotation(t *testing.T, certs map[string]*seal.Certificate,
 		},
 		// Long: a revoke in this test can only come from seeing the rollout.
 		revokeAfter: "24h",
+		// staging on SOPS, prod and uat on Sealed Secrets.
+		sops: true,
 	})
 	w.bootstrap()
 

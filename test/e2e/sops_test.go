@@ -120,7 +120,11 @@ func decryptBuilt(resMap resmap.ResMap, identities string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, encrypted := res.Map()["sops"]; encrypted {
+		fields, err := res.Map()
+		if err != nil {
+			return nil, err
+		}
+		if _, encrypted := fields["sops"]; encrypted {
 			if identities == "" {
 				return nil, fmt.Errorf("%s %s/%s is SOPS-encrypted and the Kustomization has no decryption", res.GetKind(), res.GetNamespace(), res.GetName())
 			}
@@ -284,5 +288,22 @@ func TestSOPSOverlayBuild(t *testing.T) {
 	}
 	if _, err := fluxBuild(dir, ks, ""); err == nil || !strings.Contains(err.Error(), "no decryption") {
 		t.Errorf("built without decryption: %v", err)
+	}
+
+	// Why credrotate writes mac_only_encrypted: a MAC over every value
+	// breaks once the overlay's labels transformer has run.
+	all, err := sopsout.New(sopsout.Options{Recipients: []string{key.recipient}, MACAll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Encoder = all
+	if err := os.Remove(filepath.Join(dir, "overlays", sopsEnv, "credentials", "equifax.unique_client_id.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seal.Write(t.Context(), dirFS(t, dir), []seal.Environment{env}, []seal.Item{checkItem("equifax.unique_client_id", "equifax-credentials", value)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fluxBuild(dir, ks, key.identity); err == nil || !strings.Contains(err.Error(), "MAC mismatch") {
+		t.Errorf("a MAC over every value after the labels transformer: %v", err)
 	}
 }

@@ -94,7 +94,7 @@ func (w *World) envConfig(env string) string {
 
 // sopsRules is the repository's .sops.yaml when environments are on sops
 // ("" when none is): one creation rule per such environment, with its age
-// recipient and Flux's encrypted_regex, so that a person's `sops` at the
+// recipient, Flux's encrypted_regex and mac_only_encrypted, so that a person's `sops` at the
 // root of the repository encrypts as credrotate does (credrotate checks
 // that they agree).
 func (w *World) sopsRules() string {
@@ -105,7 +105,7 @@ func (w *World) sopsRules() string {
 	b.WriteString("# sops creation rules: the age key of each environment's cluster (Flux decrypts with it)\ncreation_rules:\n")
 	for _, env := range Environments {
 		if r, ok := w.AgeRecipient[env]; ok {
-			fmt.Fprintf(&b, "  - path_regex: ^overlays/%s/\n    age: %s\n    encrypted_regex: %s\n", env, r, sopsout.EncryptedRegex)
+			fmt.Fprintf(&b, "  - path_regex: ^overlays/%s/\n    age: %s\n    encrypted_regex: %s\n    mac_only_encrypted: true\n", env, r, sopsout.EncryptedRegex)
 		}
 	}
 	return b.String()

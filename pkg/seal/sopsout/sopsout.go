@@ -79,9 +79,13 @@ type Options struct {
 	// another (pkg/seal/sopsrules checks that it still encrypts data and
 	// stringData and leaves apiVersion, kind and metadata plaintext).
 	EncryptedRegex string
-	// MACOnlyEncrypted is SOPS's mac_only_encrypted for new files: the MAC
-	// covers the encrypted values only.
-	MACOnlyEncrypted bool
+	// MACAll makes the MAC of new files cover every value, plaintext ones
+	// included (SOPS's own default). Without it new files are written with
+	// SOPS's mac_only_encrypted: the MAC covers the encrypted values, so
+	// that an overlay's transformers (labels, a namespace) do not break it
+	// when kustomize-controller verifies it after the build. An existing
+	// file keeps its own setting.
+	MACAll bool
 }
 
 // Encoder writes SOPS Secrets for one environment; it implements
@@ -91,7 +95,7 @@ type Encoder struct {
 	identities sopsage.ParsedIdentities
 	now        func() time.Time
 	regex      string
-	macOnly    bool
+	macAll     bool
 }
 
 var _ seal.Encoder = (*Encoder)(nil)
@@ -101,7 +105,7 @@ func New(o Options) (*Encoder, error) {
 	if len(o.Recipients) == 0 {
 		return nil, fmt.Errorf("%w: none given", ErrRecipients)
 	}
-	e := &Encoder{now: o.Now, regex: o.EncryptedRegex, macOnly: o.MACOnlyEncrypted}
+	e := &Encoder{now: o.Now, regex: o.EncryptedRegex, macAll: o.MACAll}
 	if e.regex == "" {
 		e.regex = EncryptedRegex
 	}
@@ -202,7 +206,7 @@ func (e *Encoder) fresh(base sops.TreeBranch, t seal.Target) ([]byte, error) {
 	}
 	tree := sops.Tree{
 		Branches: sops.TreeBranches{base},
-		Metadata: sops.Metadata{EncryptedRegex: e.regex, MACOnlyEncrypted: e.macOnly, Version: version.Version},
+		Metadata: sops.Metadata{EncryptedRegex: e.regex, MACOnlyEncrypted: !e.macAll, Version: version.Version},
 	}
 	dataKey := make([]byte, 32)
 	if _, err := randRead(dataKey); err != nil {

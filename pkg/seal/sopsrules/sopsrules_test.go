@@ -193,7 +193,7 @@ creation_rules:
 			if r.Index != c.index || r.EncryptedRegex != c.regex || r.MACOnlyEncrypted != c.macOnly || !sameSet(r.AgeRecipients, c.recipients) {
 				t.Fatalf("rule = %+v", r)
 			}
-			enc, err := sopsout.New(sopsout.Options{Recipients: c.recipients, EncryptedRegex: r.EncryptedRegex, MACOnlyEncrypted: r.MACOnlyEncrypted})
+			enc, err := sopsout.New(sopsout.Options{Recipients: c.recipients, EncryptedRegex: r.EncryptedRegex, MACAll: !r.MACOnlyEncrypted})
 			if err != nil {
 				t.Fatal(err)
 			}
