@@ -28,9 +28,14 @@
 //     machine, dozens per run), which puts thousands of scenarios out of
 //     reach; the contract between rotate and GitHub is rotate.Forge, and hub
 //     keeps it the way localhub does.
-//   - The harness plays Argo CD or Flux and the sealed-secrets controller:
-//     after a merge it decrypts main's prod manifest with prod's private key
-//     and mounts the secret in the workload, after the scenario's lag.
+//   - The environments mix both formats: prod (SOPSEnv) is on SOPS, a
+//     Kubernetes Secret encrypted for an age key made once per process;
+//     staging and uat are SealedSecrets. The harness plays Flux's
+//     kustomize-controller (and, for the others, the sealed-secrets
+//     controller): after a merge it decrypts main's prod manifest with
+//     prod's age identity (MAC checked) and mounts the secret in the
+//     workload, after the scenario's lag. So every invariant about the
+//     deployed secret reads a SOPS file; the scenario count is unchanged.
 //
 // A run is wired as cmd/credrotate wires one (clone, Preflight, a run alert
 // on failure, Plan, Apply), with Concurrency 1 so that its calls come in
