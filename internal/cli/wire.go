@@ -112,6 +112,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 			RenewBefore: cfg.Rotation.RenewBefore, GracePeriod: cfg.Rotation.GracePeriod, RevokeAfter: cfg.Rotation.RevokeAfter,
 			Concurrency: cfg.Rotation.Concurrency, MockSafe: !cfg.Rotation.EnableClientSecretRenewal, Command: w.command,
 			CriticalBefore: cfg.Rotation.CriticalBefore, Emergency: w.emergency,
+			RunURL: actionsRunURL(),
 		},
 	}
 	if env := cfg.Notify.WebhookURLEnv; env != "" {
@@ -241,3 +242,4 @@ func commandLine(args []string) string {
 // The GitHub client closes a duplicate pull request without deleting the
 // branch the kept one merges from.
 var _ rotate.BranchKeepingCloser = (*github.Client)(nil)
+
