@@ -242,4 +242,3 @@ func commandLine(args []string) string {
 // The GitHub client closes a duplicate pull request without deleting the
 // branch the kept one merges from.
 var _ rotate.BranchKeepingCloser = (*github.Client)(nil)
-
