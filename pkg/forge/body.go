@@ -216,15 +216,6 @@ func RenderBody(s RotationState) string {
 			b.WriteString(table.String())
 			b.WriteString("\n")
 		}
-		var retiring []string
-		for _, k := range keys {
-			if k.OldSecretID != "" {
-				retiring = append(retiring, fmt.Sprintf("%s: %s", code(k.ProviderKey), code(k.OldSecretID)))
-			}
-		}
-		if len(retiring) > 0 && len(retiring) <= foldAbove {
-			fmt.Fprintf(&b, "Retiring secrets (revoked after the rollout): %s\n\n", strings.Join(retiring, ", "))
-		}
 		var files []string
 		for _, k := range keys {
 			for _, e := range k.Environments {
@@ -317,23 +308,27 @@ func (s RotationState) summary(b *strings.Builder, keys []KeyState) {
 	b.WriteString("\n")
 }
 
-// why says why a key was rotated: an emergency, or the expiry of the secret
-// it replaces (and "by hand" when that was outside the renewal window).
+// why says why a key was rotated: an emergency, or the secret it replaces
+// and when that expires ("by hand" when that was outside the renewal
+// window).
 func (s RotationState) why(k KeyState) string {
-	if k.Emergency {
-		return "**emergency**"
+	var w []string
+	if k.OldSecretID != "" {
+		w = append(w, "replaces "+code(k.OldSecretID))
 	}
-	if k.OldExpiresAt.IsZero() {
-		if k.OldSecretID == "" {
-			return "first rotation"
+	switch {
+	case k.Emergency:
+		w = append(w, "**emergency**")
+	case !k.OldExpiresAt.IsZero():
+		e := "expiring " + s.date(k.OldExpiresAt)
+		if s.RenewBefore > 0 && !s.RotatedAt.IsZero() && k.OldExpiresAt.Sub(s.RotatedAt) > s.RenewBefore {
+			e += ", by hand (before the window)"
 		}
-		return "renewed"
+		w = append(w, e)
+	case k.OldSecretID == "":
+		w = append(w, "first rotation")
 	}
-	w := "expires " + s.date(k.OldExpiresAt)
-	if s.RenewBefore > 0 && !s.RotatedAt.IsZero() && k.OldExpiresAt.Sub(s.RotatedAt) > s.RenewBefore {
-		w += ", by hand (before the window)"
-	}
-	return w
+	return strings.Join(w, "<br>")
 }
 
 // date renders t as a date with the days left at the time of the run.
@@ -350,7 +345,7 @@ func (s RotationState) daysLeft(t time.Time) string {
 		return ""
 	}
 	d := t.Sub(s.RotatedAt)
-	switch days := int(d / (24 * time.Hour)); {
+	switch days := int((d + 12*time.Hour) / (24 * time.Hour)); {
 	case d < 0:
 		return " (passed)"
 	case days == 0:

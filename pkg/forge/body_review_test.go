@@ -53,7 +53,7 @@ func TestRenderBodyForReview(t *testing.T) {
 	out := gfm(t, body)
 	for _, want := range []string{
 		"<strong>Merge and roll out before 2026-12-09 05:00 UTC</strong> (in 7 days): then the first of the 4 secrets it replaces stops working.",
-		"<td><code>equifax.client_0000</code></td>\n<td>expires 2026-12-05 (in 3 days)</td>\n<td><code>sec-0000000000000000</code><br><code>sha256:0123456789abcdef</code></td>\n<td>2027-05-31 (in 180 days)</td>\n<td>prod, staging, uat</td>",
+		"<td><code>equifax.client_0000</code></td>\n<td>replaces <code>sec-0000000000100000</code><br>expiring 2026-12-05 (in 3 days)</td>\n<td><code>sec-0000000000000000</code><br><code>sha256:0123456789abcdef</code></td>\n<td>2027-05-31 (in 180 days)</td>\n<td>prod, staging, uat</td>",
 		"<summary>Files (12)</summary>",
 		`<a href="https://github.com/acme/gitops/actions/runs/42">GitHub Actions run</a>`,
 		"4 client secrets in prod, staging and uat",

@@ -33,11 +33,10 @@ func TestRenderBodyRoundTrip(t *testing.T) {
 	body := RenderBody(s)
 	for _, want := range []string{
 		"| `equifax.a` | first rotation | `sec-new-a`<br>`sha256:fedcba9876543210` | 2027-02-01 | prod, staging |",
-		"| `equifax.z` | renewed | `sec-new-z`<br>`sha256:0123456789abcdef` | 2027-02-01 | prod |",
+		"| `equifax.z` | replaces `sec-old-z` | `sec-new-z`<br>`sha256:0123456789abcdef` | 2027-02-01 | prod |",
 		"- `overlays/staging/credentials/equifax.a.yaml`",
 		"**Trace ID:** `4bf92f3577b34da6a3ce929d0e0e4736`",
 		"**Command:** `credrotate renew --cron-mode`",
-		"`equifax.z`: `sec-old-z`",
 		"<!-- credrotate:state {",
 	} {
 		if !strings.Contains(body, want) {
