@@ -126,9 +126,9 @@ func TestListFailures(t *testing.T) {
 	}))
 	t.Cleanup(elsewhere.Close)
 	for name, link := range map[string]func(self string) string{
-		"next link elsewhere": func(string) string { return "<" + elsewhere.URL + "/api/v1/apps?after=x>; rel=\"next\"" },
+		"next link elsewhere":            func(string) string { return "<" + elsewhere.URL + "/api/v1/apps?after=x>; rel=\"next\"" },
 		"next link elsewhere on the org": func(self string) string { return "<" + self + "/api/v1/users?after=x>; rel=\"next\"" },
-		"next link repeating": func(self string) string { return "<" + self + "/api/v1/apps?after=same>; rel=\"next\"" },
+		"next link repeating":            func(self string) string { return "<" + self + "/api/v1/apps?after=same>; rel=\"next\"" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
