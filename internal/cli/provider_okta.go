@@ -19,6 +19,7 @@ func buildOkta(b providerBuild) (provider.Provider, error) {
 	opts := okta.Options{
 		OrgURL: o.OrgURL, TokenURL: o.TokenURL, Scope: o.Scope, MaxAge: o.MaxAge,
 		HTTPClient: b.HTTPClient, Timeout: b.Config.Rotation.Timeout, Logger: b.Log, SecretSeen: b.SecretSeen,
+		ListConcurrency: b.Config.Rotation.Concurrency,
 	}
 	switch m := o.Management; {
 	case m.APIToken != nil:

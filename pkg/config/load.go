@@ -78,6 +78,7 @@ var defaults = map[string]any{
 	"gcp.tokenURL":                      "https://oauth2.googleapis.com/token",
 	"gcp.credentialsFile":               "",
 	"gcp.maxKeyAge":                     "2160h",
+	"gcp.project":                       "",
 }
 
 // notConfig are CREDROTATE_* variables that are not configuration keys.
@@ -162,6 +163,7 @@ type rawGCP struct {
 	TokenURL        string `mapstructure:"tokenURL"`
 	CredentialsFile string `mapstructure:"credentialsFile"`
 	MaxKeyAge       string `mapstructure:"maxKeyAge"`
+	Project         string `mapstructure:"project"`
 }
 
 type rawRotation struct {
@@ -271,7 +273,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	}
 	cfg.Entra = Entra{TenantID: raw.Entra.TenantID, GraphURL: raw.Entra.GraphURL, LoginURL: raw.Entra.LoginURL, Management: raw.Entra.Management}
 	cfg.Okta = Okta{OrgURL: raw.Okta.OrgURL, TokenURL: raw.Okta.TokenURL, Scope: raw.Okta.Scope, Management: raw.Okta.Management}
-	cfg.GCP = GCP{Endpoint: raw.GCP.Endpoint, TokenURL: raw.GCP.TokenURL, CredentialsFile: raw.GCP.CredentialsFile}
+	cfg.GCP = GCP{Endpoint: raw.GCP.Endpoint, TokenURL: raw.GCP.TokenURL, CredentialsFile: raw.GCP.CredentialsFile, Project: raw.GCP.Project}
 	cfg.Equifax = Equifax{
 		EnableClientSecretRenewal: raw.Equifax.EnableClientSecretRenewal,
 		Transport:                 raw.Equifax.Transport,

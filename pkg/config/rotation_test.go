@@ -216,6 +216,9 @@ gcp: {}
 	if cfg.Entra.SecretLifetime != 90*24*time.Hour || cfg.Okta.MaxAge != 90*24*time.Hour || cfg.GCP.Endpoint != "https://iam.googleapis.com/" || cfg.Entra.GraphURL != "https://graph.microsoft.com" {
 		t.Errorf("defaults: entra %+v okta %+v gcp %+v", cfg.Entra, cfg.Okta, cfg.GCP)
 	}
+	if _, cfg := load(t, strings.Replace(good, "gcp: {}", "gcp: {project: acme-prod}", 1)); cfg == nil || cfg.GCP.Project != "acme-prod" {
+		t.Errorf("gcp.project was not read: %+v", cfg)
+	}
 	if got := cfg.Providers[0].TypeOrDefault(); got != TypeEntra {
 		t.Errorf("providers[0] is %q", got)
 	}
@@ -225,6 +228,8 @@ gcp: {}
 		{"entra: {tenantID: t}\nokta: {orgURL: https://acme.okta.com}\n", "okta.management", "exactly one of apiToken and serviceApp"},
 		{"entra: {tenantID: t}\nokta: {orgURL: 'http://acme.okta.com', management: {apiToken: {env: T}}}\n", "okta.orgURL", "plain http"},
 		{"entra: {tenantID: t, secretLifetime: forever}\nokta: {orgURL: https://acme.okta.com, management: {apiToken: {env: T}}}\n", "entra.secretLifetime", "is not a duration"},
+		{strings.Replace(good, "gcp: {}", "gcp: {project: Acme Prod}", 1), "gcp.project", "is not a project id"},
+		{strings.Replace(good, "gcp: {}", "gcp: {project: '123456789012'}", 1), "gcp.project", "is not a project id"},
 	} {
 		ps, _ := load(t, tc.sections)
 		found := false

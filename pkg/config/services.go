@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -70,7 +71,15 @@ type GCP struct {
 	CredentialsFile string `json:"credentialsFile"`
 	// MaxKeyAge is when a key without an expiry is treated as expiring.
 	MaxKeyAge time.Duration `json:"maxKeyAge"`
+	// Project is the id of the project whose service accounts the
+	// inventory lists; empty: the inventory shows the configured keys only.
+	Project string `json:"project,omitempty"`
 }
+
+// gcpProjectID is the form of a Google Cloud project id: 6 to 30
+// lower-case letters, digits and hyphens, starting with a letter, not
+// ending with a hyphen.
+var gcpProjectID = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
 
 // Uses reports whether any provider has type typ.
 func (c *Config) Uses(typ string) bool { return c.uses(typ) }
@@ -143,6 +152,9 @@ func (c *Config) validateServices(ps *problems) {
 		}
 		if g.MaxKeyAge <= 0 {
 			ps.add("gcp.maxKeyAge", g.MaxKeyAge.String(), "must be positive", "use e.g. 2160h (90 days)")
+		}
+		if g.Project != "" && !gcpProjectID.MatchString(g.Project) {
+			ps.add("gcp.project", g.Project, "is not a project id (6 to 30 lower-case letters, digits and hyphens, starting with a letter)", "use the project's id, e.g. acme-prod (gcloud projects list shows it), not its name or number")
 		}
 	}
 	c.validateHTTP(ps)

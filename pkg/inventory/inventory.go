@@ -71,8 +71,9 @@ type Inventory struct {
 
 // Build makes the inventory of managed keys and listed scopes at now. A
 // listed client that is a configured key's (the same type and client id)
-// is the managed row, not a second one. Only valid secrets are listed;
-// revoked and expired ones are history.
+// is the managed row, not a second one; a foreign secret of a managed
+// client (provider.SecretInfo.Foreign) is an unmanaged row. Only valid
+// secrets are listed; revoked and expired ones are history.
 func Build(now time.Time, managed []Managed, scopes []Scope) Inventory {
 	inv := Inventory{GeneratedAt: now.UTC()}
 	type id struct{ typ, client string }
@@ -85,10 +86,17 @@ func Build(now time.Time, managed []Managed, scopes []Scope) Inventory {
 			continue
 		}
 		for _, s := range m.Info.Secrets {
-			if !s.Status.Valid() || s.Foreign {
+			if !s.Status.Valid() {
 				continue
 			}
 			r := row(now, m.Type, m.ClientID, "", s)
+			if s.Foreign {
+				// Another's secret on a managed client: listed, not
+				// credrotate's, and nothing to adopt (the client is).
+				r.Name = "not made by credrotate (" + string(m.Key) + ")"
+				inv.Rows = append(inv.Rows, r)
+				continue
+			}
 			r.ProviderKey, r.Managed = m.Key, true
 			inv.Rows = append(inv.Rows, r)
 		}

@@ -37,31 +37,34 @@ func TestBuildManagedAndUnmanaged(t *testing.T) {
 		{Type: "equifax", Unsupported: true},
 	}
 	inv := Build(now, managed, scopes)
-	if len(inv.Rows) != 3 {
-		t.Fatalf("%d rows, want 3 (k9, k1, the unreadable key): %+v", len(inv.Rows), inv.Rows)
+	if len(inv.Rows) != 4 {
+		t.Fatalf("%d rows, want 4 (kf, k9, k1, the unreadable key): %+v", len(inv.Rows), inv.Rows)
 	}
-	first := inv.Rows[0]
+	if r := inv.Rows[0]; r.SecretID != "kf" || r.Managed || r.ProviderKey != "" || r.Adopt != "" || r.ClientID != "app-1" || !strings.Contains(r.Name, "entra.billing") || *r.DaysLeft != 3 {
+		t.Errorf("the foreign secret of a managed client is %+v, want an unmanaged row with nothing to adopt", r)
+	}
+	first := inv.Rows[1]
 	if first.SecretID != "k9" || first.Managed || *first.DaysLeft != 5 || *first.AgeDays != 700 || !strings.Contains(first.Adopt, "credrotate adopt --provider-key entra.app-2") {
-		t.Errorf("the soonest row is %+v", first)
+		t.Errorf("the soonest listed row is %+v", first)
 	}
-	if r := inv.Rows[1]; r.SecretID != "k1" || !r.Managed || r.ProviderKey != "entra.billing" {
+	if r := inv.Rows[2]; r.SecretID != "k1" || !r.Managed || r.ProviderKey != "entra.billing" {
 		t.Errorf("the managed row is %+v (a listed client that is configured must not appear twice)", r)
 	}
-	if r := inv.Rows[2]; r.Error == "" || r.ProviderKey != "equifax.c1" {
+	if r := inv.Rows[3]; r.Error == "" || r.ProviderKey != "equifax.c1" {
 		t.Errorf("the key that could not be read is %+v", r)
 	}
 	if len(inv.Problems) != 2 {
 		t.Errorf("problems %v, want the unreadable key and the failed okta listing", inv.Problems)
 	}
-	if n := inv.Expiring(14 * day); n != 1 {
-		t.Errorf("expiring within 14 days: %d, want 1", n)
+	if n := inv.Expiring(14 * day); n != 2 {
+		t.Errorf("expiring within 14 days: %d, want 2", n)
 	}
 
 	var md, tab, js bytes.Buffer
 	if err := inv.Markdown(&md); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), `payroll\|x`) || strings.Count(md.String(), "\n| ") != 4 {
+	if !strings.Contains(md.String(), `payroll\|x`) || strings.Count(md.String(), "\n| ") != 5 {
 		t.Errorf("markdown does not escape a name's pipe or has the wrong rows:\n%s", md.String())
 	}
 	if err := inv.Table(&tab); err != nil {

@@ -54,7 +54,8 @@ type SecretInfo struct {
 	// Name is the secret's display name where the service keeps one.
 	Name string `json:"name,omitempty"`
 	// Foreign says credrotate did not make the secret (an Entra password
-	// whose display name is not credrotate's): another workload's secret on
+	// whose display name is not credrotate's, a Google Cloud key whose
+	// public half was uploaded): another workload's secret on
 	// the same client, perhaps. The rotation never counts, replaces or
 	// revokes a foreign secret that nothing it manages refers to.
 	Foreign bool `json:"foreign,omitempty"`

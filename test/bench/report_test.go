@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +183,30 @@ func TestParseFlags(t *testing.T) {
 				t.Error("the no-op run's key count is not set")
 			}
 		})
+	}
+}
+
+// TestWriteReportKeepsTheHandKeptPart: writing the report again keeps what
+// follows KeptMarker and replaces everything before it.
+func TestWriteReportKeepsTheHandKeptPart(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "benchmarks.md")
+	kept := KeptMarker + "\n\n## Inventory\n\nmeasured by go test\n"
+	if err := os.WriteFile(path, []byte("# Benchmarks\n\nold figures\n\n"+kept), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeReport(path, "# Benchmarks\n\nnew figures\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	if string(got) != "# Benchmarks\n\nnew figures\n\n"+kept {
+		t.Fatalf("wrote:\n%s", got)
+	}
+	fresh := filepath.Join(t.TempDir(), "new.md")
+	if err := writeReport(fresh, "# B\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(fresh); string(got) != "# B\n" {
+		t.Fatalf("a new file holds %q", got)
 	}
 }

@@ -462,6 +462,7 @@ func TestChartProviderSchema(t *testing.T) {
 		{"rotation duration", `config: {rotation: {gracePeriod: two weeks}}`, "gracePeriod"},
 		{"rotation concurrency", `config: {rotation: {concurrency: 0}}`, "concurrency"},
 		{"schedule not cron", `config: {schedule: "weekly"}`, "schedule"},
+		{"gcp project not an id", `config: {gcp: {project: Acme Prod}}`, "project"},
 		{"unknown provider type", `
 config:
   providers:

@@ -50,6 +50,9 @@ func (s *gcpService) Close()                {}
 
 func (s *gcpService) Advance(d time.Duration) { s.emu.Advance(d) }
 
+// Emulator is the Google Cloud IAM emulator behind the service.
+func (s *gcpService) Emulator() *gcpemu.Emulator { return s.emu }
+
 // Started writes the management identity's key file, whose token_uri is
 // the emulator's.
 func (s *gcpService) Started(url string) {

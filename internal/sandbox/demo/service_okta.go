@@ -48,6 +48,9 @@ func (s *oktaService) Close()                  {}
 func (s *oktaService) Advance(d time.Duration) { s.emu.Advance(d) }
 func (s *oktaService) Revoked() int            { return s.emu.Revoked() }
 
+// Emulator is the Okta emulator behind the service.
+func (s *oktaService) Emulator() *oktaemu.Emulator { return s.emu }
+
 func (s *oktaService) Seed(i int, expiresIn time.Duration) (Seeded, error) {
 	k := Seeded{Key: credential.ProviderKey(fmt.Sprintf("okta.app_%03d", i+1)), ClientID: fmt.Sprintf("0oademo%04d", i+1), Value: randomSecret(), DataKey: "client_secret"}
 	sec, err := s.emu.SeedApp(k.ClientID, k.Value, s.emu.Now().Add(expiresIn-oktaMaxAge))

@@ -31,6 +31,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -246,6 +247,21 @@ func (e *Emulator) AddFederated(clientID string, f Federated) error {
 		return fmt.Errorf("entraemu: no application %s", clientID)
 	}
 	a.federated = append(a.federated, f)
+	return nil
+}
+
+// AddOwner makes owner (a client id) an owner of the application of
+// clientID, as Application.ReadWrite.OwnedBy's scope needs.
+func (e *Emulator) AddOwner(clientID, owner string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ok := e.byAppID[clientID]
+	if !ok {
+		return fmt.Errorf("entraemu: no application %s", clientID)
+	}
+	if !slices.Contains(a.Owners, owner) {
+		a.Owners = append(a.Owners, owner)
+	}
 	return nil
 }
 

@@ -161,7 +161,7 @@ func contains(xs []string, s string) bool {
 // TestAnswersMatchDiscovery checks every answer of the emulator's IAM
 // calls against the discovery document: ListServiceAccountKeysResponse for
 // list, ServiceAccountKey for get and create, Empty for disable, enable and
-// delete.
+// delete, ListServiceAccountsResponse for both pages of serviceAccounts.list.
 func TestAnswersMatchDiscovery(t *testing.T) {
 	t.Parallel()
 	all := schemas(t)
@@ -221,6 +221,16 @@ func TestAnswersMatchDiscovery(t *testing.T) {
 		{"get disabled", "ServiceAccountKey", call("GET", base+"/"+id, "")},
 		{"enable", "Empty", call("POST", base+"/"+id+":enable", `{}`)},
 		{"delete", "Empty", call("DELETE", base+"/"+id, "")},
+		{"accounts", "ListServiceAccountsResponse", call("GET", srv.URL+"/v1/projects/p/serviceAccounts?pageSize=1", "")},
+		{"accounts page 2", "ListServiceAccountsResponse", nil},
+	}
+	page, _ := answers[len(answers)-2].v["nextPageToken"].(string)
+	if page == "" {
+		t.Fatal("serviceAccounts.list with pageSize=1 over two accounts gave no nextPageToken")
+	}
+	answers[len(answers)-1].v = call("GET", srv.URL+"/v1/projects/p/serviceAccounts?pageSize=1&pageToken="+page, "")
+	if _, more := answers[len(answers)-1].v["nextPageToken"]; more {
+		t.Error("the last page of serviceAccounts.list has a nextPageToken")
 	}
 	for _, a := range answers {
 		s, ok := all[a.schema]

@@ -1,6 +1,8 @@
 // Package gcpemu emulates the part of Google Cloud IAM v1 that rotating
 // service account keys uses — keys list, get, create, disable, enable and
-// delete under /v1/projects/{project}/serviceAccounts/{email}/keys — and
+// delete under /v1/projects/{project}/serviceAccounts/{email}/keys, and
+// serviceAccounts.list (/v1/projects/{project}/serviceAccounts, pageSize
+// and pageToken) for the inventory — and
 // Google's OAuth 2.0 token endpoint (/token) for the jwt-bearer grant, whose
 // RS256 signature is checked against the public half of the key it names.
 //
@@ -26,6 +28,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +44,13 @@ const MaxBody = 1 << 20
 
 // NoExpiry is the validBeforeTime of a key that never expires.
 var NoExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// Page sizes of serviceAccounts.list: what Google answers without a
+// pageSize, and the most it gives.
+const (
+	DefaultAccountsPageSize = 20
+	MaxAccountsPageSize     = 100
+)
 
 // KeyCreationPolicy is the organization policy constraint Forbid emulates.
 const KeyCreationPolicy = "constraints/iam.disableServiceAccountKeyCreation"
@@ -74,10 +84,13 @@ type Emulator struct {
 	revoked  int
 	faults   []fault
 	seq      int
+	calls    map[string]int
 }
 
 type account struct {
 	email, project string
+	displayName    string
+	uniqueID       string
 	keys           []*key
 	noKeys         bool
 	denied         bool
@@ -89,8 +102,11 @@ type key struct {
 	algorithm   string
 	validAfter  time.Time
 	validBefore time.Time
-	disabled    bool
-	deleted     bool
+	// origin is keyOrigin: GOOGLE_PROVIDED, or USER_PROVIDED for a public
+	// key someone uploaded.
+	origin   string
+	disabled bool
+	deleted  bool
 }
 
 type token struct {
@@ -113,7 +129,7 @@ func New(opts Options) *Emulator {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Emulator{opts: opts, accounts: map[string]*account{}, tokens: map[string]token{}}
+	return &Emulator{opts: opts, accounts: map[string]*account{}, tokens: map[string]token{}, calls: map[string]int{}}
 }
 
 // Now is the emulator's clock.
@@ -171,9 +187,38 @@ func (e *Emulator) account(email string) *account {
 	if at := strings.IndexByte(email, '@'); at >= 0 {
 		project = strings.SplitN(email[at+1:], ".", 2)[0]
 	}
-	a := &account{email: email, project: project}
+	e.seq++
+	a := &account{email: email, project: project, uniqueID: fmt.Sprintf("1%020d", e.seq)}
 	e.accounts[email] = a
 	return a
+}
+
+// SetDisplayName gives a service account (created if missing) the display
+// name serviceAccounts.list shows.
+func (e *Emulator) SetDisplayName(email, name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.account(email).displayName = name
+}
+
+// SeedUploadedKey gives a service account (created if missing) a key whose
+// public half someone uploaded (keys.upload): keyOrigin USER_PROVIDED. Its
+// private half never passes through the emulator, so it proves nothing
+// here; it only shows in the list. It returns the key's id.
+func (e *Emulator) SeedUploadedKey(email string, created, validBefore time.Time) (string, error) {
+	priv, err := rsa.GenerateKey(rand.Reader, e.opts.KeyBits)
+	if err != nil {
+		return "", err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.account(email)
+	if validBefore.IsZero() {
+		validBefore = NoExpiry
+	}
+	k := &key{id: e.newID(), priv: priv, algorithm: "KEY_ALG_RSA_2048", validAfter: created.UTC().Truncate(time.Second), validBefore: validBefore.UTC().Truncate(time.Second), origin: "USER_PROVIDED"}
+	a.keys = append(a.keys, k)
+	return k.id, nil
 }
 
 // SeedKey gives a service account (created if missing) a key made at
@@ -441,6 +486,10 @@ func statusName(code int) string {
 func (e *Emulator) serveIAM(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/projects/")
 	parts := strings.Split(rest, "/")
+	if ok && len(parts) == 2 && parts[0] != "" && parts[1] == "serviceAccounts" {
+		e.listAccounts(w, r, parts[0])
+		return
+	}
 	if !ok || len(parts) < 4 || parts[1] != "serviceAccounts" || parts[3] != "keys" || len(parts) > 5 {
 		googleError(w, 404, "NOT_FOUND", "The requested URL was not found on this server.")
 		return
@@ -505,6 +554,7 @@ func (e *Emulator) serveIAM(w http.ResponseWriter, r *http.Request) {
 		googleError(w, 403, "PERMISSION_DENIED", fmt.Sprintf("Permission 'iam.serviceAccountKeys.%s' denied on resource (or it may not exist).", op))
 		return
 	}
+	e.calls[op]++
 	switch op {
 	case "list":
 		if kt := r.URL.Query()["keyTypes"]; len(kt) > 0 && !contains(kt, "USER_MANAGED") && !contains(kt, "KEY_TYPE_UNSPECIFIED") {
@@ -575,6 +625,87 @@ func (e *Emulator) serveIAM(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// listAccounts is serviceAccounts.list: the project's accounts in a stable
+// order, pageSize (default 20, at most 100) a page, with nextPageToken
+// while more remain; a token it did not give is INVALID_ARGUMENT.
+func (e *Emulator) listAccounts(w http.ResponseWriter, r *http.Request, project string) {
+	if r.Method != http.MethodGet {
+		googleError(w, 405, "INVALID_ARGUMENT", "Method not allowed.")
+		return
+	}
+	if !e.authorized(r) {
+		googleError(w, 401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
+		return
+	}
+	if e.injected(w, "accounts") {
+		return
+	}
+	q := r.URL.Query()
+	size := DefaultAccountsPageSize
+	if v := q.Get("pageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			googleError(w, 400, "INVALID_ARGUMENT", "Invalid value at 'page_size' (TYPE_INT32), \""+v+"\"")
+			return
+		}
+		if n > 0 {
+			size = min(n, MaxAccountsPageSize)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.calls["accounts"]++
+	var emails []string
+	for email, a := range e.accounts {
+		if a.project == project {
+			emails = append(emails, email)
+		}
+	}
+	sort.Strings(emails)
+	start := 0
+	if tok := q.Get("pageToken"); tok != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(tok)
+		after, ok := strings.CutPrefix(string(raw), "after:")
+		if err != nil || !ok {
+			googleError(w, 400, "INVALID_ARGUMENT", "Invalid page token.")
+			return
+		}
+		start = sort.SearchStrings(emails, after)
+		if start < len(emails) && emails[start] == after {
+			start++
+		}
+	}
+	end := min(start+size, len(emails))
+	out := map[string]any{}
+	var accounts []map[string]any
+	for _, email := range emails[start:end] {
+		a := e.accounts[email]
+		m := map[string]any{
+			"name": "projects/" + a.project + "/serviceAccounts/" + a.email, "projectId": a.project, "uniqueId": a.uniqueID,
+			"email": a.email, "oauth2ClientId": a.uniqueID, "etag": base64.StdEncoding.EncodeToString([]byte(a.uniqueID)),
+		}
+		if a.displayName != "" {
+			m["displayName"] = a.displayName
+		}
+		accounts = append(accounts, m)
+	}
+	if len(accounts) > 0 {
+		out["accounts"] = accounts
+	}
+	if end < len(emails) {
+		out["nextPageToken"] = base64.RawURLEncoding.EncodeToString([]byte("after:" + emails[end-1]))
+	}
+	writeJSON(w, out)
+}
+
+// Calls counts the serviceAccounts.list calls ("accounts") and the keys
+// list calls ("list") answered so far.
+func (e *Emulator) Calls(op string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calls[op]
+}
+
 func contains(xs []string, s string) bool {
 	for _, x := range xs {
 		for _, y := range strings.Split(x, ",") {
@@ -589,12 +720,16 @@ func contains(xs []string, s string) bool {
 // render is a ServiceAccountKey; file, when given, is its privateKeyData.
 func (e *Emulator) render(a *account, k *key, file []byte) map[string]any {
 	pubDER, _ := x509.MarshalPKIXPublicKey(&k.priv.PublicKey)
+	origin := k.origin
+	if origin == "" {
+		origin = "GOOGLE_PROVIDED"
+	}
 	m := map[string]any{
 		"name":            "projects/" + a.project + "/serviceAccounts/" + a.email + "/keys/" + k.id,
 		"validAfterTime":  k.validAfter.Format(time.RFC3339),
 		"validBeforeTime": k.validBefore.Format(time.RFC3339),
 		"keyAlgorithm":    k.algorithm,
-		"keyOrigin":       "GOOGLE_PROVIDED",
+		"keyOrigin":       origin,
 		"keyType":         "USER_MANAGED",
 	}
 	if k.disabled {

@@ -142,7 +142,7 @@ func (r *recorder) check(t *testing.T, minCalls int) {
 // through Prism: describe, create, verify (straight to the emulator: the
 // token endpoints are not in the management description), revoke
 // (deactivate, then delete), an interrupted revoke's resumption, the
-// two-secret limit and an unknown app.
+// two-secret limit, an unknown app, and the list of every app.
 func TestProviderKeepsOktasContract(t *testing.T) {
 	t.Parallel()
 	p := startPrism(t)
@@ -197,7 +197,19 @@ func TestProviderKeepsOktasContract(t *testing.T) {
 	if _, err := c.Describe(ctx, provider.Client{ClientID: "0oanosuchapp"}); err == nil {
 		t.Fatal("an unknown app was described")
 	}
-	rec.check(t, 10)
+	// The inventory's list: the apps list (an OpenID Connect app and a
+	// SAML one) and the secrets of each OpenID Connect app.
+	if err := p.emu.SeedSAMLApp("0oacontractsaml", "SAML portal"); err != nil {
+		t.Fatal(err)
+	}
+	listed, err := c.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) == 0 {
+		t.Fatal("the list found no app")
+	}
+	rec.check(t, 12)
 }
 
 // TestEmulatorErrorsKeepOktasContract sends what the provider never sends

@@ -11,6 +11,7 @@ import (
 
 // usedPaths are the operations credrotate's Okta provider calls.
 var usedPaths = []string{
+	"/api/v1/apps",
 	"/api/v1/apps/{appId}/credentials/secrets",
 	"/api/v1/apps/{appId}/credentials/secrets/{secretId}",
 	"/api/v1/apps/{appId}/credentials/secrets/{secretId}/lifecycle/deactivate",

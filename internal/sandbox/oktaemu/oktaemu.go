@@ -12,6 +12,7 @@
 //
 // Endpoints:
 //
+//	GET    /api/v1/apps?limit=&after=                               every app, a page at a time (Link rel="next")
 //	GET    /api/v1/apps/{appId}/credentials/secrets
 //	POST   /api/v1/apps/{appId}/credentials/secrets                 {} or {"client_secret","status"}
 //	POST   /api/v1/apps/{appId}/credentials/secrets/{id}/lifecycle/deactivate
@@ -53,6 +54,10 @@ const (
 	DefaultRateLimit = 600
 	// TokenLifetime is how long an access token lives.
 	TokenLifetime = time.Hour
+	// DefaultAppsLimit and MaxAppsLimit are the page sizes of the apps
+	// list: what Okta answers without a limit, and the most it allows.
+	DefaultAppsLimit = 20
+	MaxAppsLimit     = 200
 )
 
 // Options configure an Emulator.
@@ -84,7 +89,11 @@ type Secret struct {
 }
 
 type app struct {
-	secrets []*Secret
+	id         string
+	label      string
+	signOnMode string
+	created    time.Time
+	secrets    []*Secret
 }
 
 type serviceApp struct {
@@ -176,8 +185,33 @@ func (e *Emulator) SeedApp(appID, value string, createdAt time.Time) (Secret, er
 		createdAt = e.now()
 	}
 	s := &Secret{ID: newID("ocs"), Status: "ACTIVE", value: value, Created: createdAt.UTC().Truncate(time.Millisecond), LastUpdated: createdAt.UTC().Truncate(time.Millisecond)}
-	e.apps[appID] = &app{secrets: []*Secret{s}}
+	e.apps[appID] = &app{id: appID, label: appID, signOnMode: "OPENID_CONNECT", created: s.Created, secrets: []*Secret{s}}
 	return *s, nil
+}
+
+// SetLabel gives an app the label its list entry shows (the app id until
+// set).
+func (e *Emulator) SetLabel(appID, label string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ok := e.apps[appID]
+	if !ok {
+		return fmt.Errorf("oktaemu: no app %s", appID)
+	}
+	a.label = label
+	return nil
+}
+
+// SeedSAMLApp creates an app signing on with SAML 2.0: it is in the apps
+// list but has no client credentials.
+func (e *Emulator) SeedSAMLApp(appID, label string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.apps[appID]; ok || appID == "" {
+		return fmt.Errorf("oktaemu: app %q exists or has no id", appID)
+	}
+	e.apps[appID] = &app{id: appID, label: label, signOnMode: "SAML_2_0", created: e.now().Truncate(time.Millisecond)}
+	return nil
 }
 
 // AddSecret adds a secret to an existing app the way an administrator
@@ -243,7 +277,7 @@ func (e *Emulator) Secrets(appID string) []Secret {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []Secret
-	if a, ok := e.apps[appID]; ok {
+	if a, ok := e.apps[appID]; ok && a.signOnMode == "OPENID_CONNECT" {
 		for _, s := range a.secrets {
 			c := *s
 			c.value = ""
@@ -292,7 +326,7 @@ func (e *Emulator) Revoked() int {
 }
 
 // Calls returns how many times each operation was called: list, create,
-// deactivate, delete, token, verify.
+// deactivate, delete, token, verify, apps (the apps list).
 func (e *Emulator) Calls() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -304,7 +338,7 @@ func (e *Emulator) Calls() map[string]int {
 }
 
 // FailNext makes the next count calls of op (list, create, deactivate,
-// delete, token, verify) answer with status and Okta's error body for it
+// delete, token, verify, apps) answer with status and Okta's error body for it
 // (429 with the rate limit's headers, 5xx with E0000009).
 func (e *Emulator) FailNext(op string, status, count int) {
 	e.mu.Lock()
@@ -362,6 +396,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/oauth2/") && strings.HasSuffix(path, "/v1/token") && strings.Count(path, "/") == 4:
 		e.appToken(w, r)
 		return
+	case path == "/api/v1/apps":
+		e.listApps(w, r)
+		return
 	case strings.HasPrefix(path, "/api/v1/apps/"):
 		e.management(w, r, strings.Split(strings.TrimPrefix(path, "/api/v1/apps/"), "/"))
 		return
@@ -413,7 +450,7 @@ func (e *Emulator) management(w http.ResponseWriter, r *http.Request, parts []st
 		return
 	}
 	a, ok := e.apps[appID]
-	if !ok {
+	if !ok || a.signOnMode != "OPENID_CONNECT" {
 		oktaError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+appID+" (AppInstance)", nil)
 		return
 	}
@@ -459,6 +496,86 @@ func (e *Emulator) management(w http.ResponseWriter, r *http.Request, parts []st
 		e.deleted++
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// listApps answers GET /api/v1/apps the way Okta does: apps in a stable
+// order, limit (default 20, at most 200) per page, and a Link header with
+// rel="self" and, while more remain, rel="next" whose after cursor is the
+// last app's id.
+func (e *Emulator) listApps(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		oktaError(w, http.StatusMethodNotAllowed, "E0000022", "The endpoint does not support the provided HTTP method", nil)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.calls["apps"]++
+	if status, code, summary := e.authorize(r, "okta.apps.read"); status != 0 {
+		oktaError(w, status, code, summary, nil)
+		return
+	}
+	if !e.rateLimit(w) {
+		return
+	}
+	if status, ok := e.takeFault("apps"); ok {
+		e.faultAnswer(w, status)
+		return
+	}
+	q := r.URL.Query()
+	limit := DefaultAppsLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			oktaError(w, http.StatusBadRequest, "E0000001", "Api validation failed: limit", []string{"limit: must be a positive number"})
+			return
+		}
+		limit = min(n, MaxAppsLimit)
+	}
+	ids := make([]string, 0, len(e.apps))
+	for id := range e.apps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	start := 0
+	if after := q.Get("after"); after != "" {
+		start = sort.SearchStrings(ids, after)
+		if start < len(ids) && ids[start] == after {
+			start++
+		}
+	}
+	end := min(start+limit, len(ids))
+	out := make([]map[string]any, 0, end-start)
+	for _, id := range ids[start:end] {
+		out = append(out, e.renderApp(origin(r), e.apps[id]))
+	}
+	self := origin(r) + "/api/v1/apps?limit=" + strconv.Itoa(limit)
+	if a := q.Get("after"); a != "" {
+		self += "&after=" + url.QueryEscape(a)
+	}
+	w.Header().Add("Link", "<"+self+">; rel=\"self\"")
+	if end < len(ids) {
+		w.Header().Add("Link", "<"+origin(r)+"/api/v1/apps?after="+url.QueryEscape(ids[end-1])+"&limit="+strconv.Itoa(limit)+">; rel=\"next\"")
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// renderApp is an app as the list shows it: an OpenIdConnectApplication
+// (its oauthClient's client_id is the app id) or a SamlApplication.
+func (e *Emulator) renderApp(origin string, a *app) map[string]any {
+	m := map[string]any{
+		"id": a.id, "label": a.label, "status": "ACTIVE", "signOnMode": a.signOnMode,
+		"created": a.created.Format(time.RFC3339Nano), "lastUpdated": a.created.Format(time.RFC3339Nano),
+		"_links": map[string]any{"self": map[string]any{"href": origin + "/api/v1/apps/" + a.id}},
+	}
+	if a.signOnMode == "OPENID_CONNECT" {
+		m["name"] = "oidc_client"
+		m["credentials"] = map[string]any{"oauthClient": map[string]any{"client_id": a.id, "autoKeyRotation": true, "token_endpoint_auth_method": "client_secret_basic"}}
+		m["settings"] = map[string]any{"oauthClient": map[string]any{"application_type": "service", "grant_types": []string{"client_credentials"}, "response_types": []string{"token"}}}
+	} else {
+		m["name"] = "saml_app"
+		m["credentials"] = map[string]any{"signing": map[string]any{"kid": "sig-" + a.id}}
+	}
+	return m
 }
 
 func (e *Emulator) create(w http.ResponseWriter, r *http.Request, appID string, a *app) {

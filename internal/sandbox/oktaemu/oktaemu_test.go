@@ -184,3 +184,68 @@ func TestTokenEndpoints(t *testing.T) {
 		t.Errorf("an expired bearer: %d", a.status)
 	}
 }
+
+// TestAppsList: 20 apps a page without a limit, at most 200 with one, the
+// after cursor continuing where the last page ended, a Link rel="next"
+// only while more remain, a limit that is not a positive number refused,
+// and a SAML app listed but without client secrets.
+func TestAppsList(t *testing.T) {
+	t.Parallel()
+	e := oktaemu.New(oktaemu.Options{APIToken: "00token-0123456789"})
+	const apps = 230
+	for i := 0; i < apps; i++ {
+		if _, err := e.SeedApp("0oa"+strconv.Itoa(1000+i), "", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.SeedSAMLApp("0oasaml", "intranet"); err != nil {
+		t.Fatal(err)
+	}
+	next := func(a answer) string {
+		for _, v := range a.header.Values("Link") {
+			if strings.HasSuffix(v, `rel="next"`) {
+				u, err := url.Parse(strings.TrimSuffix(strings.TrimPrefix(v, "<"), `>; rel="next"`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return u.RequestURI()
+			}
+		}
+		return ""
+	}
+	if a := call(t, e, "GET", "/api/v1/apps", tok, ""); a.status != 200 || len(a.list) != oktaemu.DefaultAppsLimit || next(a) == "" {
+		t.Fatalf("no limit: %d, %d apps, next %q", a.status, len(a.list), next(a))
+	}
+	seen := map[string]bool{}
+	path, pages := "/api/v1/apps?limit=1000", 0
+	for path != "" {
+		a := call(t, e, "GET", path, tok, "")
+		if a.status != 200 || len(a.list) > oktaemu.MaxAppsLimit {
+			t.Fatalf("%s: %d, %d apps", path, a.status, len(a.list))
+		}
+		for _, app := range a.list {
+			id, _ := app["id"].(string)
+			if seen[id] {
+				t.Fatalf("%s listed twice", id)
+			}
+			seen[id] = true
+			if id == "0oasaml" && app["signOnMode"] != "SAML_2_0" {
+				t.Errorf("the SAML app is %v", app)
+			}
+		}
+		path = next(a)
+		pages++
+	}
+	if len(seen) != apps+1 || pages != 2 {
+		t.Errorf("%d apps over %d pages, want %d over 2", len(seen), pages, apps+1)
+	}
+	if a := call(t, e, "GET", "/api/v1/apps?limit=-3", tok, ""); a.status != 400 {
+		t.Errorf("limit=-3: %d", a.status)
+	}
+	if a := call(t, e, "GET", "/api/v1/apps", "SSWS 00wrong", ""); a.status != 401 {
+		t.Errorf("a wrong token: %d", a.status)
+	}
+	if a := call(t, e, "GET", "/api/v1/apps/0oasaml/credentials/secrets", tok, ""); a.status != 404 {
+		t.Errorf("the SAML app's client secrets: %d", a.status)
+	}
+}

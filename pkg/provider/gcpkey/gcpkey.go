@@ -61,6 +61,9 @@ const (
 	MaxBody = 1 << 20
 	// Propagation is how long a new key may take to work.
 	Propagation = 60 * time.Second
+	// DefaultListConcurrency is how many service accounts' keys List
+	// reads at once.
+	DefaultListConcurrency = 8
 )
 
 // KeyCreationPolicy is the organization policy constraint that forbids
@@ -95,6 +98,12 @@ type Options struct {
 	HTTPClient *http.Client
 	// Timeout bounds each call; default 30s.
 	Timeout time.Duration
+	// Project is the project whose service accounts List lists (its id);
+	// empty: List is refused.
+	Project string
+	// ListConcurrency is how many service accounts' keys List reads at
+	// once; default DefaultListConcurrency.
+	ListConcurrency int
 	// SecretSeen is given every key file read or minted, before anything
 	// else is done with it (the redactor learns it there).
 	SecretSeen func(credential.Secret)
@@ -112,7 +121,10 @@ type Provider struct {
 	hc *http.Client
 }
 
-var _ provider.Provider = (*Provider)(nil)
+var (
+	_ provider.Provider = (*Provider)(nil)
+	_ provider.Lister   = (*Provider)(nil)
+)
 
 // New builds a Provider. With no TokenSource it reads CredentialsFile or
 // finds Application Default Credentials.
@@ -134,6 +146,9 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.ListConcurrency <= 0 {
+		opts.ListConcurrency = DefaultListConcurrency
 	}
 	if opts.SecretSeen == nil {
 		opts.SecretSeen = func(credential.Secret) {}
@@ -239,13 +254,21 @@ func keyID(name string) string {
 	return name
 }
 
-// Describe lists the service account's user-managed keys.
+// Describe lists the service account's user-managed keys. The key the
+// deployed key file names (c.ClientSecret's private_key_id) is never
+// foreign.
 func (p *Provider) Describe(ctx context.Context, c provider.Client) (provider.ClientInfo, error) {
 	keys, err := p.list(ctx, "describe", c.ClientID)
 	if err != nil {
 		return provider.ClientInfo{}, err
 	}
-	return p.info(c.ClientID, keys), nil
+	deployed := ""
+	if !c.ClientSecret.IsZero() {
+		if f, err := parseKeyFile([]byte(c.ClientSecret.Reveal())); err == nil {
+			deployed = f.PrivateKeyID
+		}
+	}
+	return p.info(c.ClientID, keys, deployed), nil
 }
 
 func (p *Provider) list(ctx context.Context, op, clientID string) ([]*iam.ServiceAccountKey, error) {
@@ -263,9 +286,11 @@ func (p *Provider) list(ctx context.Context, op, clientID string) ([]*iam.Servic
 }
 
 // info maps keys onto the contract: a disabled key is INACTIVE, one past a
-// real expiry EXPIRED, the newest working key ACTIVE and the other working
-// ones RETIRING.
-func (p *Provider) info(clientID string, keys []*iam.ServiceAccountKey) provider.ClientInfo {
+// real expiry EXPIRED, the newest working key of credrotate's ACTIVE (the
+// newest foreign one when credrotate has none) and the other working ones
+// RETIRING. A key is foreign when ForeignKey says so, unless it is the
+// deployed one.
+func (p *Provider) info(clientID string, keys []*iam.ServiceAccountKey, deployed string) provider.ClientInfo {
 	now := p.opts.Now()
 	out := provider.ClientInfo{ClientID: clientID, Policy: provider.Policy{MaxSecrets: MaxKeys, SecretLifetimeSeconds: int64(p.opts.MaxKeyAge / time.Second)}}
 	for _, k := range keys {
@@ -276,6 +301,7 @@ func (p *Provider) info(clientID string, keys []*iam.ServiceAccountKey) provider
 		before, berr := time.Parse(time.RFC3339Nano, k.ValidBeforeTime)
 		noExpiry := berr != nil || before.Year() >= farFutureYear
 		s := provider.SecretInfo{SecretID: keyID(k.Name), CreatedAt: created.UTC(), Status: provider.StatusRetiring}
+		s.Foreign = ForeignKey(k) && (deployed == "" || s.SecretID != deployed)
 		if noExpiry {
 			s.ExpiresAt = s.CreatedAt.Add(p.opts.MaxKeyAge)
 		} else {
@@ -290,13 +316,25 @@ func (p *Provider) info(clientID string, keys []*iam.ServiceAccountKey) provider
 		out.Secrets = append(out.Secrets, s)
 	}
 	sort.SliceStable(out.Secrets, func(i, j int) bool { return out.Secrets[i].CreatedAt.Before(out.Secrets[j].CreatedAt) })
-	for i := len(out.Secrets) - 1; i >= 0; i-- {
-		if out.Secrets[i].Status == provider.StatusRetiring {
-			out.Secrets[i].Status = provider.StatusActive
-			break
+	for _, foreign := range []bool{false, true} {
+		for i := len(out.Secrets) - 1; i >= 0; i-- {
+			if out.Secrets[i].Status == provider.StatusRetiring && out.Secrets[i].Foreign == foreign {
+				out.Secrets[i].Status = provider.StatusActive
+				return out
+			}
 		}
 	}
 	return out
+}
+
+// ForeignKey reports whether credrotate cannot have made k: its public
+// half was uploaded (keyOrigin USER_PROVIDED, keys.upload), while
+// credrotate only ever has Google generate a key (keys.create, keyOrigin
+// GOOGLE_PROVIDED). IAM v1 gives a key no name, label or description, so
+// nothing else tells one workload's generated key from another's: a
+// Google-generated key is taken for credrotate's (see docs/providers/gcpkey.md).
+func ForeignKey(k *iam.ServiceAccountKey) bool {
+	return k != nil && k.KeyOrigin == "USER_PROVIDED"
 }
 
 // keyFile is the part of a service account key file credrotate reads.
@@ -354,7 +392,7 @@ func (p *Provider) Create(ctx context.Context, c provider.Client, req provider.C
 	if f.PrivateKeyID != keyID(k.Name) {
 		return provider.Created{}, &provider.Error{Provider: Name, Op: "create", Kind: provider.ErrMalformedResponse, Description: "the key file names another key than " + keyID(k.Name)}
 	}
-	info := p.info(c.ClientID, []*iam.ServiceAccountKey{k})
+	info := p.info(c.ClientID, []*iam.ServiceAccountKey{k}, "")
 	s := info.Secrets[0]
 	s.Status = provider.StatusActive
 	return provider.Created{ClientID: c.ClientID, Secret: s, ClientSecret: secret}, nil
@@ -450,7 +488,7 @@ func (p *Provider) Revoke(ctx context.Context, c provider.Client, secretID strin
 	if err != nil {
 		return err
 	}
-	info := p.info(c.ClientID, keys)
+	info := p.info(c.ClientID, keys, "")
 	target, ok := info.Find(secretID)
 	if !ok {
 		return nil

@@ -40,6 +40,8 @@ type world struct {
 	firstID   string
 	firstFile string
 	seen      []credential.Secret
+	// mgmtFile is the management identity's key file.
+	mgmtFile string
 }
 
 func newWorld(t *testing.T, opts gcpemu.Options) *world {
@@ -62,7 +64,7 @@ func newWorld(t *testing.T, opts gcpemu.Options) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.firstID, w.firstFile = id, string(f)
+	w.firstID, w.firstFile, w.mgmtFile = id, string(f), file
 	p, err := gcpkey.New(context.Background(), gcpkey.Options{
 		Endpoint:        srv.URL,
 		TokenURL:        srv.URL + "/token",

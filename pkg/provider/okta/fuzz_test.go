@@ -70,3 +70,17 @@ func FuzzSecretList(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNextLink: any Link header gives an answer or none, never a panic, and
+// the answer is always text that stood between < and > in the header.
+func FuzzNextLink(f *testing.F) {
+	f.Add(`<https://a.okta.com/api/v1/apps?after=x&limit=200>; rel="next"`)
+	f.Add(`<a>; rel="self", <b>; rel=next`)
+	f.Add(`<<>>;;rel="`)
+	f.Fuzz(func(t *testing.T, v string) {
+		got, ok := NextLink([]string{v})
+		if ok && !strings.Contains(v, "<"+got+">") {
+			t.Fatalf("NextLink(%q) = %q, not a bracketed target", v, got)
+		}
+	})
+}

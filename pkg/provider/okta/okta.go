@@ -95,6 +95,7 @@ const (
 	OpCreate   = "create"
 	OpVerify   = "verify"
 	OpRevoke   = "revoke"
+	OpList     = "list"
 )
 
 // ServiceApp is an OAuth 2.0 service app that manages the apps' secrets.
@@ -136,6 +137,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger, if set, gets one line per call, never a secret.
 	Logger *logrus.Entry
+	// ListConcurrency is how many apps' secrets List reads at once;
+	// default DefaultListConcurrency.
+	ListConcurrency int
 	// SecretSeen, if set, is told every secret the client handles: the
 	// API token, access tokens, and every client secret it reads, creates
 	// or proves.
@@ -157,6 +161,7 @@ type Client struct {
 	now        func() time.Time
 	log        *logrus.Entry
 	secretSeen func(credential.Secret)
+	listConc   int
 
 	fetchMu sync.Mutex
 	mu      sync.Mutex
@@ -164,7 +169,10 @@ type Client struct {
 	expiry  time.Time
 }
 
-var _ provider.Provider = (*Client)(nil)
+var (
+	_ provider.Provider = (*Client)(nil)
+	_ provider.Lister   = (*Client)(nil)
+)
 
 // New returns a Client for opts.
 func New(opts Options) (*Client, error) {
@@ -190,7 +198,10 @@ func New(opts Options) (*Client, error) {
 		org: org, tokenURL: tokenURL, mgmtToken: org + "/oauth2/v1/token", scope: opts.Scope,
 		maxAge: opts.MaxAge, apiToken: opts.APIToken, app: opts.ServiceApp,
 		http: redirect.Client(opts.HTTPClient), timeout: opts.Timeout, maxBody: opts.MaxBodyBytes,
-		now: opts.Now, log: opts.Logger, secretSeen: opts.SecretSeen,
+		now: opts.Now, log: opts.Logger, secretSeen: opts.SecretSeen, listConc: opts.ListConcurrency,
+	}
+	if c.listConc <= 0 {
+		c.listConc = DefaultListConcurrency
 	}
 	if c.maxAge <= 0 {
 		c.maxAge = DefaultMaxAge
@@ -567,20 +578,27 @@ func (c *Client) dropBearer() bool {
 
 // manage sends one management call and decodes a success into out.
 func (c *Client) manage(ctx context.Context, op, method, u string, body []byte, want []int, out any) error {
+	_, err := c.manageHeader(ctx, op, method, u, body, want, out)
+	return err
+}
+
+// manageHeader is manage that also returns the answer's header (the apps
+// list's Link).
+func (c *Client) manageHeader(ctx context.Context, op, method, u string, body []byte, want []int, out any) (http.Header, error) {
 	for attempt := 0; ; attempt++ {
-		err := c.manageOnce(ctx, op, method, u, body, want, out)
+		h, err := c.manageOnce(ctx, op, method, u, body, want, out)
 		var pe *provider.Error
 		if attempt == 0 && errors.As(err, &pe) && pe.Op == op && pe.Code == "E0000011" && c.dropBearer() {
 			continue
 		}
-		return err
+		return h, err
 	}
 }
 
-func (c *Client) manageOnce(ctx context.Context, op, method, u string, body []byte, want []int, out any) error {
+func (c *Client) manageOnce(ctx context.Context, op, method, u string, body []byte, want []int, out any) (http.Header, error) {
 	auth, err := c.authorization(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -590,7 +608,7 @@ func (c *Client) manageOnce(ctx context.Context, op, method, u string, body []by
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return &provider.Error{Provider: Name, Op: op, Kind: provider.ErrBadRequest, Err: errors.New("cannot build the request")}
+		return nil, &provider.Error{Provider: Name, Op: op, Kind: provider.ErrBadRequest, Err: errors.New("cannot build the request")}
 	}
 	req.Header.Set("Authorization", auth)
 	req.Header.Set("Accept", "application/json")
@@ -599,22 +617,22 @@ func (c *Client) manageOnce(ctx context.Context, op, method, u string, body []by
 	}
 	status, header, b, err := c.do(req, op)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ok := false
 	for _, w := range want {
 		ok = ok || status == w
 	}
 	if !ok {
-		return c.parseError(op, status, header, b)
+		return header, c.parseError(op, status, header, b)
 	}
 	if out == nil {
-		return nil
+		return header, nil
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return &provider.Error{Provider: Name, Op: op, Kind: provider.ErrMalformedResponse, HTTPStatus: status, Err: errors.New("the answer is not the expected JSON")}
+		return header, &provider.Error{Provider: Name, Op: op, Kind: provider.ErrMalformedResponse, HTTPStatus: status, Err: errors.New("the answer is not the expected JSON")}
 	}
-	return nil
+	return header, nil
 }
 
 // do sends req and reads a bounded body. Failures without an answer are
