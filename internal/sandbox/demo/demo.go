@@ -80,7 +80,7 @@ var services = map[string]func(Options) (Service, error){}
 // Providers lists the provider types the demo can run, Equifax first.
 func Providers() []string {
 	out := []string{"equifax"}
-	for _, t := range []string{"entra", "okta", "gcpkey"} {
+	for _, t := range []string{"entra", "okta", "gcpkey", "http"} {
 		if _, ok := services[t]; ok {
 			out = append(out, t)
 		}
@@ -377,6 +377,9 @@ pullRequest:
 	typ := ""
 	if t := w.Service.Type(); t != "equifax" {
 		typ = "\n    type: " + t
+	}
+	if kc, ok := w.Service.(interface{ KeyConfig() string }); ok {
+		typ += kc.KeyConfig()
 	}
 	for _, k := range w.Keys {
 		fmt.Fprintf(&b, "  - key: %s%s\n    clientID: %s\n    currentSecret: {file: current/%s}\n    secret: {name: %s, namespace: credit, dataKey: %s}\n", k.Key, typ, k.ClientID, k.Key, secretName(k.Key), k.DataKey)
