@@ -49,8 +49,10 @@ func newHTTPService(opts Options) (*httpService, error) {
 	return &httpService{equifaxService: newEquifaxService(opts), descFile: filepath.Join(pdir, httpDescription+".yaml")}, nil
 }
 
-func (s *httpService) Type() string  { return "http" }
-func (s *httpService) Title() string { return "Equifax (declarative http provider, " + httpDescription + ")" }
+func (s *httpService) Type() string { return "http" }
+func (s *httpService) Title() string {
+	return "Equifax (declarative http provider, " + httpDescription + ")"
+}
 
 func (s *httpService) Seed(i int, expiresIn time.Duration) (Seeded, error) {
 	k, err := s.equifaxService.Seed(i, expiresIn)
