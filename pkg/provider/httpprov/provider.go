@@ -114,6 +114,14 @@ type Options struct {
 	// SecretSeen, if set, is told every secret the provider reads, mints,
 	// obtains or renders into a request (the run's redactor).
 	SecretSeen func(credential.Secret)
+	// ValidateOpenAPI checks every request before it is sent, and every
+	// answer, against the description's OpenAPI document (kin-openapi's
+	// openapi3filter): a request that does not match is not sent and fails
+	// with ErrBadRequest, an answer that does not match fails with
+	// ErrMalformedResponse (a rate limit or transient failure stays
+	// retryable), each carrying an *OpenAPIError. Runs set it for
+	// --dry-run and tests; a description without openapi: is not checked.
+	ValidateOpenAPI bool
 }
 
 // Provider is a provider.Provider run from a description. It is safe for
@@ -123,6 +131,8 @@ type Provider struct {
 	opts    Options
 	hc      *http.Client
 	timeout time.Duration
+
+	val *validator
 
 	mu     sync.Mutex
 	tokens map[string]cachedToken
@@ -157,7 +167,11 @@ func New(d *Description, opts Options) (*Provider, error) {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	return &Provider{prog: prog, opts: opts, hc: redirect.Client(hc), timeout: opts.Timeout, tokens: map[string]cachedToken{}}, nil
+	p := &Provider{prog: prog, opts: opts, hc: redirect.Client(hc), timeout: opts.Timeout, tokens: map[string]cachedToken{}}
+	if opts.ValidateOpenAPI && prog.openapi != nil {
+		p.val = &validator{doc: prog.openapi, file: d.OpenAPI}
+	}
+	return p, nil
 }
 
 // Name is the description's name.
@@ -748,6 +762,12 @@ func (p *Provider) attempt(ctx context.Context, s *cstep, r *request, secrets []
 		req.Body, req.ContentLength, req.GetBody = http.NoBody, 0, nil
 	}
 	req.Header = r.header.Clone()
+	var rt *route
+	if p.val != nil {
+		if rt, err = p.val.checkRequest(actx, s.name, req, r.body, secrets); err != nil {
+			return &provider.Error{Provider: p.Name(), Op: s.name, Kind: provider.ErrBadRequest, Err: err}
+		}
+	}
 	resp, err := p.hc.Do(req)
 	if err != nil {
 		return p.failedCall(ctx, s.name, err)
@@ -761,6 +781,20 @@ func (p *Provider) attempt(ctx context.Context, s *cstep, r *request, secrets []
 	ok := slices.Contains(s.success, resp.StatusCode)
 	if err != nil && !tooLarge {
 		return p.failedCall(ctx, s.name, err)
+	}
+	if rt != nil && !tooLarge && checkDepth(b) == nil {
+		if verr := p.val.checkAnswer(actx, s.name, rt, resp, b, secrets); verr != nil {
+			if !ok {
+				// A rate limit or a transient failure stays what it is
+				// (retried), its mismatch named.
+				var fe *provider.Error
+				if errors.As(p.answerError(s, resp, b, reqID, secrets), &fe) && provider.Retryable(fe) {
+					fe.Err = verr
+					return fe
+				}
+			}
+			return &provider.Error{Provider: p.Name(), Op: s.name, Kind: provider.ErrMalformedResponse, HTTPStatus: resp.StatusCode, RequestID: reqID, Err: verr}
+		}
 	}
 	if !ok {
 		if tooLarge {
