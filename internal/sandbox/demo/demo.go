@@ -107,7 +107,8 @@ type Key struct {
 type World struct {
 	Dir        string
 	ConfigPath string
-	// Emulator is the Equifax emulator when the keys are Equifax's.
+	// Emulator is the Equifax emulator when the keys are Equifax's (type
+	// equifax, or http over the Equifax description).
 	Emulator *emulator.Emulator
 	// Service is the keys' provider's emulator.
 	Service     Service
@@ -191,6 +192,9 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 			return nil, err
 		}
 		w.Service = svc
+		if eq, ok := svc.(interface{ equifax() *emulator.Emulator }); ok {
+			w.Emulator = eq.equifax()
+		}
 	default:
 		return nil, fmt.Errorf("the demo has no %q provider", opts.Provider)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/credrotate/credrotate/examples/providers"
+	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 	"github.com/credrotate/credrotate/pkg/credential"
 )
 
@@ -80,3 +81,6 @@ rotation:
 // KeyConfig is what every http key adds to its providers entry: the
 // description it is rotated with.
 func (s *httpService) KeyConfig() string { return "\n    description: " + httpDescription }
+
+// equifax is the emulator behind the description, for World.Emulator.
+func (s *httpService) equifax() *emulator.Emulator { return s.emu }

@@ -135,7 +135,7 @@ func runDemo(ctx context.Context, a *cli.App, f demoFlags, logLevelSet bool) (er
 
 	section(out, "The demo world")
 	emuLine := "Equifax         %s (REST and SOAP emulator)"
-	if w.Emulator == nil {
+	if w.Service.Type() != "equifax" {
 		emuLine = fmt.Sprintf("%-15s %%s (emulator)", w.Service.Title())
 	}
 	fmt.Fprintf(out, "  folder          %s\n  "+emuLine+"\n  GitHub          %s/api/v3/ (localhub)\n  GitOps repo     %s (bare: %s/gitops.git)\n  config          %s\n  sealing keys    %s/keys/{prod,staging,uat}.{key,crt}\n  current secrets %s/current/<provider key> (what a mounted Secret would hold)\n",
