@@ -34,6 +34,13 @@ type program struct {
 	statuses map[string]provider.Status
 	steps    map[string]*cstep
 	openapi  *openapi3.T
+	matches  []errorMatch
+}
+
+// errorMatch is a compiled ErrorMatch.
+type errorMatch struct {
+	code, contains string
+	kind           error
 }
 
 // cstep is one compiled step.
@@ -405,6 +412,12 @@ func (p *Provider) readClientInfo(s *cstep, doc any, clientID string) (provider.
 		}
 		info.Secrets = append(info.Secrets, si)
 	}
+	if p.prog.desc.Rules.NewestActive {
+		newestActive(info.Secrets)
+	}
+	if info.Policy.SecretLifetimeSeconds == 0 && p.prog.desc.Rules.MaxAge > 0 {
+		info.Policy.SecretLifetimeSeconds = int64(time.Duration(p.prog.desc.Rules.MaxAge) / time.Second)
+	}
 	return info, nil
 }
 
@@ -454,6 +467,9 @@ func (p *Provider) readSecret(q secretQueries, node any, requireCreated bool) (p
 		}
 		*f.dst = t
 	}
+	if maxAge := time.Duration(p.prog.desc.Rules.MaxAge); si.ExpiresAt.IsZero() && maxAge > 0 && !si.CreatedAt.IsZero() {
+		si.ExpiresAt = si.CreatedAt.Add(maxAge)
+	}
 	if requireCreated && q.createdAt != nil && si.CreatedAt.IsZero() {
 		return si, fmt.Errorf("secret %s without a creation time", si.SecretID)
 	}
@@ -473,6 +489,22 @@ func (p *Provider) readSecret(q secretQueries, node any, requireCreated bool) (p
 		}
 	}
 	return si, nil
+}
+
+// newestActive orders ss newest first and keeps ACTIVE only for the newest
+// ACTIVE secret; the other ACTIVE ones still work, and are RETIRING.
+func newestActive(ss []provider.SecretInfo) {
+	sort.SliceStable(ss, func(i, j int) bool { return ss[i].CreatedAt.After(ss[j].CreatedAt) })
+	seen := false
+	for i := range ss {
+		if ss[i].Status != provider.StatusActive {
+			continue
+		}
+		if seen {
+			ss[i].Status = provider.StatusRetiring
+		}
+		seen = true
+	}
 }
 
 func (p *Provider) status(s string) (provider.Status, bool) {
@@ -849,7 +881,7 @@ func (p *Provider) answerError(s *cstep, resp *http.Response, b []byte, reqID st
 		if c, _, _ := s.err.code.str(doc); c != "" {
 			e.Code = clean(c, 64)
 		}
-		if m, _, _ := s.err.message.str(doc); m != "" {
+		if m := s.err.message.joined(doc); m != "" {
 			e.Description = scrubText(clean(m, 512), secrets)
 		}
 		if t, ok, _ := s.err.eligibleAt.time(doc); ok {
@@ -868,12 +900,29 @@ func (p *Provider) answerError(s *cstep, resp *http.Response, b []byte, reqID st
 		}
 		return e
 	}
-	if k, ok := p.prog.codes[e.Code]; ok && e.Code != "" {
+	if k, ok := p.matchMessage(e.Code, e.Description); ok {
+		e.Kind = k
+	} else if k, ok := p.prog.codes[e.Code]; ok && e.Code != "" {
 		e.Kind = k
 	} else {
 		e.Kind = provider.KindForStatus(resp.StatusCode)
 	}
 	return e
+}
+
+// matchMessage is the kind of the first of the description's error
+// matches that code and message meet.
+func (p *Provider) matchMessage(code, msg string) (error, bool) {
+	if msg == "" {
+		return nil, false
+	}
+	low := strings.ToLower(msg)
+	for _, m := range p.prog.matches {
+		if (m.code == "" || m.code == code) && strings.Contains(low, m.contains) {
+			return m.kind, true
+		}
+	}
+	return nil, false
 }
 
 // failedCall maps a call without an answer to a typed error.
