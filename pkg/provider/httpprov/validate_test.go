@@ -126,8 +126,10 @@ func TestBadDescriptions(t *testing.T) {
 			where: "steps.revoke.url", says: "matches no operation", fixMentions: "DELETE /business/security/v1/clients/{clientId}/secrets/{secretId}",
 		},
 		{
-			name:  "error match with an unknown kind",
-			edit:  func(s string) string { return s + "errorMatches:\n  - {code: \"409.01\", contains: limit, kind: too_many}\n" },
+			name: "error match with an unknown kind",
+			edit: func(s string) string {
+				return s + "errorMatches:\n  - {code: \"409.01\", contains: limit, kind: too_many}\n"
+			},
 			where: "errorMatches[0].kind", says: `"too_many" is not a kind`, fixMentions: "too_many_secrets",
 		},
 		{
