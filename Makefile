@@ -63,5 +63,5 @@ bench: build ## Run the benchmarks and write docs/benchmarks.md (15-40 minutes)
 	$(GO) test -run '^$$' -bench 'Seal1000x3|RawHybridEncrypt1000x3' -benchtime 1x ./pkg/seal
 
 .PHONY: demo
-demo: sandbox ## Run the whole job on embedded defaults (PROVIDER=entra|okta|gcpkey for another provider)
+demo: sandbox ## Run the whole job on embedded defaults (PROVIDER=entra|okta|gcpkey|http for another provider)
 	bin/credrotate-sandbox demo --provider $(or $(PROVIDER),equifax)
