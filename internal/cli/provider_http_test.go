@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credrotate/credrotate/internal/sandbox/demo"
 	"github.com/credrotate/credrotate/internal/sandbox/emulator"
+	"github.com/credrotate/credrotate/internal/sandbox/oktaemu"
 )
 
 // TestDryRunValidatesAgainstOpenAPI: renew --dry-run checks the http
@@ -74,5 +77,71 @@ func TestDryRunValidatesAgainstOpenAPI(t *testing.T) {
 	setMode("dryRun")
 	if out, stderr, code := runCmd(t, "", run...); code != exitOK || w.Emulator.Calls(emulator.OpRenew) == 0 {
 		t.Fatalf("a normal run checked the document (exit %d, %d renews):\n%s\n%s", code, w.Emulator.Calls(emulator.OpRenew), out, stderr)
+	}
+}
+
+// TestProviderTestOkta runs `provider test` for an http key described by
+// examples/providers/okta.yaml against the Okta emulator: the API token is
+// read from the file the configuration names, describe runs (validated
+// against okta.openapi.yaml), and nothing is created or deleted.
+func TestProviderTestOkta(t *testing.T) {
+	t.Parallel()
+	const apiToken = "00okta-cli-token-0123456789abcdef"
+	emu := oktaemu.New(oktaemu.Options{APIToken: apiToken})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	const secret = "okta-current-secret-0123456789"
+	seeded, err := emu.SeedApp("0oacli", secret, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	desc, err := filepath.Abs(filepath.Join("..", "..", "examples", "providers", "okta.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]string{"current": secret, "api-token": apiToken} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(v+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good, err := os.ReadFile(filepath.Join("..", "..", "pkg", "config", "testdata", "good.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(good), "providers:\n", `http:
+  descriptions:
+    - name: okta
+      file: `+desc+`
+      settings:
+        - {name: orgURL, value: `+srv.URL+`}
+      secrets:
+        - {name: apiToken, source: {file: api-token}}
+providers:
+  - key: okta.app_cli
+    type: http
+    description: okta
+    clientID: 0oacli
+    currentSecret: {file: current}
+    secret: {name: app-cli, namespace: credit, dataKey: client_secret}
+`, 1)
+	path := filepath.Join(dir, "credrotate.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runCmd(t, "", "provider", "test", "--config", path, "--provider-key", "okta.app_cli")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, stderr)
+	}
+	for _, want := range []string{"step describe: ok", "id " + seeded.ID + ", status ACTIVE", "secrets: 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("%q missing from:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out+stderr, secret) || strings.Contains(out+stderr, apiToken) {
+		t.Fatal("a secret was printed")
+	}
+	if c := emu.Calls(); c["list"] != 1 || c["create"]+c["deactivate"]+c["delete"] != 0 {
+		t.Fatalf("calls %v", c)
 	}
 }
