@@ -61,6 +61,12 @@ generate: ## Regenerate generated code (the SOAP client)
 bench: build ## Run the benchmarks and write docs/benchmarks.md (15-40 minutes)
 	$(GO) run ./test/bench -bin bin/credrotate -keys 1,10,100,1000 -latency 0,50ms -run-budget 5m -out docs/benchmarks.md
 	$(GO) test -run '^$$' -bench 'Seal1000x3|RawHybridEncrypt1000x3' -benchtime 1x ./pkg/seal
+	$(GO) test -run '^$$' -bench 'PublishPackWindow' -benchtime 3x ./pkg/gitops
+
+.PHONY: screenshots
+screenshots: ## Photograph the pull request body and the dashboard as GitHub renders them (needs chromium) into docs/screenshots
+	npm ci --prefix test/screenshots --no-audit --no-fund
+	$(GO) run ./test/screenshots -out docs/screenshots
 
 .PHONY: demo
 demo: sandbox ## Run the whole job on embedded defaults (PROVIDER=entra|okta|gcpkey|http for another provider)

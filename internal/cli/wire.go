@@ -114,6 +114,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 			RenewBefore: cfg.Rotation.RenewBefore, GracePeriod: cfg.Rotation.GracePeriod, RevokeAfter: cfg.Rotation.RevokeAfter,
 			Concurrency: cfg.Rotation.Concurrency, MockSafe: !cfg.Rotation.EnableClientSecretRenewal, Command: w.command,
 			CriticalBefore: cfg.Rotation.CriticalBefore, Emergency: w.emergency,
+			RunURL: actionsRunURL(),
 		},
 	}
 	if env := cfg.Notify.WebhookURLEnv; env != "" {

@@ -43,6 +43,18 @@ type RotationState struct {
 	// MockSafe says the secrets are mock-safe inventions that Equifax does
 	// not know: the pull request must not be merged.
 	MockSafe bool `json:"mockSafe,omitempty"`
+
+	// What follows is for the reviewer only: the body shows it, the marker
+	// does not carry it (the next run needs none of it).
+
+	// RotatedAt is when the run minted the secrets: days left are counted
+	// from it.
+	RotatedAt time.Time `json:"-"`
+	// RenewBefore is the renewal window the run used.
+	RenewBefore time.Duration `json:"-"`
+	// RunURL links the run that opened the pull request (a GitHub Actions
+	// run), when there is one.
+	RunURL string `json:"-"`
 }
 
 // KeyState is one provider key's rotation in a pull request.
@@ -60,6 +72,13 @@ type KeyState struct {
 	// leaked secret): renewed with force, the old secret revoked as soon as
 	// the rollout is observed.
 	Emergency bool `json:"emergency,omitempty"`
+
+	// OldExpiresAt is when the secret being replaced expires (why the key
+	// was rotated), and RetiringUntil when it stops working: the deadline
+	// for the merge and the rollout. For the reviewer only, like
+	// RotationState.RotatedAt.
+	OldExpiresAt  time.Time `json:"-"`
+	RetiringUntil time.Time `json:"-"`
 }
 
 // Emergency reports whether any key of the rotation is an emergency.
@@ -111,10 +130,15 @@ var ErrStateMarker = errors.New("invalid credrotate state marker")
 
 var fingerprintRe = regexp.MustCompile(`^sha256:[0-9a-f]{16}$`)
 
-// RenderBody renders a rotation pull request's body: what is rotated (a
-// table of provider keys x environments with secret id, fingerprint, expiry
-// and file), the trace id and command of the run, and a hidden marker with
-// the state as JSON that ParseState reads back.
+// RenderBody renders a rotation pull request's body as GitHub Flavored
+// Markdown, for a reviewer to judge at a glance: the deadline that matters
+// (when the retiring secrets stop working), one row per provider key (why it
+// was rotated, the new secret, its expiry with days left, the environments),
+// for many keys a summary with the table folded, the files folded, the link
+// to the run, its trace id and command; and a hidden marker with the state
+// as JSON that ParseState reads back. The body stays under MaxBodySize: what
+// does not fit is cut with a pointer to the files changed and `credrotate
+// status`.
 func RenderBody(s RotationState) string {
 	if s.Version == 0 {
 		s.Version = StateVersion
@@ -123,22 +147,6 @@ func RenderBody(s RotationState) string {
 	sort.SliceStable(keys, func(i, j int) bool { return keys[i].ProviderKey < keys[j].ProviderKey })
 	s.Keys = keys
 
-	var b strings.Builder
-	b.WriteString("## credrotate: credential rotation\n\n")
-	switch len(keys) {
-	case 0:
-		b.WriteString("This pull request updates sealed credentials.\n\n")
-	case 1:
-		fmt.Fprintf(&b, "This pull request rotates the client secret of %s. Merge it to roll the new secret out; the old secret stays valid until the rollout is observed, then credrotate revokes it.\n\n", code(keys[0].ProviderKey))
-	default:
-		fmt.Fprintf(&b, "This pull request rotates %d client secrets. Merge it to roll the new secrets out; the old secrets stay valid until the rollout is observed, then credrotate revokes them.\n\n", len(keys))
-	}
-	if s.Emergency() {
-		b.WriteString("**Emergency rotation** (`--emergency`): the secret was renewed at once, whatever its renewal window, because the one in use may be leaked. Merge as soon as the checks pass: once the rollout is observed, credrotate revokes the old secret at once.\n\n")
-	}
-	if s.MockSafe {
-		b.WriteString("**Mock-safe run: do not merge.** Nothing was changed at Equifax; these secrets are inventions it does not know.\n\n")
-	}
 	mark := marker(s)
 	if len(mark) > maxFullMarker {
 		// Many keys: the files are listed in the pull request's diff, so
@@ -151,58 +159,280 @@ func RenderBody(s RotationState) string {
 		}
 		mark = marker(compact)
 	}
-	// GitHub refuses a body over MaxBodySize characters: the table gets
-	// what the marker and the rest leave.
-	tableBudget := MaxBodySize - len(mark) - 4096
+	// GitHub refuses a body over MaxBodySize characters: the table and the
+	// file list get what the marker and the rest leave.
+	budget := MaxBodySize - len(mark) - 4096
+
+	var b strings.Builder
+	b.WriteString("## credrotate: credential rotation\n\n")
+	envs := envNames(keys)
+	switch len(keys) {
+	case 0:
+		b.WriteString("This pull request updates sealed credentials.\n\n")
+	case 1:
+		fmt.Fprintf(&b, "This pull request rotates the client secret of %s%s. Merge it to roll the new secret out; the old secret stays valid until the rollout is observed, then credrotate revokes it.\n\n", code(keys[0].ProviderKey), inEnvs(envs))
+	default:
+		fmt.Fprintf(&b, "This pull request rotates %d client secrets%s. Merge it to roll the new secrets out; the old secrets stay valid until the rollout is observed, then credrotate revokes them.\n\n", len(keys), inEnvs(envs))
+	}
+	if s.MockSafe {
+		b.WriteString("> [!CAUTION]\n> **Mock-safe run: do not merge.** Nothing was changed at the provider; these secrets are inventions it does not know.\n\n")
+	}
+	if s.Emergency() {
+		b.WriteString("> [!WARNING]\n> **Emergency rotation** (`--emergency`): the secret was renewed at once, whatever its renewal window, because the one in use may be leaked. Merge as soon as the checks pass: once the rollout is observed, credrotate revokes the old secret at once.\n\n")
+	}
+	if d, n := deadline(keys); !d.IsZero() && !s.MockSafe {
+		what := "the secret it replaces stops"
+		switch {
+		case len(keys) > 1 && n == len(keys):
+			what = "the secrets it replaces stop"
+		case n == 1:
+			what = fmt.Sprintf("the first of the %d secrets it replaces stops", len(keys))
+		case n > 1:
+			what = fmt.Sprintf("the first %d of the %d secrets it replaces stop", n, len(keys))
+		}
+		fmt.Fprintf(&b, "> [!IMPORTANT]\n> **Merge and roll out before %s**%s: then %s working.\n\n", stamp(d), s.daysLeft(d), what)
+	}
+
 	if len(keys) > 0 {
-		b.WriteString("| Provider key | Environment | Secret ID | Fingerprint | Expires | File |\n")
-		b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
-		rows, shown := 0, 0
+		var table strings.Builder
+		table.WriteString("| Provider key | Why | New secret | Expires | Environments |\n")
+		table.WriteString("| --- | --- | --- | --- | --- |\n")
+		shown := 0
 		for _, k := range keys {
-			rows += max(len(k.Environments), 1)
+			row := fmt.Sprintf("| %s | %s | %s | %s | %s |\n", code(k.ProviderKey), s.why(k), newSecret(k), s.date(k.ExpiresAt), cell(strings.Join(keyEnvs(k), ", ")))
+			if b.Len()+table.Len()+len(row) > budget {
+				break
+			}
+			table.WriteString(row)
+			shown++
 		}
-	table:
+		if shown < len(keys) {
+			fmt.Fprintf(&table, "\n… and %d more: see the files changed, or `credrotate status`.\n", len(keys)-shown)
+		}
+		if len(keys) > foldAbove {
+			s.summary(&b, keys)
+			fmt.Fprintf(&b, "<details>\n<summary>All %d provider keys</summary>\n\n%s\n</details>\n\n", len(keys), table.String())
+		} else {
+			b.WriteString(table.String())
+			b.WriteString("\n")
+		}
+		var files []string
 		for _, k := range keys {
-			envs := k.Environments
-			if len(envs) == 0 {
-				envs = []EnvFile{{}}
-			}
-			exp := "—"
-			if !k.ExpiresAt.IsZero() {
-				exp = k.ExpiresAt.UTC().Format(time.RFC3339)
-			}
-			for _, e := range envs {
-				row := fmt.Sprintf("| %s | %s | %s | %s | %s | %s |\n",
-					code(k.ProviderKey), cell(e.Env), code(k.NewSecretID), code(k.Fingerprint), exp, code(e.Path))
-				if b.Len()+len(row) > tableBudget {
-					fmt.Fprintf(&b, "\n… and %d more rows: see the files changed.\n", rows-shown)
-					break table
+			for _, e := range k.Environments {
+				if e.Path != "" {
+					files = append(files, e.Path)
 				}
-				b.WriteString(row)
-				shown++
 			}
 		}
-		b.WriteString("\n")
-		var retiring []string
-		for _, k := range keys {
-			if k.OldSecretID != "" {
-				retiring = append(retiring, fmt.Sprintf("%s: %s", code(k.ProviderKey), code(k.OldSecretID)))
+		if len(files) > 0 {
+			var list strings.Builder
+			for i, f := range files {
+				line := "- " + code(f) + "\n"
+				if b.Len()+list.Len()+len(line) > budget {
+					fmt.Fprintf(&list, "- … and %d more: see the files changed.\n", len(files)-i)
+					break
+				}
+				list.WriteString(line)
 			}
+			fmt.Fprintf(&b, "<details>\n<summary>Files (%d)</summary>\n\n%s\n</details>\n\n", len(files), list.String())
 		}
-		if len(retiring) > 0 && len(retiring) <= 50 {
-			fmt.Fprintf(&b, "Retiring secrets (revoked after the rollout): %s\n\n", strings.Join(retiring, ", "))
-		}
+	}
+	var run []string
+	if s.RunURL != "" && safeURL(s.RunURL) {
+		run = append(run, fmt.Sprintf("**Run:** [GitHub Actions run](%s)", s.RunURL))
 	}
 	if s.TraceID != "" {
-		fmt.Fprintf(&b, "**Trace ID:** %s  \n", code(s.TraceID))
+		run = append(run, "**Trace ID:** "+code(s.TraceID))
 	}
 	if s.Command != "" {
-		fmt.Fprintf(&b, "**Command:** %s  \n", code(s.Command))
+		run = append(run, "**Command:** "+code(s.Command))
+	}
+	if len(run) > 0 {
+		b.WriteString(strings.Join(run, "  \n") + "\n")
 	}
 	b.WriteString("\n<sub>Opened by credrotate. Edits to this text are fine; keep the hidden state marker below.</sub>\n\n")
 	b.WriteString(mark)
 	b.WriteString("\n")
 	return b.String()
+}
+
+// foldAbove is the number of keys above which the body shows a summary and
+// folds the table.
+const foldAbove = 20
+
+// summary writes, for many keys, how many go to each environment and when
+// the secrets they replace expire.
+func (s RotationState) summary(b *strings.Builder, keys []KeyState) {
+	perEnv := map[string]int{}
+	for _, k := range keys {
+		for _, e := range keyEnvs(k) {
+			perEnv[e]++
+		}
+	}
+	b.WriteString("| Environment | Provider keys |\n| --- | --- |\n")
+	for _, e := range envNames(keys) {
+		fmt.Fprintf(b, "| %s | %d |\n", cell(e), perEnv[e])
+	}
+	b.WriteString("\n")
+	if s.RotatedAt.IsZero() {
+		return
+	}
+	buckets := []struct {
+		label string
+		upTo  time.Duration
+		n     int
+	}{{"expired", 0, 0}, {"within 7 days", 7 * 24 * time.Hour, 0}, {"within 14 days", 14 * 24 * time.Hour, 0}, {"within 30 days", 30 * 24 * time.Hour, 0}, {"later", 1<<63 - 1, 0}}
+	unknown := 0
+	for _, k := range keys {
+		if k.OldExpiresAt.IsZero() {
+			unknown++
+			continue
+		}
+		left := k.OldExpiresAt.Sub(s.RotatedAt)
+		for i := range buckets {
+			if left <= buckets[i].upTo {
+				buckets[i].n++
+				break
+			}
+		}
+	}
+	b.WriteString("| The replaced secret expires | Provider keys |\n| --- | --- |\n")
+	for _, bk := range buckets {
+		if bk.n > 0 {
+			fmt.Fprintf(b, "| %s | %d |\n", bk.label, bk.n)
+		}
+	}
+	if unknown > 0 {
+		fmt.Fprintf(b, "| not known (first rotation) | %d |\n", unknown)
+	}
+	b.WriteString("\n")
+}
+
+// why says why a key was rotated: an emergency, or the secret it replaces
+// and when that expires ("by hand" when that was outside the renewal
+// window).
+func (s RotationState) why(k KeyState) string {
+	var w []string
+	if k.OldSecretID != "" {
+		w = append(w, "replaces "+code(k.OldSecretID))
+	}
+	switch {
+	case k.Emergency:
+		w = append(w, "**emergency**")
+	case !k.OldExpiresAt.IsZero():
+		e := "expiring " + s.date(k.OldExpiresAt)
+		if s.RenewBefore > 0 && !s.RotatedAt.IsZero() && k.OldExpiresAt.Sub(s.RotatedAt) > s.RenewBefore {
+			e += ", by hand (before the window)"
+		}
+		w = append(w, e)
+	case k.OldSecretID == "":
+		w = append(w, "first rotation")
+	}
+	return strings.Join(w, "<br>")
+}
+
+// date renders t as a date with the days left at the time of the run.
+func (s RotationState) date(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02") + s.daysLeft(t)
+}
+
+// daysLeft is " (in N days)" counted from the run, or "" without its time.
+func (s RotationState) daysLeft(t time.Time) string {
+	if s.RotatedAt.IsZero() {
+		return ""
+	}
+	d := t.Sub(s.RotatedAt)
+	switch days := int((d + 12*time.Hour) / (24 * time.Hour)); {
+	case d < 0:
+		return " (passed)"
+	case days == 0:
+		return " (today)"
+	case days == 1:
+		return " (in 1 day)"
+	default:
+		return fmt.Sprintf(" (in %d days)", days)
+	}
+}
+
+// deadline is the earliest time a retiring secret stops working, and how
+// many keys share it (to the day).
+func deadline(keys []KeyState) (time.Time, int) {
+	var d time.Time
+	for _, k := range keys {
+		if t := k.RetiringUntil; !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	n := 0
+	for _, k := range keys {
+		if t := k.RetiringUntil; !t.IsZero() && t.Sub(d) < 24*time.Hour {
+			n++
+		}
+	}
+	return d, n
+}
+
+// stamp renders a deadline to the minute, in UTC.
+func stamp(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// newSecret renders the new secret's id and fingerprint in one cell.
+func newSecret(k KeyState) string {
+	if k.Fingerprint == "" {
+		return code(k.NewSecretID)
+	}
+	return code(k.NewSecretID) + "<br>" + code(k.Fingerprint)
+}
+
+// keyEnvs lists a key's environments in order.
+func keyEnvs(k KeyState) []string {
+	out := make([]string, 0, len(k.Environments))
+	for _, e := range k.Environments {
+		if e.Env != "" {
+			out = append(out, e.Env)
+		}
+	}
+	return out
+}
+
+// envNames lists the environments of every key, in the order first seen.
+func envNames(keys []KeyState) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, k := range keys {
+		for _, e := range keyEnvs(k) {
+			if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// inEnvs is " in prod, staging and uat", or "" without environments.
+func inEnvs(envs []string) string {
+	switch len(envs) {
+	case 0:
+		return ""
+	case 1:
+		return " in " + cell(envs[0])
+	}
+	quoted := make([]string, len(envs))
+	for i, e := range envs {
+		quoted[i] = cell(e)
+	}
+	return " in " + strings.Join(quoted[:len(quoted)-1], ", ") + " and " + quoted[len(quoted)-1]
+}
+
+// safeURL accepts only an http(s) URL with nothing that could break out of
+// a Markdown link or an HTML comment.
+func safeURL(u string) bool {
+	return (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) && !strings.ContainsAny(u, " ()<>[]\"'`\n\r|")
 }
 
 // marker renders the hidden state marker. encoding/json escapes '<' and '>'

@@ -3,8 +3,10 @@ package gitops
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,6 +122,61 @@ func BenchmarkClone(b *testing.B) {
 		b.Run("git-cli-"+where, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				runGit(b, root(b), "clone", "-q", "--depth", "1", "--single-branch", "--branch", "main", url, "c")
+			}
+		})
+	}
+}
+
+// BenchmarkPublishPackWindow measures a rotation's push of 3,000 fresh
+// ciphertexts (1,000 keys x 3 environments, each replacing a file of the
+// base) with git's default pack window (10) and with the window Clone sets
+// (0): fresh ciphertext has no delta to find, so the search is pure cost.
+func BenchmarkPublishPackWindow(b *testing.B) {
+	const files = 3000
+	path := func(i int) string { return fmt.Sprintf("overlays/env%d/credentials/key%04d.yaml", i%3, i/3) }
+	sealed := func(seed, i int) string {
+		buf := make([]byte, 1536)
+		rnd := rand.New(rand.NewPCG(uint64(seed), uint64(i)))
+		for j := range buf {
+			buf[j] = byte(rnd.UintN(256))
+		}
+		return "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nspec:\n  encryptedData:\n    client_secret: " + base64.StdEncoding.EncodeToString(buf) + "\n"
+	}
+	base := map[string]string{}
+	for i := range files {
+		base[path(i)] = sealed(0, i)
+	}
+	r := newRemote(b, base)
+	for _, window := range []uint{10, 0} {
+		b.Run(fmt.Sprintf("window=%d", window), func(b *testing.B) {
+			for n := 0; n < b.N; n++ {
+				b.StopTimer()
+				w, err := Clone(context.Background(), Options{URL: r.URL()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg, err := w.repo.Config()
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg.Pack.Window = window
+				if err := w.repo.SetConfig(cfg); err != nil {
+					b.Fatal(err)
+				}
+				seed := int(window)*1000 + n + 1
+				b.StartTimer()
+				_, err = w.Publish(context.Background(), PublishRequest{Branch: fmt.Sprintf("credrotate/bench-%d-%d", window, n), Message: "rotate",
+					Apply: func(_ context.Context, fsys FS) error {
+						for i := range files {
+							if err := fsys.WriteFile(path(i), []byte(sealed(seed, i)), 0o644); err != nil {
+								return err
+							}
+						}
+						return nil
+					}})
+				if err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -176,6 +176,17 @@ func Clone(ctx context.Context, opts Options) (*Workspace, error) {
 		return nil, w.wrap(ctx, cctx, fmt.Sprintf("cloning %s branch %s", RedactURL(opts.URL), opts.BaseBranch), err)
 	}
 	w.repo = repo
+	// A rotation pushes fresh ciphertext, which no delta can shrink:
+	// searching for deltas (git's pack.window, 10 by default) only costs
+	// time on every push.
+	cfg, err := repo.Config()
+	if err != nil {
+		return nil, fmt.Errorf("reading the clone's config: %w", err)
+	}
+	cfg.Pack.Window = 0
+	if err := repo.SetConfig(cfg); err != nil {
+		return nil, fmt.Errorf("writing the clone's config: %w", err)
+	}
 	if w.wt, err = repo.Worktree(); err != nil {
 		return nil, fmt.Errorf("opening worktree: %w", err)
 	}

@@ -530,3 +530,24 @@ func TestPublishBranchCreatedMeanwhile(t *testing.T) {
 		t.Fatalf("result %+v; branch %s", res, r.rev("credrotate/new"))
 	}
 }
+
+// TestCloneSearchesNoDeltas: the clone's pack window is 0, so a push of
+// fresh ciphertext spends no time looking for deltas it cannot find.
+func TestCloneSearchesNoDeltas(t *testing.T) {
+	t.Parallel()
+	r := newRemote(t, baseFiles())
+	for _, dir := range []bool{false, true} {
+		opts := cloneOpts(r)
+		if dir {
+			opts.Dir = filepath.Join(t.TempDir(), "clone")
+		}
+		w := mustClone(t, opts)
+		cfg, err := w.repo.Config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Pack.Window != 0 {
+			t.Errorf("dir=%v: pack window %d, want 0", dir, cfg.Pack.Window)
+		}
+	}
+}

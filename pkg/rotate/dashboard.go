@@ -42,8 +42,8 @@ func DashboardMarkdown(rows []StatusRow, rep *Report, unmanaged []inventory.Row,
 		last = "[run `" + run.TraceID + "`](" + run.URL + ")"
 	}
 	fmt.Fprintf(&b, "## Managed credentials\n\nAs found by %s at %s (the state is the one the run started from; **last run** is what it did).\n\n", last, run.At.UTC().Format("2006-01-02 15:04 UTC"))
-	b.WriteString("| Provider key | Environment | Secret | Fingerprint | Expires | Days left | State | Next | Last run | Pull request |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | ---: | --- | --- | --- | --- |\n")
+	b.WriteString("| Provider key | Environments | Secret | Expires | State → next | Last run | Pull request |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
 	sorted := append([]StatusRow(nil), rows...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		if sorted[i].DaysLeft != sorted[j].DaysLeft {
@@ -54,10 +54,34 @@ func DashboardMarkdown(rows []StatusRow, rep *Report, unmanaged []inventory.Row,
 		}
 		return sorted[i].Env < sorted[j].Env
 	})
+	// The environments of a key that agree on everything shown share one
+	// row (the usual case: one secret sealed for every environment); an
+	// environment that differs has its own.
+	type group struct {
+		row  StatusRow
+		envs []string
+	}
+	var groups []*group
+	same := map[string]*group{}
 	for _, r := range sorted {
-		expires, days := "—", "—"
+		id := strings.Join([]string{string(r.Key), r.SecretID, r.Fingerprint, r.ExpiresAt.String(), string(r.State), string(r.Next), r.PR}, "\x00")
+		if g, ok := same[id]; ok {
+			g.envs = append(g.envs, r.Env)
+			continue
+		}
+		g := &group{row: r, envs: []string{r.Env}}
+		same[id] = g
+		groups = append(groups, g)
+	}
+	for _, g := range groups {
+		r := g.row
+		expires := "—"
 		if !r.ExpiresAt.IsZero() {
-			expires, days = r.ExpiresAt.UTC().Format(time.DateOnly), fmt.Sprint(r.DaysLeft)
+			expires = fmt.Sprintf("%s (%d days)", r.ExpiresAt.UTC().Format(time.DateOnly), r.DaysLeft)
+		}
+		secret := "`" + md(orDash(r.SecretID)) + "`"
+		if r.Fingerprint != "" {
+			secret += "<br>`" + md(r.Fingerprint) + "`"
 		}
 		lastRun := "—"
 		if kr, ok := did[string(r.Key)]; ok {
@@ -67,7 +91,7 @@ func DashboardMarkdown(rows []StatusRow, rep *Report, unmanaged []inventory.Row,
 		if r.PR != "" {
 			pr = r.PR
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | `%s` | `%s` | %s | %s | %s | %s | %s | %s |\n", md(string(r.Key)), md(r.Env), md(orDash(r.SecretID)), md(orDash(r.Fingerprint)), expires, days, r.State, r.Next, lastRun, md(pr))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s → %s | %s | %s |\n", md(string(r.Key)), md(strings.Join(g.envs, ", ")), secret, expires, r.State, r.Next, lastRun, md(pr))
 	}
 	b.WriteString("\n## Not managed by credrotate\n\n")
 	if len(unmanaged) == 0 {

@@ -134,7 +134,8 @@ func (r *Runner) propose(ctx context.Context, obs *Observation, grp []renewed, p
 	now := r.now()
 	branch := r.branchFor(grp, perKey)
 	items := make([]seal.Item, 0, len(grp))
-	state := forge.RotationState{Version: forge.StateVersion, TraceID: r.TraceID, Command: r.Settings.Command, MockSafe: r.Settings.MockSafe}
+	state := forge.RotationState{Version: forge.StateVersion, TraceID: r.TraceID, Command: r.Settings.Command, MockSafe: r.Settings.MockSafe,
+		RotatedAt: now, RenewBefore: r.Settings.RenewBefore, RunURL: r.Settings.RunURL}
 	var keys, envs []string
 	for _, e := range obs.Envs {
 		envs = append(envs, e.Name)
@@ -144,7 +145,8 @@ func (r *Runner) propose(ctx context.Context, obs *Observation, grp []renewed, p
 		keys = append(keys, string(f.spec.Key))
 		md := credential.Metadata{ProviderKey: f.spec.Key, SecretID: f.result.Secret.SecretID, ExpiresAt: f.result.Secret.ExpiresAt, RotatedAt: now, TraceID: r.TraceID}
 		items = append(items, seal.Item{Ref: f.spec.Secret, Value: f.result.ClientSecret, Metadata: md})
-		ks := forge.KeyState{ProviderKey: string(f.spec.Key), ClientID: f.spec.ClientID, NewSecretID: f.result.Secret.SecretID, OldSecretID: f.plan.CurrentSecretID, Fingerprint: f.result.ClientSecret.Fingerprint(), ExpiresAt: f.result.Secret.ExpiresAt, Emergency: f.plan.Emergency}
+		ks := forge.KeyState{ProviderKey: string(f.spec.Key), ClientID: f.spec.ClientID, NewSecretID: f.result.Secret.SecretID, OldSecretID: f.plan.CurrentSecretID, Fingerprint: f.result.ClientSecret.Fingerprint(), ExpiresAt: f.result.Secret.ExpiresAt, Emergency: f.plan.Emergency,
+			OldExpiresAt: f.plan.ExpiresAt, RetiringUntil: r.retiringUntil(f)}
 		emergency = emergency || f.plan.Emergency
 		for _, e := range obs.Envs {
 			ks.Environments = append(ks.Environments, forge.EnvFile{Env: e.Name, Path: e.ManifestPath(f.spec.Key)})

@@ -57,6 +57,9 @@ type Settings struct {
 	MockSafe bool
 	// Command is the command line of the run, for the pull request body.
 	Command string
+	// RunURL links the CI run (a GitHub Actions run) for the pull request
+	// body; empty when the run is not one.
+	RunURL string
 	// CriticalBefore is the expiry guard: a key whose secret in use stops
 	// being valid within it, and is not replaced in this run, raises a
 	// critical alert on every run. Zero is DefaultCriticalBefore.

@@ -12,7 +12,6 @@
 package contract
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -20,14 +19,11 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -203,50 +199,12 @@ func launch() (*prism, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	px, err := testenv.StartPrism(prismBin, spec, ts.URL, 4*time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(prismBin, "proxy", "--errors", "-h", "127.0.0.1", "-p", fmt.Sprint(port), spec, ts.URL)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting prism: %w", err)
-	}
-	cleanup = append(cleanup, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	ready := make(chan struct{})
-	var logMu sync.Mutex
-	var log strings.Builder
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		closed := false
-		for sc.Scan() {
-			line := sc.Text()
-			logMu.Lock()
-			if log.Len() < 1<<16 {
-				log.WriteString(line + "\n")
-			}
-			logMu.Unlock()
-			if !closed && strings.Contains(line, "Prism is listening") {
-				close(ready)
-				closed = true
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(4 * time.Minute):
-		logMu.Lock()
-		defer logMu.Unlock()
-		return nil, fmt.Errorf("prism did not start within 4 minutes:\n%s", log.String())
-	}
-	return &prism{hub: hub, hubURL: ts.URL, url: fmt.Sprintf("http://127.0.0.1:%d", port)}, nil
+	cleanup = append(cleanup, px.Close)
+	return &prism{hub: hub, hubURL: ts.URL, url: px.URL}, nil
 }
 
 func (p *prism) client(t *testing.T) (*github.Client, *recorder) {

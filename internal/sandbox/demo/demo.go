@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -79,13 +80,14 @@ var services = map[string]func(Options) (Service, error){}
 
 // Providers lists the provider types the demo can run, Equifax first.
 func Providers() []string {
-	out := []string{"equifax"}
-	for _, t := range []string{"entra", "okta", "gcpkey", "http"} {
-		if _, ok := services[t]; ok {
-			out = append(out, t)
+	var more []string
+	for t := range services {
+		if t != "equifax" {
+			more = append(more, t)
 		}
 	}
-	return out
+	sort.Strings(more)
+	return append([]string{"equifax"}, more...)
 }
 
 // RegisterService makes a provider type available to the demo.

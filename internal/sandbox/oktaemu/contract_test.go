@@ -11,16 +11,13 @@ package oktaemu_test
 // fetched from the machines the tests run on.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -82,12 +79,6 @@ func launch() (*prism, error) {
 	emu := oktaemu.New(oktaemu.Options{APIToken: contractToken})
 	ts := httptest.NewServer(emu)
 	cleanup = append(cleanup, ts.Close)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	dir, err := os.MkdirTemp("", "oktaemu-contract-")
 	if err != nil {
 		return nil, err
@@ -97,44 +88,12 @@ func launch() (*prism, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(prismBin, "proxy", "--errors", "-h", "127.0.0.1", "-p", fmt.Sprint(port), cut, ts.URL)
-	out, err := cmd.StdoutPipe()
+	px, err := testenv.StartPrism(prismBin, cut, ts.URL, 2*time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting prism: %w", err)
-	}
-	cleanup = append(cleanup, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	ready := make(chan struct{})
-	var logMu sync.Mutex
-	var log strings.Builder
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		closed := false
-		for sc.Scan() {
-			line := sc.Text()
-			logMu.Lock()
-			if log.Len() < 1<<16 {
-				log.WriteString(line + "\n")
-			}
-			logMu.Unlock()
-			if !closed && strings.Contains(line, "Prism is listening") {
-				close(ready)
-				closed = true
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(2 * time.Minute):
-		logMu.Lock()
-		defer logMu.Unlock()
-		return nil, fmt.Errorf("prism did not start within 2 minutes:\n%s", log.String())
-	}
-	return &prism{emu: emu, emuURL: ts.URL, url: fmt.Sprintf("http://127.0.0.1:%d", port)}, nil
+	cleanup = append(cleanup, px.Close)
+	return &prism{emu: emu, emuURL: ts.URL, url: px.URL}, nil
 }
 
 // recorder notes every call and every violation Prism reports.

@@ -311,6 +311,10 @@ var (
 // tags, no emphasis or code marks; tables stay as they are.
 func renderMarkdown(s string) string {
 	s = htmlComment.ReplaceAllString(s, "")
+	s = strings.ReplaceAll(s, "<br>", " ")
+	s = strings.ReplaceAll(s, "> [!IMPORTANT]\n", "")
+	s = strings.ReplaceAll(s, "> [!WARNING]\n", "")
+	s = strings.ReplaceAll(s, "> [!CAUTION]\n", "")
 	s = htmlTag.ReplaceAllString(s, "")
 	s = bold.ReplaceAllString(s, "$1")
 	s = heading.ReplaceAllString(s, "")

@@ -25,6 +25,7 @@ func normalise(out, dir, exe string) string {
 	}{
 		{regexp.MustCompile(`127\.0\.0\.1:\d+`), func(string) string { return "127.0.0.1:PORT" }},
 		{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`), func(string) string { return "YYYY-MM-DDTHH:MM:SSZ" }},
+		{regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d UTC`), func(string) string { return "YYYY-MM-DD HH:MM UTC" }},
 		{regexp.MustCompile(`\b\d{4}-\d\d-\d\d\b`), func(string) string { return "YYYY-MM-DD" }},
 		{regexp.MustCompile(`\b[0-9a-f]{16}\b`), func(s string) string { return strings.Repeat("x", len(s)) }},
 		{regexp.MustCompile(`sec-[0-9a-f]{16}`), func(string) string { return "sec-XXXXXXXXXXXXXXXX" }},

@@ -22,9 +22,17 @@ type TokenCache struct {
 
 	mu      sync.Mutex
 	entries map[string]*tokenEntry
+	// pruneAt is the number of entries at which the next prune runs: twice
+	// what the last one kept, so that pruning costs O(1) per new entry.
+	pruneAt int
 }
 
 type tokenEntry struct {
+	// users counts the callers between entry and release (guarded by
+	// TokenCache.mu): an entry in use is never pruned, or a caller about to
+	// fill it would fill a forgotten one and the next caller fetch again.
+	users int
+
 	mu  sync.Mutex
 	tok *oauth2.Token
 }
@@ -39,7 +47,12 @@ func tokenKey(creds equifax.Credentials, scope string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func (c *TokenCache) entry(creds equifax.Credentials, scope string) *tokenEntry {
+// minPrune is the size below which the cache is never pruned.
+const minPrune = 64
+
+// entry returns the entry of creds and scope, held for the caller until it
+// calls release.
+func (c *TokenCache) entry(creds equifax.Credentials, scope string) (e *tokenEntry, release func()) {
 	key := tokenKey(creds, scope)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -48,31 +61,38 @@ func (c *TokenCache) entry(creds equifax.Credentials, scope string) *tokenEntry 
 	}
 	e, ok := c.entries[key]
 	if !ok {
-		c.pruneLocked()
+		if len(c.entries) >= max(c.pruneAt, minPrune) {
+			c.pruneLocked()
+		}
 		e = &tokenEntry{}
 		c.entries[key] = e
 	}
-	return e
+	e.users++
+	return e, func() {
+		c.mu.Lock()
+		e.users--
+		c.mu.Unlock()
+	}
 }
 
-// pruneLocked forgets expired tokens, so that the cache does not grow with
-// every secret a long-running process has seen.
+// pruneLocked forgets expired tokens that no caller holds, so that the
+// cache does not grow with every secret a long-running process has seen.
 func (c *TokenCache) pruneLocked() {
 	now := time.Now()
 	for k, e := range c.entries {
-		if e.mu.TryLock() {
-			if e.tok == nil || (!e.tok.Expiry.IsZero() && e.tok.Expiry.Before(now)) {
-				delete(c.entries, k)
-			}
-			e.mu.Unlock()
+		// users is 0, so no caller holds e.mu either.
+		if e.users == 0 && (e.tok == nil || (!e.tok.Expiry.IsZero() && e.tok.Expiry.Before(now))) {
+			delete(c.entries, k)
 		}
 	}
+	c.pruneAt = 2 * len(c.entries)
 }
 
 // Get returns the cached token for creds and scope, or fetches one when
 // there is none or it expires within Delta.
 func (c *TokenCache) Get(ctx context.Context, creds equifax.Credentials, scope string, fetch func(ctx context.Context) (*oauth2.Token, error)) (*oauth2.Token, error) {
-	e := c.entry(creds, scope)
+	e, release := c.entry(creds, scope)
+	defer release()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	src := tokenSourceFunc(func() (*oauth2.Token, error) { return fetch(ctx) })
@@ -87,7 +107,8 @@ func (c *TokenCache) Get(ctx context.Context, creds equifax.Credentials, scope s
 
 // Put caches t for creds and scope.
 func (c *TokenCache) Put(creds equifax.Credentials, scope string, t *oauth2.Token) {
-	e := c.entry(creds, scope)
+	e, release := c.entry(creds, scope)
+	defer release()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.tok = t
@@ -95,7 +116,8 @@ func (c *TokenCache) Put(creds equifax.Credentials, scope string, t *oauth2.Toke
 
 // Drop forgets the cached token of creds and scope if it is still t.
 func (c *TokenCache) Drop(creds equifax.Credentials, scope string, t *oauth2.Token) {
-	e := c.entry(creds, scope)
+	e, release := c.entry(creds, scope)
+	defer release()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.tok != nil && t != nil && e.tok.AccessToken == t.AccessToken {
