@@ -51,7 +51,7 @@ is created, verified or revoked: it is how a description is debugged.`,
 			}
 			var secrets []credential.Secret
 			seen := func(s credential.Secret) { secrets = append(secrets, s) }
-			p, err := buildHTTPDescription(cfg, k.Description, &http.Client{}, seen)
+			p, err := buildHTTPDescription(cfg, k.Description, &http.Client{}, seen, true)
 			if err != nil {
 				return usageErrorf("providers %s: %v", key, err)
 			}

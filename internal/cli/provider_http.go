@@ -24,7 +24,7 @@ func init() {
 			p, ok := built[k.Description]
 			if !ok {
 				var err error
-				if p, err = buildHTTPDescription(b.Config, k.Description, b.HTTPClient, b.SecretSeen); err != nil {
+				if p, err = buildHTTPDescription(b.Config, k.Description, b.HTTPClient, b.SecretSeen, b.DryRun); err != nil {
 					return nil, usageErrorf("providers %s: %v", k.Key, err)
 				}
 				built[k.Description] = p
@@ -43,8 +43,10 @@ func init() {
 }
 
 // buildHTTPDescription loads the named description and builds its
-// provider, with the configuration's settings and secrets.
-func buildHTTPDescription(cfg *config.Config, name string, hc *http.Client, seen func(credential.Secret)) (*httpprov.Provider, error) {
+// provider, with the configuration's settings and secrets; a dry run (and
+// provider test) checks every request and answer against the
+// description's OpenAPI document unless the configuration says otherwise.
+func buildHTTPDescription(cfg *config.Config, name string, hc *http.Client, seen func(credential.Secret), dryRun bool) (*httpprov.Provider, error) {
 	cd, ok := cfg.HTTP.Description(name)
 	if !ok {
 		return nil, fmt.Errorf("description %q is not in http.descriptions; add it with its file", name)
@@ -81,7 +83,8 @@ func buildHTTPDescription(cfg *config.Config, name string, hc *http.Client, seen
 		}
 		secrets[s.Name] = v
 	}
-	p, err := httpprov.New(d, httpprov.Options{Settings: settings, Secrets: secrets, HTTPClient: hc, Timeout: cfg.Rotation.Timeout, SecretSeen: seen})
+	p, err := httpprov.New(d, httpprov.Options{Settings: settings, Secrets: secrets, HTTPClient: hc, Timeout: cfg.Rotation.Timeout, SecretSeen: seen,
+		ValidateOpenAPI: cd.ValidatesOpenAPI(dryRun)})
 	if err != nil {
 		return nil, fmt.Errorf("description %s (%s): %w", name, cd.File, err)
 	}

@@ -21,6 +21,9 @@ type providerBuild struct {
 	HTTPClient *http.Client
 	Log        *logrus.Entry
 	SecretSeen func(credential.Secret)
+	// DryRun is renew --dry-run: nothing is changed, and a provider may
+	// check more (the http provider validates against OpenAPI).
+	DryRun bool
 }
 
 // providerBuilder makes the one provider that serves every key of a type.
@@ -71,7 +74,7 @@ func (w *wiring) keyProvider(p config.Provider, hc *http.Client, cache map[strin
 		if !w.cfg.Rotation.EnableClientSecretRenewal {
 			log = log.WithField("mock_safe", true)
 		}
-		pp, err := build(providerBuild{Config: w.cfg, HTTPClient: hc, Log: log, SecretSeen: w.red.AddSecret})
+		pp, err := build(providerBuild{Config: w.cfg, HTTPClient: hc, Log: log, SecretSeen: w.red.AddSecret, DryRun: w.dryRun})
 		if err != nil {
 			return nil, err
 		}

@@ -138,7 +138,7 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		defer lock.release(ctx)
 	}
 
-	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: command, failpoint: os.Getenv("CREDROTATE_FAILPOINT"), emergency: f.emergency, red: a.red}
+	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: command, failpoint: os.Getenv("CREDROTATE_FAILPOINT"), emergency: f.emergency, dryRun: f.dryRun, red: a.red}
 	runner, err := w.newRunner(ctx)
 	if err != nil {
 		var ee *exitError

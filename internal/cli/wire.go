@@ -37,6 +37,8 @@ type wiring struct {
 	failpoint string
 	// emergency is renew --emergency.
 	emergency bool
+	// dryRun is renew --dry-run.
+	dryRun bool
 	// listers are the providers, by type, that can list their scope (the
 	// inventory's unmanaged credentials); set by keyProvider.
 	listers map[string]provider.Lister

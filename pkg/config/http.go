@@ -30,6 +30,30 @@ type HTTPDescription struct {
 	// Secrets are read from their sources for .secrets.NAME (a management
 	// API token, say); a key's own current secret is .client.secret.
 	Secrets []HTTPSecret `json:"secrets,omitempty"`
+	// OpenAPIValidation says when every request and answer is checked
+	// against the description's openapi: document: dryRun (the default:
+	// renew --dry-run and provider test), always (every run; a request or
+	// answer that does not match then fails the run's call), or never.
+	OpenAPIValidation string `json:"openapiValidation,omitempty"`
+}
+
+// The values of HTTPDescription.OpenAPIValidation.
+const (
+	OpenAPIValidationDryRun = "dryRun"
+	OpenAPIValidationAlways = "always"
+	OpenAPIValidationNever  = "never"
+)
+
+// ValidatesOpenAPI reports whether a run (a dry run when dryRun) checks
+// requests and answers against the description's OpenAPI document.
+func (d HTTPDescription) ValidatesOpenAPI(dryRun bool) bool {
+	switch d.OpenAPIValidation {
+	case OpenAPIValidationAlways:
+		return true
+	case OpenAPIValidationNever:
+		return false
+	}
+	return dryRun
 }
 
 // HTTPSetting is one setting's value.
@@ -105,6 +129,11 @@ func (c *Config) validateHTTP(ps *problems) {
 				ps.add(fmt.Sprintf("%s.secrets[%d].name", k, j), "", "is required", "name the secret; templates use it as .secrets.NAME")
 			}
 			ps.checkSource(fmt.Sprintf("%s.secrets[%d].source", k, j), s.Source)
+		}
+		switch d.OpenAPIValidation {
+		case "", OpenAPIValidationDryRun, OpenAPIValidationAlways, OpenAPIValidationNever:
+		default:
+			ps.add(k+".openapiValidation", d.OpenAPIValidation, "is not a validation mode", "use dryRun (the default), always or never")
 		}
 		if d.File == "" {
 			ps.add(k+".file", "", "is required", "give the path of the description file, e.g. examples/providers/equifax-rest.yaml")

@@ -84,3 +84,45 @@ func TestHTTPDescriptionProblemsAreConfigProblems(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPOpenAPIValidationModes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		mode           string
+		dryRun, normal bool
+		bad            bool
+	}{
+		{"", true, false, false},
+		{"dryRun", true, false, false},
+		{"always", true, true, false},
+		{"never", false, false, false},
+		{"sometimes", false, false, true},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			t.Parallel()
+			path := writeHTTPConfig(t, exampleDescription(t))
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfgText := strings.Replace(string(b), "      file: equifax-rest.yaml\n", "      file: equifax-rest.yaml\n      openapiValidation: \""+tc.mode+"\"\n", 1)
+			if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Load(LoadOptions{Path: path, Environ: []string{}})
+			if tc.bad {
+				if err == nil || !strings.Contains(err.Error(), "openapiValidation") || !strings.Contains(err.Error(), "dryRun (the default), always or never") {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, _ := cfg.HTTP.Description("equifax-rest")
+			if d.ValidatesOpenAPI(true) != tc.dryRun || d.ValidatesOpenAPI(false) != tc.normal {
+				t.Errorf("mode %q: dry run %v, normal run %v", tc.mode, d.ValidatesOpenAPI(true), d.ValidatesOpenAPI(false))
+			}
+		})
+	}
+}

@@ -109,7 +109,8 @@ type Key struct {
 type World struct {
 	Dir        string
 	ConfigPath string
-	// Emulator is the Equifax emulator when the keys are Equifax's.
+	// Emulator is the Equifax emulator when the keys are Equifax's (type
+	// equifax, or http over the Equifax description).
 	Emulator *emulator.Emulator
 	// Service is the keys' provider's emulator.
 	Service     Service
@@ -193,6 +194,9 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 			return nil, err
 		}
 		w.Service = svc
+		if eq, ok := svc.(interface{ equifax() *emulator.Emulator }); ok {
+			w.Emulator = eq.equifax()
+		}
 	default:
 		return nil, fmt.Errorf("the demo has no %q provider", opts.Provider)
 	}
@@ -382,6 +386,9 @@ pullRequest:
 	typ := ""
 	if t := w.Service.Type(); t != "equifax" {
 		typ = "\n    type: " + t
+	}
+	if kc, ok := w.Service.(interface{ KeyConfig() string }); ok {
+		typ += kc.KeyConfig()
 	}
 	for _, k := range w.Keys {
 		fmt.Fprintf(&b, "  - key: %s%s\n    clientID: %s\n    currentSecret: {file: current/%s}\n    secret: {name: %s, namespace: credit, dataKey: %s}\n", k.Key, typ, k.ClientID, k.Key, secretName(k.Key), k.DataKey)

@@ -47,6 +47,11 @@ var providerDemos = []struct {
 		output:   []string{"Google Cloud IAM", "PROOF PASSED: 12 manifests", "2 old secrets revoked", "gcpkey.sa_001"},
 		leaks:    []string{"PRIVATE KEY", "private_key", "ya29."},
 	},
+	{
+		// http: the Equifax emulator through examples/providers/equifax-rest.yaml.
+		provider: "http", args: []string{"--keys", "3"},
+		output: []string{"declarative http provider", "PROOF PASSED: 9 manifests", "2 old secrets revoked", "http.client_001  finished", "http.client_003  noop"},
+	},
 }
 
 // TestDemoEveryProvider runs the whole job against each provider's

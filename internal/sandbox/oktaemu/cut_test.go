@@ -32,6 +32,13 @@ func cutDescription(src, dir string) (string, error) {
 	}
 	paths, _ := doc["paths"].(map[string]any)
 	components, _ := doc["components"].(map[string]any)
+	refPrefix := "#/components/"
+	if _, swagger := doc["swagger"]; swagger {
+		// Swagger 2.0 (the @okta/openapi package): definitions instead of
+		// components.
+		refPrefix = "#/"
+		components = map[string]any{"definitions": doc["definitions"]}
+	}
 	keptPaths := map[string]any{}
 	for _, p := range usedPaths {
 		op, ok := paths[p]
@@ -45,8 +52,8 @@ func cutDescription(src, dir string) (string, error) {
 	walk = func(v any) {
 		switch v := v.(type) {
 		case map[string]any:
-			if ref, ok := v["$ref"].(string); ok && strings.HasPrefix(ref, "#/components/") {
-				parts := strings.Split(strings.TrimPrefix(ref, "#/components/"), "/")
+			if ref, ok := v["$ref"].(string); ok && strings.HasPrefix(ref, refPrefix) {
+				parts := strings.Split(strings.TrimPrefix(ref, refPrefix), "/")
 				if len(parts) == 2 {
 					kind, name := parts[0], parts[1]
 					if kept[kind] == nil {
@@ -80,11 +87,18 @@ func cutDescription(src, dir string) (string, error) {
 		comps["securitySchemes"] = ss
 	}
 	out := map[string]any{"openapi": doc["openapi"], "info": doc["info"], "paths": keptPaths, "components": comps}
-	if s, ok := doc["servers"]; ok {
-		out["servers"] = s
+	if _, swagger := doc["swagger"]; swagger {
+		out = map[string]any{"swagger": doc["swagger"], "info": doc["info"], "paths": keptPaths, "definitions": kept["definitions"]}
+		for _, k := range []string{"host", "basePath", "schemes", "consumes", "produces", "securityDefinitions"} {
+			if v, ok := doc[k]; ok {
+				out[k] = v
+			}
+		}
 	}
-	if s, ok := doc["security"]; ok {
-		out["security"] = s
+	for _, k := range []string{"servers", "security"} {
+		if v, ok := doc[k]; ok {
+			out[k] = v
+		}
 	}
 	b, err := yaml.Marshal(out)
 	if err != nil {

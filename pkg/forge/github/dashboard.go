@@ -31,6 +31,7 @@ func (c *Client) UpdateDashboard(ctx context.Context, d forge.Dashboard) (forge.
 	// take an App's bot login.
 	opts := &gh.IssueListByRepoOptions{State: "open", Labels: d.Labels[:1], ListOptions: gh.ListOptions{PerPage: 100}}
 	var found *gh.Issue
+	var dups []*gh.Issue
 	err = c.paginate("listing the dashboard issue", func(page int) (int, *gh.Response, error) {
 		opts.Page = page
 		issues, resp, err := c.gh.Issues.ListByRepo(ctx, c.owner, c.repo, opts)
@@ -39,8 +40,13 @@ func (c *Client) UpdateDashboard(ctx context.Context, d forge.Dashboard) (forge.
 		}
 		for _, is := range issues {
 			if !is.IsPullRequest() && strings.EqualFold(is.GetUser().GetLogin(), me) && strings.Contains(is.GetBody(), forge.DashboardMarker) {
-				if found == nil || is.GetNumber() < found.GetNumber() {
+				switch {
+				case found == nil:
 					found = is
+				case is.GetNumber() < found.GetNumber():
+					dups, found = append(dups, found), is
+				default:
+					dups = append(dups, is)
 				}
 			}
 		}
@@ -48,6 +54,19 @@ func (c *Client) UpdateDashboard(ctx context.Context, d forge.Dashboard) (forge.
 	})
 	if err != nil {
 		return forge.Issue{}, false, err
+	}
+	// Runs hold the lease while they write the dashboard, so a second one
+	// comes only from outside that (an older version, a run killed between
+	// creating it and reading it back elsewhere): the oldest is kept, the
+	// others closed as its duplicates.
+	for _, d := range dups {
+		comment := fmt.Sprintf("Closed by credrotate: a duplicate of the dashboard #%d, which is kept up to date.", found.GetNumber())
+		if _, _, err := c.gh.Issues.CreateComment(ctx, c.owner, c.repo, d.GetNumber(), &gh.IssueComment{Body: gh.String(comment)}); err != nil {
+			return forge.Issue{}, false, c.err(fmt.Sprintf("commenting on the duplicate dashboard #%d", d.GetNumber()), err)
+		}
+		if _, _, err := c.gh.Issues.Edit(ctx, c.owner, c.repo, d.GetNumber(), &gh.IssueRequest{State: gh.String("closed"), StateReason: gh.String("not_planned")}); err != nil {
+			return forge.Issue{}, false, c.err(fmt.Sprintf("closing the duplicate dashboard #%d", d.GetNumber()), err)
+		}
 	}
 	if found == nil {
 		body := forge.DashboardBody("", d.Body)

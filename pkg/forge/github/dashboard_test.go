@@ -66,3 +66,49 @@ func TestLocalhubDashboard(t *testing.T) {
 		t.Errorf("%d issues, want the dashboard and the foreign one", n)
 	}
 }
+
+// TestLocalhubDashboardClosesDuplicates: two dashboards of credrotate's own
+// (one left by a run from outside the lease) become one: the oldest is
+// updated, the other closed with a comment that names it.
+func TestLocalhubDashboardClosesDuplicates(t *testing.T) {
+	t.Parallel()
+	h := newHub(t, localhub.Options{})
+	c := h.client(t, nil)
+	ctx := context.Background()
+	var numbers []int
+	for range 2 {
+		b, _ := json.Marshal(map[string]any{"title": "credrotate: credential dashboard", "body": forge.DashboardBody("", "old"), "labels": []string{"credrotate-dashboard"}})
+		req, _ := http.NewRequest(http.MethodPost, h.ts.URL+"/repos/acme/gitops/issues", bytes.NewReader(b))
+		req.Header.Set("Authorization", "token "+hubToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("opening a dashboard by hand: %v %v", resp, err)
+		}
+		var is struct{ Number int }
+		_ = json.NewDecoder(resp.Body).Decode(&is)
+		_ = resp.Body.Close()
+		numbers = append(numbers, is.Number)
+	}
+	d := forge.Dashboard{Title: "credrotate: credential dashboard", Body: "| key | days left |\n| a | 10 |", Labels: []string{"credrotate-dashboard"}}
+	kept, wrote, err := c.UpdateDashboard(ctx, d)
+	if err != nil || !wrote || kept.Number != numbers[0] {
+		t.Fatalf("update: %+v wrote %v, %v; want #%d kept", kept, wrote, err, numbers[0])
+	}
+	for _, is := range h.Issues() {
+		switch is.Number {
+		case numbers[0]:
+			if is.State != "open" || !strings.Contains(is.Body, "| a | 10 |") {
+				t.Errorf("the kept dashboard: %s\n%s", is.State, is.Body)
+			}
+		case numbers[1]:
+			if is.State != "closed" || len(is.Comments) != 1 || !strings.Contains(is.Comments[0].Body, fmt.Sprintf("#%d", numbers[0])) {
+				t.Errorf("the duplicate: %s, comments %+v", is.State, is.Comments)
+			}
+		}
+	}
+	// The next run finds the one dashboard and closes nothing more.
+	d.Body = "| key | days left |\n| a | 9 |"
+	if again, _, err := c.UpdateDashboard(ctx, d); err != nil || again.Number != numbers[0] {
+		t.Fatalf("second update: %+v, %v", again, err)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"golang.org/x/sync/errgroup"
 	iam "google.golang.org/api/iam/v1"
 
 	"github.com/credrotate/credrotate/pkg/provider"
@@ -37,33 +36,16 @@ func (p *Provider) List(ctx context.Context) ([]provider.Listed, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]provider.Listed, len(accounts))
-	keep := make([]bool, len(accounts))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(p.opts.ListConcurrency)
-	for i, a := range accounts {
-		g.Go(func() error {
-			keys, err := p.list(gctx, "list", a.Email)
-			if errors.Is(err, provider.ErrNotFound) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			out[i], keep[i] = provider.Listed{ClientID: a.Email, Name: a.DisplayName, Secrets: p.info(a.Email, keys, "").Secrets}, true
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	kept := out[:0]
-	for i, l := range out {
-		if keep[i] {
-			kept = append(kept, l)
+	return provider.ListEach(ctx, accounts, p.opts.ListConcurrency, func(ctx context.Context, a *iam.ServiceAccount) (provider.Listed, bool, error) {
+		keys, err := p.list(ctx, "list", a.Email)
+		if errors.Is(err, provider.ErrNotFound) {
+			return provider.Listed{}, false, nil
 		}
-	}
-	return kept, nil
+		if err != nil {
+			return provider.Listed{}, false, err
+		}
+		return provider.Listed{ClientID: a.Email, Name: a.DisplayName, Secrets: p.info(a.Email, keys, "").Secrets}, true, nil
+	})
 }
 
 // accounts reads every service account of the project, page by page.

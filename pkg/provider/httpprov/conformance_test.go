@@ -26,20 +26,18 @@ func newEquifax(t *testing.T, cfg conformance.Config) equifax.Provider {
 		t.Fatal(err)
 	}
 	retries := cfg.MaxRetries
-	hc := *cfg.HTTPClient
-	checker := &openAPIChecker{t: t, base: hc.Transport}
-	hc.Transport = checker
 	p, err := httpprov.New(d, httpprov.Options{
-		Settings:   map[string]string{"baseURL": cfg.BaseURL, "scope": cfg.ManagementScope},
-		HTTPClient: &hc,
-		Timeout:    cfg.Timeout,
+		Settings:        map[string]string{"baseURL": cfg.BaseURL, "scope": cfg.ManagementScope},
+		HTTPClient:      cfg.HTTPClient,
+		ValidateOpenAPI: true,
+		Timeout:         cfg.Timeout,
 		Retry: &httpprov.RetrySpec{MaxRetries: &retries, InitialBackoff: httpprov.Duration(cfg.InitialBackoff),
 			MaxBackoff: httpprov.Duration(cfg.MaxBackoff)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if checker.doc = p.OpenAPI(); checker.doc == nil {
+	if p.OpenAPI() == nil {
 		t.Fatal("the Equifax description has no OpenAPI document")
 	}
 	return equifaxAdapter{p: p}

@@ -49,6 +49,11 @@ type Description struct {
 	// bad_request, malformed_response. A code not listed falls back to the
 	// HTTP status (provider.KindForStatus).
 	Errors map[string]string `json:"errors,omitempty"`
+	// ErrorMatches map a failed answer to a kind by its message, for
+	// services that give several failures one code (Okta's E0000001): the
+	// first whose code (if set) is the answer's and whose text the message
+	// contains (ignoring case) decides, before Errors is consulted.
+	ErrorMatches []ErrorMatch `json:"errorMatches,omitempty"`
 	// Error is how every step reads a failed answer, unless the step
 	// declares its own.
 	Error ErrorSpec `json:"error,omitempty"`
@@ -72,7 +77,19 @@ type Description struct {
 	dir string
 }
 
-// RulesSpec declares provider.Rules.
+// ErrorMatch maps the failed answers whose message contains a text to a
+// kind.
+type ErrorMatch struct {
+	// Code, if set, is the error code the answer must carry too.
+	Code string `json:"code,omitempty"`
+	// Contains is the text the message must contain, ignoring case.
+	Contains string `json:"contains"`
+	// Kind is one of the kinds Errors uses.
+	Kind string `json:"kind"`
+}
+
+// RulesSpec declares provider.Rules, and how secrets are read where the
+// service says less than the contract needs.
 type RulesSpec struct {
 	MaxValid        int      `json:"maxValid"`
 	SetsExpiry      bool     `json:"setsExpiry,omitempty"`
@@ -82,6 +99,14 @@ type RulesSpec struct {
 	Force           bool     `json:"force,omitempty"`
 	Revocation      string   `json:"revocation,omitempty"` // one-step (default) or deactivate-then-delete
 	Propagation     Duration `json:"propagation,omitempty"`
+	// MaxAge is how long a secret lives for credrotate when the service
+	// reports no expiry (Okta): a secret without one expires MaxAge after
+	// it was created, and the policy's lifetime is MaxAge.
+	MaxAge Duration `json:"maxAge,omitempty"`
+	// NewestActive: when several secrets are ACTIVE at the service (Okta
+	// keeps both valid until one is deactivated), the newest by createdAt
+	// is the contract's ACTIVE and the others RETIRING.
+	NewestActive bool `json:"newestActive,omitempty"`
 }
 
 // Steps are the calls of the contract. Describe, create and revoke are
@@ -164,7 +189,9 @@ type SecretFields struct {
 }
 
 // ErrorSpec reads a failed answer. A union query such as
-// $['error','efxErrorCode'] takes the first member present.
+// $['error','efxErrorCode'] takes the first member present for a code;
+// a message is every string the query selects, joined with "; " (so that
+// $..errorSummary reads a summary and each of its causes).
 type ErrorSpec struct {
 	Code       string `json:"code,omitempty"`
 	Message    string `json:"message,omitempty"`

@@ -164,6 +164,23 @@ func (q *query) str(doc any) (string, bool, error) {
 	return "", false, fmt.Errorf("%s selects a %s, not a string", q.src, typeName(v))
 }
 
+// joined reads every string q selects (at most 16), joined with "; ".
+func (q *query) joined(doc any) string {
+	if q == nil {
+		return ""
+	}
+	var parts []string
+	for i, v := range q.path.Select(doc) {
+		if i >= 16 {
+			break
+		}
+		if s, ok := v.(string); ok && s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
 // int reads a whole number (or a string holding one).
 func (q *query) int(doc any) (int64, bool, error) {
 	v, ok := q.selectFirst(doc)

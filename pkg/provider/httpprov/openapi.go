@@ -20,6 +20,10 @@ func loadOpenAPI(d *Description) (*openapi3.T, error) {
 		p = filepath.Join(d.dir, p)
 	}
 	l := openapi3.NewLoader()
+	// Read the file itself each time (kin-openapi's default reader caches
+	// every URI for the process, so an edited document would not be seen),
+	// and never over the network.
+	l.ReadFromURIFunc = openapi3.ReadFromFile
 	doc, err := l.LoadFromFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", d.OpenAPI, err)

@@ -34,6 +34,13 @@ type program struct {
 	statuses map[string]provider.Status
 	steps    map[string]*cstep
 	openapi  *openapi3.T
+	matches  []errorMatch
+}
+
+// errorMatch is a compiled ErrorMatch.
+type errorMatch struct {
+	code, contains string
+	kind           error
 }
 
 // cstep is one compiled step.
@@ -114,6 +121,14 @@ type Options struct {
 	// SecretSeen, if set, is told every secret the provider reads, mints,
 	// obtains or renders into a request (the run's redactor).
 	SecretSeen func(credential.Secret)
+	// ValidateOpenAPI checks every request before it is sent, and every
+	// answer, against the description's OpenAPI document (kin-openapi's
+	// openapi3filter): a request that does not match is not sent and fails
+	// with ErrBadRequest, an answer that does not match fails with
+	// ErrMalformedResponse (a rate limit or transient failure stays
+	// retryable), each carrying an *OpenAPIError. Runs set it for
+	// --dry-run and tests; a description without openapi: is not checked.
+	ValidateOpenAPI bool
 }
 
 // Provider is a provider.Provider run from a description. It is safe for
@@ -123,6 +138,8 @@ type Provider struct {
 	opts    Options
 	hc      *http.Client
 	timeout time.Duration
+
+	val *validator
 
 	mu     sync.Mutex
 	tokens map[string]cachedToken
@@ -157,7 +174,11 @@ func New(d *Description, opts Options) (*Provider, error) {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	return &Provider{prog: prog, opts: opts, hc: redirect.Client(hc), timeout: opts.Timeout, tokens: map[string]cachedToken{}}, nil
+	p := &Provider{prog: prog, opts: opts, hc: redirect.Client(hc), timeout: opts.Timeout, tokens: map[string]cachedToken{}}
+	if opts.ValidateOpenAPI && prog.openapi != nil {
+		p.val = &validator{doc: prog.openapi, file: d.OpenAPI}
+	}
+	return p, nil
 }
 
 // Name is the description's name.
@@ -391,6 +412,12 @@ func (p *Provider) readClientInfo(s *cstep, doc any, clientID string) (provider.
 		}
 		info.Secrets = append(info.Secrets, si)
 	}
+	if p.prog.desc.Rules.NewestActive {
+		newestActive(info.Secrets)
+	}
+	if info.Policy.SecretLifetimeSeconds == 0 && p.prog.desc.Rules.MaxAge > 0 {
+		info.Policy.SecretLifetimeSeconds = int64(time.Duration(p.prog.desc.Rules.MaxAge) / time.Second)
+	}
 	return info, nil
 }
 
@@ -440,6 +467,9 @@ func (p *Provider) readSecret(q secretQueries, node any, requireCreated bool) (p
 		}
 		*f.dst = t
 	}
+	if maxAge := time.Duration(p.prog.desc.Rules.MaxAge); si.ExpiresAt.IsZero() && maxAge > 0 && !si.CreatedAt.IsZero() {
+		si.ExpiresAt = si.CreatedAt.Add(maxAge)
+	}
 	if requireCreated && q.createdAt != nil && si.CreatedAt.IsZero() {
 		return si, fmt.Errorf("secret %s without a creation time", si.SecretID)
 	}
@@ -459,6 +489,22 @@ func (p *Provider) readSecret(q secretQueries, node any, requireCreated bool) (p
 		}
 	}
 	return si, nil
+}
+
+// newestActive orders ss newest first and keeps ACTIVE only for the newest
+// ACTIVE secret; the other ACTIVE ones still work, and are RETIRING.
+func newestActive(ss []provider.SecretInfo) {
+	sort.SliceStable(ss, func(i, j int) bool { return ss[i].CreatedAt.After(ss[j].CreatedAt) })
+	seen := false
+	for i := range ss {
+		if ss[i].Status != provider.StatusActive {
+			continue
+		}
+		if seen {
+			ss[i].Status = provider.StatusRetiring
+		}
+		seen = true
+	}
 }
 
 func (p *Provider) status(s string) (provider.Status, bool) {
@@ -748,6 +794,12 @@ func (p *Provider) attempt(ctx context.Context, s *cstep, r *request, secrets []
 		req.Body, req.ContentLength, req.GetBody = http.NoBody, 0, nil
 	}
 	req.Header = r.header.Clone()
+	var rt *route
+	if p.val != nil {
+		if rt, err = p.val.checkRequest(actx, s.name, req, r.body, secrets); err != nil {
+			return &provider.Error{Provider: p.Name(), Op: s.name, Kind: provider.ErrBadRequest, Err: err}
+		}
+	}
 	resp, err := p.hc.Do(req)
 	if err != nil {
 		return p.failedCall(ctx, s.name, err)
@@ -761,6 +813,20 @@ func (p *Provider) attempt(ctx context.Context, s *cstep, r *request, secrets []
 	ok := slices.Contains(s.success, resp.StatusCode)
 	if err != nil && !tooLarge {
 		return p.failedCall(ctx, s.name, err)
+	}
+	if rt != nil && !tooLarge && checkDepth(b) == nil {
+		if verr := p.val.checkAnswer(actx, s.name, rt, resp, b, secrets); verr != nil {
+			if !ok {
+				// A rate limit or a transient failure stays what it is
+				// (retried), its mismatch named.
+				var fe *provider.Error
+				if errors.As(p.answerError(s, resp, b, reqID, secrets), &fe) && provider.Retryable(fe) {
+					fe.Err = verr
+					return fe
+				}
+			}
+			return &provider.Error{Provider: p.Name(), Op: s.name, Kind: provider.ErrMalformedResponse, HTTPStatus: resp.StatusCode, RequestID: reqID, Err: verr}
+		}
 	}
 	if !ok {
 		if tooLarge {
@@ -815,7 +881,7 @@ func (p *Provider) answerError(s *cstep, resp *http.Response, b []byte, reqID st
 		if c, _, _ := s.err.code.str(doc); c != "" {
 			e.Code = clean(c, 64)
 		}
-		if m, _, _ := s.err.message.str(doc); m != "" {
+		if m := s.err.message.joined(doc); m != "" {
 			e.Description = scrubText(clean(m, 512), secrets)
 		}
 		if t, ok, _ := s.err.eligibleAt.time(doc); ok {
@@ -834,12 +900,29 @@ func (p *Provider) answerError(s *cstep, resp *http.Response, b []byte, reqID st
 		}
 		return e
 	}
-	if k, ok := p.prog.codes[e.Code]; ok && e.Code != "" {
+	if k, ok := p.matchMessage(e.Code, e.Description); ok {
+		e.Kind = k
+	} else if k, ok := p.prog.codes[e.Code]; ok && e.Code != "" {
 		e.Kind = k
 	} else {
 		e.Kind = provider.KindForStatus(resp.StatusCode)
 	}
 	return e
+}
+
+// matchMessage is the kind of the first of the description's error
+// matches that code and message meet.
+func (p *Provider) matchMessage(code, msg string) (error, bool) {
+	if msg == "" {
+		return nil, false
+	}
+	low := strings.ToLower(msg)
+	for _, m := range p.prog.matches {
+		if (m.code == "" || m.code == code) && strings.Contains(low, m.contains) {
+			return m.kind, true
+		}
+	}
+	return nil, false
 }
 
 // failedCall maps a call without an answer to a typed error.

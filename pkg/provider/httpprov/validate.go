@@ -177,6 +177,23 @@ func compile(d *Description, settings map[string]string, secretNames []string) (
 		}
 	}
 	prog := &program{desc: d, codes: codes, statuses: statuses, steps: map[string]*cstep{}}
+	for i, m := range d.ErrorMatches {
+		field := fmt.Sprintf("errorMatches[%d]", i)
+		kind, ok := kinds[m.Kind]
+		if !ok {
+			add("", field+".kind", fmt.Sprintf("%q is not a kind", m.Kind), "use one of "+kindNames())
+		}
+		if strings.TrimSpace(m.Contains) == "" {
+			add("", field+".contains", "is missing", "give a text of the service's message for this failure, e.g. maximum number of client secrets")
+		}
+		prog.matches = append(prog.matches, errorMatch{code: m.Code, contains: strings.ToLower(m.Contains), kind: kind})
+	}
+	if d.Rules.MaxAge < 0 {
+		add("", "rules.maxAge", "is negative", "give the age at which a secret counts as expired, e.g. 2160h, or leave it out")
+	}
+	if d.Rules.NewestActive && (d.Steps.Describe == nil || d.Steps.Describe.Result.Each.CreatedAt == "") {
+		add("describe", "result.each.createdAt", "is missing while rules.newestActive is true", "read each secret's creation time, e.g. createdAt: $.created")
+	}
 	defErr, eps := compileErrorSpec("", d.Error)
 	ps = append(ps, eps...)
 	if d.Steps.Create != nil && d.Rules.Replays && d.Steps.Create.IdempotencyHeader == "" {

@@ -33,7 +33,12 @@ func TestExampleDescriptionsAreValid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := httpprov.Validate(d, nil, nil); err != nil {
+		// Each names in its comment the secrets a configuration gives it.
+		var secrets []string
+		if filepath.Base(f) == "okta.yaml" {
+			secrets = []string{"apiToken"}
+		}
+		if err := httpprov.Validate(d, nil, secrets); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
@@ -119,6 +124,25 @@ func TestBadDescriptions(t *testing.T) {
 			name:  "request that matches no operation",
 			edit:  func(s string) string { return withOpenAPI(strings.Replace(s, "method: DELETE", "method: POST", 1)) },
 			where: "steps.revoke.url", says: "matches no operation", fixMentions: "DELETE /business/security/v1/clients/{clientId}/secrets/{secretId}",
+		},
+		{
+			name: "error match with an unknown kind",
+			edit: func(s string) string {
+				return s + "errorMatches:\n  - {code: \"409.01\", contains: limit, kind: too_many}\n"
+			},
+			where: "errorMatches[0].kind", says: `"too_many" is not a kind`, fixMentions: "too_many_secrets",
+		},
+		{
+			name:  "error match without a text",
+			edit:  func(s string) string { return s + "errorMatches:\n  - {code: \"409.01\", kind: too_many_secrets}\n" },
+			where: "errorMatches[0].contains", says: "is missing", fixMentions: "message",
+		},
+		{
+			name: "newest active without creation times",
+			edit: func(s string) string {
+				return strings.Replace(strings.Replace(s, "  force: true ", "  newestActive: true\n  force: true ", 1), "        createdAt: $.createdAt\n", "", 1)
+			},
+			where: "steps.describe.result.each.createdAt", says: "rules.newestActive", fixMentions: "$.created",
 		},
 		{
 			name:  "range is refused",

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/credrotate/credrotate/pkg/credential/redirect"
 	"github.com/credrotate/credrotate/pkg/provider"
 )
@@ -44,34 +42,17 @@ func (c *Client) List(ctx context.Context) ([]provider.Listed, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]provider.Listed, len(apps))
-	keep := make([]bool, len(apps))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.listConc)
-	for i, a := range apps {
-		g.Go(func() error {
-			ss, err := c.list(gctx, OpList, a.ID)
-			var pe *provider.Error
-			if errors.As(err, &pe) && pe.HTTPStatus == http.StatusNotFound {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			out[i], keep[i] = provider.Listed{ClientID: a.ID, Name: a.Label, Secrets: c.infos(ss)}, true
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	kept := out[:0]
-	for i, l := range out {
-		if keep[i] {
-			kept = append(kept, l)
+	return provider.ListEach(ctx, apps, c.listConc, func(ctx context.Context, a app) (provider.Listed, bool, error) {
+		ss, err := c.list(ctx, OpList, a.ID)
+		var pe *provider.Error
+		if errors.As(err, &pe) && pe.HTTPStatus == http.StatusNotFound {
+			return provider.Listed{}, false, nil
 		}
-	}
-	return kept, nil
+		if err != nil {
+			return provider.Listed{}, false, err
+		}
+		return provider.Listed{ClientID: a.ID, Name: a.Label, Secrets: c.infos(ss)}, true, nil
+	})
 }
 
 // apps reads every OpenID Connect app, page by page.
