@@ -13,7 +13,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 
 .PHONY: help
 help: ## Show this help
-	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-17s %s\n", $$1, $$2}'
 
 .PHONY: build
 build: ## Build bin/credrotate
@@ -22,6 +22,26 @@ build: ## Build bin/credrotate
 .PHONY: sandbox
 sandbox: ## Build bin/credrotate-sandbox (credrotate with the demo, the emulators and localhub)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/credrotate-sandbox ./cmd/credrotate-sandbox
+
+.PHONY: release-snapshot
+release-snapshot: ## Build a release into dist/ (binaries, archives, checksums.txt, SBOMs, the chart .tgz); publishes nothing
+	@set -eo pipefail; \
+	start=$$SECONDS; \
+	eval "$$(bash test/tools/release-tools.sh)"; \
+	mkdir -p .cache; \
+	$(GO) run ./internal/releasetool notes Unreleased > .cache/release-notes.md; \
+	PATH="$$RELEASE_PATH:$$PATH" "$$GORELEASER_BIN" release --snapshot --clean --release-notes .cache/release-notes.md; \
+	version="$$($(GO) run ./internal/releasetool dist-version dist)"; \
+	$(GO) run ./internal/releasetool chart "$$version" dist; \
+	echo "make release-snapshot: $$version in dist/ in $$((SECONDS - start))s"
+
+.PHONY: release-notes
+release-notes: ## Print the release notes of RELEASE (default Unreleased) from CHANGELOG.md
+	@$(GO) run ./internal/releasetool notes $(or $(RELEASE),Unreleased)
+
+.PHONY: chart-docs
+chart-docs: ## Regenerate the values table of charts/credrotate/README.md from values.yaml and values.schema.json
+	$(GO) run ./internal/releasetool chart-docs
 
 .PHONY: test
 test: ## Run the test suite (what CI runs), after installing what it needs (test/setup.sh)
@@ -47,7 +67,7 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 	@# Every module's go.mod and go.sum are tidy: the e2e tier and the tool modules replace the main module, so a change here must be tidied there too.
-	@for m in . test/e2e test/tools/kube-apiserver test/tools/promtool; do (cd $$m && $(GO) mod tidy -diff >/dev/null) || { echo "$$m: go.mod or go.sum is not tidy; run (cd $$m && go mod tidy)"; exit 1; }; done
+	@for m in . test/e2e test/tools/kube-apiserver test/tools/promtool test/tools/goreleaser test/tools/syft; do (cd $$m && $(GO) mod tidy -diff >/dev/null) || { echo "$$m: go.mod or go.sum is not tidy; run (cd $$m && go mod tidy)"; exit 1; }; done
 
 .PHONY: vuln
 vuln: ## govulncheck (needs its online database; not part of CI)
