@@ -2,7 +2,7 @@
 // (make release-snapshot, make release-notes, make chart-docs):
 //
 //	releasetool notes VERSION          print CHANGELOG.md's section for VERSION ("Unreleased" too)
-//	releasetool chart VERSION DIR      package charts/credrotate as DIR/credrotate-VERSION.tgz
+//	releasetool chart VERSION DIR      package charts/credrotate as DIR/credrotate-VERSION.tgz, lint and render it
 //	releasetool dist-version DIR       print the version GoReleaser built into DIR (metadata.json)
 //	releasetool chart-docs [-check]    regenerate the chart README's values table
 //
@@ -57,6 +57,9 @@ func run(args []string, stdout io.Writer) error {
 	case cmd == "chart" && len(rest) == 2:
 		path, err := chartpkg.Package(chartDir, rest[0], rest[1])
 		if err != nil {
+			return err
+		}
+		if err := chartpkg.Check(path, rest[0]); err != nil {
 			return err
 		}
 		_, err = fmt.Fprintln(stdout, path)
