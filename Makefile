@@ -38,6 +38,16 @@ release-snapshot: ## Build a release into dist/ (binaries, archives, checksums.t
 	cp ".cache/release-chart/credrotate-$$version.tgz" dist/; \
 	echo "make release-snapshot: $$version in dist/ in $$((SECONDS - start))s"
 
+.PHONY: release
+release: ## Publish the release of the tag at HEAD (vX.Y.Z; needs GITHUB_TOKEN): CHANGELOG.md's section is its notes
+	@set -eo pipefail; \
+	tag="$$(git describe --tags --exact-match)"; \
+	eval "$$(bash test/tools/release-tools.sh)"; \
+	mkdir -p .cache; \
+	$(GO) run ./internal/releasetool notes "$$tag" > .cache/release-notes.md; \
+	PATH="$$RELEASE_PATH:$$PATH" "$$GORELEASER_BIN" release --clean --release-notes .cache/release-notes.md; \
+	cp ".cache/release-chart/credrotate-$${tag#v}.tgz" dist/
+
 .PHONY: release-test
 release-test: ## Check what make release-snapshot left in dist/ (archives run, checksums, SBOMs, the chart)
 	$(GO) test -count=1 -v -run . ./test/release/
