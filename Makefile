@@ -33,6 +33,10 @@ release-snapshot: ## Build a release into dist/ (binaries, archives, checksums.t
 	eval "$$(bash test/tools/release-tools.sh)"; \
 	mkdir -p .cache; \
 	$(GO) run ./internal/releasetool notes Unreleased > .cache/release-notes.md; \
+	if [ -z "$$(git remote)" ]; then \
+	  : "GoReleaser reads the commit only where git names a remote: name the project's for this run, in the environment, not in .git/config"; \
+	  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=https://github.com/credrotate/credrotate.git; \
+	fi; \
 	PATH="$$RELEASE_PATH:$$PATH" "$$GORELEASER_BIN" release --snapshot --clean --release-notes .cache/release-notes.md; \
 	version="$$($(GO) run ./internal/releasetool dist-version dist)"; \
 	cp ".cache/release-chart/credrotate-$$version.tgz" dist/; \

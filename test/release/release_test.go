@@ -327,8 +327,8 @@ func TestVersionRunsOnThisPlatform(t *testing.T) {
 	if v.Version != d.version {
 		t.Errorf("version %q, want %q", v.Version, d.version)
 	}
-	if v.Commit == "" || !strings.HasPrefix(d.commit, v.Commit) {
-		t.Errorf("commit %q, want a prefix of %q", v.Commit, d.commit)
+	if !regexp.MustCompile(`^[0-9a-f]{7,40}$`).MatchString(v.Commit) || !strings.HasPrefix(d.commit, v.Commit) {
+		t.Errorf("commit %q, want the short form of the release's commit %q", v.Commit, d.commit)
 	}
 	if v.Date == "" || v.Date == "unknown" || v.GoVersion == "" || v.Platform != runtime.GOOS+"/"+runtime.GOARCH {
 		t.Errorf("version -o json: %s", out)
