@@ -10,6 +10,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY cmd ./cmd
+COPY internal ./internal
 COPY pkg ./pkg
 ARG VERSION=dev
 ARG COMMIT=none
@@ -18,8 +19,9 @@ RUN CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" \
       -o /out/credrotate ./cmd/credrotate
 
-# distroless static: CA certificates and tzdata, no shell, runs as nonroot
-# (65532). Nothing is written outside /tmp, so a read-only root filesystem
+# distroless static: CA certificates and tzdata, no shell, no git, no
+# package manager; runs as nonroot (65532). Only the credrotate binary is
+# copied in (never credrotate-sandbox); test/packaging checks all of this. Nothing is written outside /tmp, so a read-only root filesystem
 # works; mount an emptyDir at /tmp.
 FROM gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639
 COPY --from=build /out/credrotate /usr/local/bin/credrotate
