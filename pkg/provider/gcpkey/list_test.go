@@ -151,7 +151,7 @@ func TestForeignKeys(t *testing.T) {
 		t.Fatalf("uploaded %+v, want ACTIVE and foreign", up)
 	}
 	// A deployed key file naming the uploaded key makes it credrotate's.
-	file := fmt.Sprintf(`{"type":"service_account","private_key_id":%q,"private_key":"-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n","client_email":%q}`, uploaded, w.email)
+	file := fmt.Sprintf(`{"type":"service_account","private_key_id":%q,"private_key":"(not read by Describe)","client_email":%q}`, uploaded, w.email)
 	c := w.client()
 	c.ClientSecret = secretOf(file)
 	info, err = w.p.Describe(ctx, c)
