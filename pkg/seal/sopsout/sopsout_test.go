@@ -6,8 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/credrotate/credrotate/internal/testenv/sopscmd"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,13 +36,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	sopsTmpDir = dir
-	bin := filepath.Join(dir, "sops")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/getsops/sops/v3/cmd/sops")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		sopsErr = fmt.Errorf("building sops: %v\n%s", err, out)
-	} else {
-		sopsBin = bin
-	}
+	sopsBin, sopsErr = sopscmd.Build(dir)
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
@@ -69,22 +63,7 @@ func runSOPS(t *testing.T, id identity, stdin []byte, args ...string) ([]byte, e
 	if sopsBin == "" {
 		t.Fatal(sopsErr)
 	}
-	home := t.TempDir()
-	keyFile := filepath.Join(home, "keys.txt")
-	if err := os.WriteFile(keyFile, []byte(id.key+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(sopsBin, args...)
-	cmd.Env = []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "SOPS_AGE_KEY_FILE=" + keyFile, "PATH=/usr/bin:/bin"}
-	cmd.Dir = home
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", err, stderr.String())
-	}
-	return out, nil
+	return sopscmd.Run(t, sopsBin, "", id.key, stdin, args...)
 }
 
 // sopsDecrypt is `sops decrypt` (which checks the MAC) of a YAML file.

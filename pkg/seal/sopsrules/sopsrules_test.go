@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/credrotate/credrotate/internal/testenv/sopscmd"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,12 +32,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin := filepath.Join(dir, "sops")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/getsops/sops/v3/cmd/sops").CombinedOutput(); err != nil {
-		sopsErr = fmt.Errorf("building sops: %v\n%s", err, out)
-	} else {
-		sopsBin = bin
-	}
+	sopsBin, sopsErr = sopscmd.Build(dir)
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
@@ -61,22 +56,7 @@ func sops(t *testing.T, dir string, id identity, stdin []byte, args ...string) (
 	if sopsBin == "" {
 		t.Fatal(sopsErr)
 	}
-	home := t.TempDir()
-	keyFile := filepath.Join(home, "keys.txt")
-	if err := os.WriteFile(keyFile, []byte(id.key+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(sopsBin, args...)
-	cmd.Env = []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "SOPS_AGE_KEY_FILE=" + keyFile, "PATH=/usr/bin:/bin"}
-	cmd.Dir = dir
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", err, stderr.String())
-	}
-	return out, nil
+	return sopscmd.Run(t, sopsBin, dir, id.key, stdin, args...)
 }
 
 // sopsMeta is the sops section of an encrypted file.
