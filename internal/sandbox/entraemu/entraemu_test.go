@@ -95,6 +95,16 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{"unknown app", creds("00000000-0000-0000-0000-000000000009", "x"), 400, "AADSTS700016"},
 		{"wrong grant", func() url.Values { f := creds(s.app.AppID, "first-value"); f.Set("grant_type", "password"); return f }(), 400, "AADSTS70003"},
 		{"wrong scope", func() url.Values { f := creds(s.app.AppID, "first-value"); f.Set("scope", "openid"); return f }(), 400, "AADSTS1002012"},
+		{"OpenID scopes beside", func() url.Values {
+			f := creds(s.app.AppID, "first-value")
+			f.Set("scope", entraemu.GraphScope+" openid offline_access profile")
+			return f
+		}(), 200, ""},
+		{"Graph's scope twice", func() url.Values {
+			f := creds(s.app.AppID, "first-value")
+			f.Set("scope", entraemu.GraphScope+" "+entraemu.GraphScope)
+			return f
+		}(), 400, "AADSTS1002012"},
 		{"no credential", func() url.Values { f := creds(s.app.AppID, ""); f.Del("client_secret"); return f }(), 401, "AADSTS7000218"},
 		{"bad assertion", func() url.Values {
 			f := creds(s.app.AppID, "")
