@@ -133,3 +133,17 @@ func TestVendoredIsACut(t *testing.T) {
 		}
 	}
 }
+
+func FuzzCut(f *testing.F) {
+	f.Add(source)
+	f.Add(`<edmx:Edmx><edmx:DataServices><Schema><EntityType Name="big"/></Schema></edmx:DataServices></edmx:Edmx>`)
+	keep := []csdl.Keep{{Element: "EntityType", Name: "big", Children: []string{"Property id"}}, {Element: "ComplexType", Name: "c"}}
+	f.Fuzz(func(t *testing.T, doc string) {
+		out, err := csdl.Cut([]byte(doc), csdl.Source{}, keep)
+		if err == nil {
+			if _, err := csdl.Cut(out, csdl.Source{}, keep); err != nil {
+				t.Errorf("a cut does not cut again: %v", err)
+			}
+		}
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/credrotate/credrotate/internal/sandbox/entraemu/csdl"
 )
 
 // TestResolve: the paths credrotate uses resolve by the vendored metadata,
@@ -94,4 +96,24 @@ func TestChecks(t *testing.T) {
 	check("page extra", s.CheckResponse(list, []byte(`{"value":[],"next":"x"}`)), "only value and annotations")
 	check("page wrong item", s.CheckResponse(list, []byte(`{"value":[{"id":"o","passwordCredentials":[{"hint":1}]}]}`)), "want Edm.String")
 	check("page no value", s.CheckResponse(list, []byte(`{}`)), "has no value")
+}
+
+func FuzzResolve(f *testing.F) {
+	for _, p := range []string{"applications(appId='x')/addPassword", "servicePrincipals(appId='m')/ownedObjects/microsoft.graph.application", "applications/o", "applications('o')"} {
+		f.Add(p, "$select=id&$top=1")
+	}
+	s, err := csdl.GraphV1()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, path, query string) {
+		tgt, err := s.Resolve(path)
+		if err != nil {
+			return
+		}
+		q, _ := url.ParseQuery(query)
+		_ = s.CheckQuery(tgt, q)
+		_ = s.CheckRequest(tgt, "POST", []byte(query))
+		_ = s.CheckResponse(tgt, []byte(query))
+	})
 }
