@@ -42,6 +42,57 @@ func TestVendoredMetadata(t *testing.T) {
 	}
 }
 
+// TestEveryKeptElementParses: each element GraphKeep names, and each of
+// its kept children, is in the schema parsed from the vendored cut.
+func TestEveryKeptElementParses(t *testing.T) {
+	t.Parallel()
+	s := graph(t)
+	n := 0
+	for _, k := range csdl.GraphKeep {
+		name := s.Namespace + "." + k.Name
+		switch k.Element {
+		case "EntityType", "ComplexType":
+			typ := s.Types[name]
+			if typ == nil || typ.Entity != (k.Element == "EntityType") {
+				t.Errorf("%s %s: parsed %+v", k.Element, k.Name, typ)
+				continue
+			}
+			for _, c := range k.Children {
+				kind, child, _ := strings.Cut(c, " ")
+				var ok bool
+				switch kind {
+				case "Property":
+					_, ok = typ.Props[child]
+				case "NavigationProperty":
+					_, ok = typ.Nav[child]
+				case "Annotation":
+					ok = child == "Org.OData.Core.V1.AlternateKeys" && typ.AltKeys["appId"] == "appId"
+				}
+				if !ok {
+					t.Errorf("%s %s: %s not parsed", k.Element, k.Name, c)
+				}
+				n++
+			}
+		case "Action":
+			if s.Actions[k.Name][s.Full(k.Binding)] == nil {
+				t.Errorf("action %s bound to %s not parsed", k.Name, k.Binding)
+			}
+		case "EntityContainer":
+			for _, c := range k.Children {
+				set := strings.TrimPrefix(c, "EntitySet ")
+				if s.Sets[set] == "" || s.Types[s.Sets[set]] == nil {
+					t.Errorf("entity set %s not parsed (of %q)", set, s.Sets[set])
+				}
+				n++
+			}
+		default:
+			t.Errorf("GraphKeep names a %s, which the test does not know", k.Element)
+		}
+		n++
+	}
+	t.Logf("%d kept elements and children parsed", n)
+}
+
 // TestCheckerRejects: the checker finds each kind of mistake.
 func TestCheckerRejects(t *testing.T) {
 	t.Parallel()
