@@ -183,7 +183,7 @@ func TestCutIsMicrosofts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(cut, vendored) {
-		t.Errorf("the vendored cut is not what cutcsdl makes of the published file (%d bytes made, %d vendored); run cutcsdl again", len(cut), len(vendored))
+		t.Fatalf("the vendored cut is not what cutcsdl makes of the published file (%d bytes made, %d vendored); run cutcsdl again", len(cut), len(vendored))
 	}
 	t.Logf("%d bytes of the %d-byte published file (sha256 %s) vendored, byte for byte", len(cut), len(src), m[1])
 }
