@@ -41,7 +41,8 @@ func (b *bench) all(ctx context.Context) (*Report, error) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", measureBin, "github.com/credrotate/credrotate/test/bench/measure").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("building the measuring wrapper: %w\n%s", err, out)
 	}
-	rep.Machine.RSSFloor = rssFloor(ctx, b.opts.workdir)
+	rep.Machine.RSSFloor, rep.Machine.RSSFloorLoad = rssFloor(ctx, b.opts.workdir)
+	rep.Reps = b.opts.reps
 	rep.Commit = b.opts.commit
 	if rep.Commit == "" {
 		rep.Commit = gitDescribe(ctx)
@@ -59,13 +60,15 @@ func (b *bench) all(ctx context.Context) (*Report, error) {
 		for _, n := range b.opts.keys {
 			wl := Workload{Keys: n, Latency: d}
 			res := WorkloadResult{Workload: wl}
-			b.logf("credrotate: %s", wl)
-			cr, err := b.credrotate(ctx, wl)
+			reps, err := b.credrotateReps(ctx, wl)
 			if err != nil {
 				return nil, err
 			}
-			res.Credrotate = cr
-			b.logf("  %s", cr.Summary())
+			res.Reps = reps
+			res.Credrotate = medianRun(reps)
+			if len(reps) > 1 {
+				b.logf("  median: %s", res.Credrotate.Summary())
+			}
 			if b.opts.baseline {
 				b.logf("baseline: %s", wl)
 				bl, err := b.baseline(ctx, wl)
@@ -167,7 +170,11 @@ func child(ctx context.Context, r *Run, dir string, env []string, logName string
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 20 * time.Second
 	_ = os.Remove(outFile)
+	before, okBefore := load1()
 	err = cmd.Run()
+	if after, okAfter := load1(); okBefore && okAfter {
+		r.Load = &Load{Before: before, After: after}
+	}
 	r.Stdout = stdout.String()
 	raw, rerr := os.ReadFile(outFile)
 	if rerr != nil {
@@ -200,12 +207,47 @@ type measured struct {
 
 // rssFloor is the peak RSS the wrapper reports for a command that uses
 // almost nothing: figures at or below it say only "no more than this".
-func rssFloor(ctx context.Context, dir string) int64 {
+func rssFloor(ctx context.Context, dir string) (int64, *Load) {
 	var r Run
 	if err := child(ctx, &r, dir, nil, "rss-floor.log", "true"); err != nil {
-		return 0
+		return 0, nil
 	}
-	return r.MaxRSS
+	return r.MaxRSS, r.Load
+}
+
+// load1 reads the 1-minute load average.
+func load1() (float64, bool) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return v, err == nil
+}
+
+// credrotateReps measures the workload opts.reps times, each run in a fresh
+// world of the same shape (a run renews every key, so a world serves one
+// run). Repeating stops at a run that failed its proof or was stopped at the
+// budget: that run is then the workload's figure (see medianRun).
+func (b *bench) credrotateReps(ctx context.Context, wl Workload) ([]Run, error) {
+	var reps []Run
+	for i := 1; i <= b.opts.reps; i++ {
+		b.logf("credrotate: %s, run %d of %d", wl, i, b.opts.reps)
+		r, err := b.credrotate(ctx, wl)
+		if err != nil {
+			return nil, err
+		}
+		b.logf("  %s", r.Summary())
+		reps = append(reps, r)
+		if r.Problem != "" || r.TimedOut {
+			break
+		}
+	}
+	return reps, nil
 }
 
 // credrotate renews every key of a fresh world with the binary and proves
@@ -433,6 +475,7 @@ func (b *bench) noop(ctx context.Context, n int, d time.Duration) (Noop, error) 
 			return nr, fmt.Errorf("git clone of the %d-key repository failed (exit %d)", n, c.ExitCode)
 		}
 		clones = append(clones, c.Wall)
+		nr.CloneLoads = append(nr.CloneLoads, c.Load)
 		_ = os.RemoveAll(dst)
 
 		r := Run{Keys: n, Concurrency: concurrencyOf(w.ConfigPath)}
@@ -450,13 +493,14 @@ func (b *bench) noop(ctx context.Context, n int, d time.Duration) (Noop, error) 
 			r.Verified = "exit 0; no renew, no push, no pull request"
 		}
 		runs = append(runs, r)
+		nr.Walls = append(nr.Walls, r.Wall)
+		nr.RunLoads = append(nr.RunLoads, r.Load)
 	}
 	nr.Clone = median(clones)
 	nr.Clones = clones
 	sort.Slice(runs, func(i, j int) bool { return runs[i].Wall < runs[j].Wall })
 	nr.Run = runs[len(runs)/2]
 	for _, r := range runs {
-		nr.Walls = append(nr.Walls, r.Wall)
 		if r.Problem != "" {
 			nr.Run.Problem = r.Problem
 			nr.Run.Verified = ""

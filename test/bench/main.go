@@ -8,11 +8,13 @@
 // time, peak RSS, the calls it made to Equifax and GitHub, and the git round
 // trips, pushes and bytes it sent. Each run is then proved: one pull request
 // opened and merged, every key renewed, every manifest on main decrypting
-// with its own environment's key to the new secret. The baseline
-// (test/bench/baseline.sh: curl, kubeseal, git, one key at a time) runs in a
-// fresh world of the same shape and is proved the same way. Last, a no-op
-// cron run on a repository of the largest N is timed against a shallow
-// `git clone` of it.
+// with its own environment's key to the new secret. This is done -reps
+// times, each in a fresh world, and the median run reported. The baseline
+// (test/bench/baseline.sh: curl, kubeseal, git, one key at a time) runs
+// once in a fresh world of the same shape and is proved the same way. Last,
+// a no-op cron run on a repository of the largest N is timed against a
+// shallow `git clone` of it. The 1-minute load average is read before and
+// after every measured process and reported beside its figure.
 //
 //	go build -o bin/credrotate ./cmd/credrotate
 //	go run ./test/bench -keys 1,10,100,1000 -latency 0,50ms -out docs/benchmarks.md
@@ -50,6 +52,7 @@ type options struct {
 	runBudget  time.Duration
 	noopKeys   int
 	noopReps   int
+	reps       int
 	script     string
 	jsonOut    string
 	render     string
@@ -143,6 +146,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.baseBudget, "baseline-budget", 20*time.Minute, "stop a baseline run after this long and extrapolate from the keys it finished")
 	fs.DurationVar(&o.runBudget, "run-budget", 10*time.Minute, "stop a credrotate run after this long and record it as not finished")
 	fs.IntVar(&o.noopKeys, "noop-keys", 0, "keys of the no-op run's repository (default: the largest -keys)")
+	fs.IntVar(&o.reps, "reps", 3, "runs of credrotate per workload, each in a fresh world (the median is reported)")
 	fs.IntVar(&o.noopReps, "noop-reps", 3, "repetitions of the no-op run and of the clone (the median is reported)")
 	fs.StringVar(&o.commit, "commit", "", "the commit the binary was built from, for the report (default: git describe --always --dirty)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the raw results here, as JSON")
@@ -162,8 +166,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			o.noopKeys = max(o.noopKeys, n)
 		}
 	}
-	if o.baseSample < 1 || o.baseMax < 1 || o.noopReps < 1 {
-		return o, errors.New("-baseline-sample, -baseline-max-keys and -noop-reps must be at least 1")
+	if o.baseSample < 1 || o.baseMax < 1 || o.noopReps < 1 || o.reps < 1 {
+		return o, errors.New("-baseline-sample, -baseline-max-keys, -noop-reps and -reps must be at least 1")
 	}
 	return o, nil
 }

@@ -82,6 +82,62 @@ type Run struct {
 
 	Verified string
 	Problem  string
+
+	// Load is the machine's 1-minute load average around the run; nil in
+	// results written before it was recorded.
+	Load *Load `json:",omitempty"`
+}
+
+// Load is the 1-minute load average (/proc/loadavg) read just before and
+// just after a measured process.
+type Load struct {
+	Before, After float64
+}
+
+func (l Load) String() string { return fmt.Sprintf("%.2f–%.2f", l.Before, l.After) }
+
+// loadSpan is the lowest to the highest of the loads, for a figure drawn
+// from several runs; "not recorded" when none is known.
+func loadSpan(loads ...*Load) string {
+	lo, hi, n := 0.0, 0.0, 0
+	for _, l := range loads {
+		if l == nil {
+			continue
+		}
+		if n == 0 {
+			lo, hi = min(l.Before, l.After), max(l.Before, l.After)
+		}
+		lo, hi = min(lo, l.Before, l.After), max(hi, l.Before, l.After)
+		n++
+	}
+	if n == 0 {
+		return "load not recorded"
+	}
+	return fmt.Sprintf("load %.2f–%.2f", lo, hi)
+}
+
+// medianRun is the run a workload's credrotate figures come from. It is the
+// median of the runs by wall time (of an even number, the slower of the
+// two middle runs), with the peak RSS of the largest run. A run that failed
+// its proof or was stopped at its budget, when there is one (repeating
+// stops there), is the figure instead, so that no target is judged on the
+// runs that went well.
+func medianRun(reps []Run) Run {
+	if len(reps) == 0 {
+		return Run{}
+	}
+	for _, r := range reps {
+		if r.Problem != "" || r.TimedOut {
+			return r
+		}
+	}
+	s := append([]Run(nil), reps...)
+	sort.SliceStable(s, func(i, j int) bool { return s[i].Wall < s[j].Wall })
+	m := s[len(s)/2]
+	for _, r := range reps {
+		m.MaxRSS = max(m.MaxRSS, r.MaxRSS)
+	}
+	return m
 }
 
 // Extrapolate scales a run over r.Done keys to n keys: the clone once, the
@@ -176,11 +232,77 @@ func NoopFloor(n, c int, d time.Duration, github int) time.Duration {
 	return time.Duration(2*rounds+floorCloneTrips+min(github, targetGitHubCalls)) * d
 }
 
-// WorkloadResult is one workload's credrotate run and baseline run.
+// WorkloadResult is one workload's credrotate runs and baseline run.
 type WorkloadResult struct {
-	Workload   Workload
+	Workload Workload
+	// Credrotate is the median of Reps (medianRun); Reps are every run, in
+	// the order they ran, absent from results written before runs were
+	// repeated.
 	Credrotate Run
+	Reps       []Run `json:",omitempty"`
 	Baseline   *Run
+}
+
+// runs are the workload's credrotate runs: Reps, or the one run of older
+// results.
+func (w WorkloadResult) runs() []Run {
+	if len(w.Reps) > 0 {
+		return w.Reps
+	}
+	return []Run{w.Credrotate}
+}
+
+// credrotateLoad is the load around every credrotate run of the workload.
+func (w WorkloadResult) credrotateLoad() string {
+	var loads []*Load
+	for _, r := range w.runs() {
+		loads = append(loads, r.Load)
+	}
+	return loadSpan(loads...)
+}
+
+// maxGitHubAPI is the most GitHub API calls any whole credrotate run of the
+// workload made.
+func (w WorkloadResult) maxGitHubAPI() int {
+	n := w.Credrotate.GitHubAPI
+	for _, r := range w.runs() {
+		if !r.TimedOut {
+			n = max(n, r.GitHubAPI)
+		}
+	}
+	return n
+}
+
+// repsName says how many runs a credrotate figure is drawn from.
+func (w WorkloadResult) repsName() string {
+	if n := len(w.runs()); n > 1 {
+		return fmt.Sprintf("median of %d", n)
+	}
+	return "one run"
+}
+
+// wallsList lists the wall time and load of each credrotate run.
+func (w WorkloadResult) wallsList() string {
+	var walls []time.Duration
+	var loads []*Load
+	for _, r := range w.runs() {
+		walls = append(walls, r.Wall)
+		loads = append(loads, r.Load)
+	}
+	return wallsOf(walls, loads)
+}
+
+// wallsOf lists the runs' wall times in seconds, each with its load.
+func wallsOf(walls []time.Duration, loads []*Load) string {
+	var parts []string
+	for i, w := range walls {
+		s := fmt.Sprintf("%.2f", w.Seconds())
+		if i < len(loads) && loads[i] != nil {
+			s += " (" + loads[i].String() + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Floor is the workload's floor for credrotate's run. A run stopped before
@@ -202,6 +324,10 @@ type Noop struct {
 	Clones  []time.Duration
 	Run     Run
 	Walls   []time.Duration
+	// CloneLoads and RunLoads are the load around each clone and each run,
+	// in the order of Clones and Walls (the order they ran).
+	CloneLoads []*Load `json:",omitempty"`
+	RunLoads   []*Load `json:",omitempty"`
 }
 
 // Ratio is the no-op run's wall time over the clone's.
@@ -218,12 +344,16 @@ type Machine struct {
 	LoadStart string
 	LoadEnd   string
 	// RSSFloor is the peak RSS the measuring wrapper reports for `true`.
-	RSSFloor int64
+	RSSFloor     int64
+	RSSFloorLoad *Load `json:",omitempty"`
 }
 
 // Report is the whole benchmark.
 type Report struct {
-	Machine   Machine
+	Machine Machine
+	// Reps is how many times each credrotate workload was to be measured
+	// (-reps); 0 in results written before runs were repeated.
+	Reps      int `json:",omitempty"`
 	Commit    string
 	Binary    string
 	Started   time.Time
@@ -282,7 +412,7 @@ func (r *Report) Targets() []TargetResult {
 	t := TargetResult{Target: fmt.Sprintf("100 keys x 3 envs at 50ms: at least %.0fx faster than the baseline", targetSpeedup), Verdict: verdictUnknown, Measured: "—"}
 	if w := r.find(100, d50); w != nil && w.Baseline != nil && w.Credrotate.Problem == "" && w.Baseline.Problem == "" {
 		x := ratio(w.Baseline.Wall, w.Credrotate.Wall)
-		t.Measured = fmt.Sprintf("%.1fx (baseline %s, credrotate %s)", x, secs(w.Baseline.Wall), secs(w.Credrotate.Wall))
+		t.Measured = fmt.Sprintf("%.1fx (baseline %s, one run, %s; credrotate %s, %s, %s)", x, secs(w.Baseline.Wall), loadSpan(w.Baseline.Load), secs(w.Credrotate.Wall), w.repsName(), w.credrotateLoad())
 		t.Verdict = verdict(x >= targetSpeedup)
 	}
 	out = append(out, t)
@@ -290,10 +420,10 @@ func (r *Report) Targets() []TargetResult {
 	t = TargetResult{Target: fmt.Sprintf("1,000 keys x 3 envs at 50ms: within %.2fx of the floor", targetFloorRatio), Verdict: verdictUnknown, Measured: "—"}
 	if w := r.find(1000, d50); w != nil && w.Credrotate.Problem == "" {
 		x := ratio(w.Credrotate.Wall, w.Floor())
-		t.Measured = fmt.Sprintf("%.2fx (credrotate %s, floor %s)", x, secs(w.Credrotate.Wall), secs(w.Floor()))
+		t.Measured = fmt.Sprintf("%.2fx (credrotate %s, %s, %s; floor %s)", x, secs(w.Credrotate.Wall), w.repsName(), w.credrotateLoad(), secs(w.Floor()))
 		t.Verdict = verdict(x <= targetFloorRatio)
 	} else if w != nil && w.Credrotate.TimedOut {
-		t.Measured = fmt.Sprintf("more than %.0fx: not finished after %s (floor %s)", ratio(w.Credrotate.Wall, w.Floor()), secs(w.Credrotate.Wall), secs(w.Floor()))
+		t.Measured = fmt.Sprintf("more than %.0fx: not finished after %s, %s (floor %s)", ratio(w.Credrotate.Wall, w.Floor()), secs(w.Credrotate.Wall), loadSpan(w.Credrotate.Load), secs(w.Floor()))
 		t.Verdict = verdictMissed
 	}
 	out = append(out, t)
@@ -309,8 +439,8 @@ func (r *Report) Targets() []TargetResult {
 				unfinished = append(unfinished, fmt.Sprintf("N=%d at %s", w.Workload.Keys, latencyName(w.Workload.Latency)))
 				continue
 			}
-			byN[w.Workload.Keys] = max(byN[w.Workload.Keys], w.Credrotate.GitHubAPI)
-			if w.Credrotate.GitHubAPI > targetGitHubCalls {
+			byN[w.Workload.Keys] = max(byN[w.Workload.Keys], w.maxGitHubAPI())
+			if w.maxGitHubAPI() > targetGitHubCalls {
 				ok = false
 			}
 		}
@@ -346,11 +476,15 @@ func (r *Report) Targets() []TargetResult {
 	// A stopped run's peak is a lower bound: it counts only when it is
 	// already over the target.
 	var rss, partial int64
+	var rssLoad []*Load
 	for _, w := range r.Workloads {
 		switch c := w.Credrotate; {
 		case w.Workload.Keys != 1000:
 		case c.Problem == "":
 			rss = max(rss, c.MaxRSS)
+			for _, r := range w.runs() {
+				rssLoad = append(rssLoad, r.Load)
+			}
 		case c.TimedOut:
 			partial = max(partial, c.MaxRSS)
 		}
@@ -360,7 +494,7 @@ func (r *Report) Targets() []TargetResult {
 		t.Measured = "at least " + mib(partial) + " (a run stopped at its time budget)"
 		t.Verdict = verdictMissed
 	case rss > 0:
-		t.Measured = mib(rss) + " (the larger of the runs)"
+		t.Measured = mib(rss) + " (the largest of the runs, " + loadSpan(rssLoad...) + ")"
 		t.Verdict = verdict(rss < targetRSS)
 	}
 	out = append(out, t)
@@ -368,7 +502,7 @@ func (r *Report) Targets() []TargetResult {
 	for _, n := range r.Noops {
 		t = TargetResult{Target: fmt.Sprintf("no-op cron run on a %s-key repository at %s: under %.0fx a shallow clone", thousands(n.Keys), latencyName(n.Latency), targetNoopRatio), Verdict: verdictUnknown, Measured: "—"}
 		if n.Run.Problem == "" && n.Keys >= 1000 {
-			t.Measured = fmt.Sprintf("%.1fx (no-op run %s, clone %s)", n.Ratio(), secs(n.Run.Wall), secs(n.Clone))
+			t.Measured = fmt.Sprintf("%.1fx (no-op run %s, %s; clone %s, %s; medians of %d)", n.Ratio(), secs(n.Run.Wall), loadSpan(n.RunLoads...), secs(n.Clone), loadSpan(n.CloneLoads...), max(1, len(n.Walls)))
 			t.Verdict = verdict(n.Ratio() < targetNoopRatio)
 		} else if n.Run.Problem != "" {
 			t.Measured = "run failed: " + n.Run.Problem
@@ -407,10 +541,20 @@ func (r *Report) Markdown() string {
 	p("| CPUs (nproc) | %d |\n| CPU model | %s |\n| memory | %s |\n| kernel | %s |\n| Go | %s |\n| git | %s |\n", m.CPUs, m.CPUModel, m.Memory, m.Kernel, m.GoVersion, m.Git)
 	p("| credrotate | %s |\n", r.Commit)
 	p("| load average (1, 5, 15 min) | %s at the start, %s at the end |\n", m.LoadStart, m.LoadEnd)
-	p("| RSS measurement floor | %s (what the measuring wrapper reports for `true`; see test/bench/measure) |\n\n", mib(m.RSSFloor))
-	p("The machine is shared with other work and noisy: the figures are one run each (the no-op figures the\n")
-	p("median of several), and differences of a few tens of percent between runs are normal. At D = 0 everything\n")
-	p("is CPU on this machine, including the servers, which run in the harness's process.\n\n")
+	p("| RSS measurement floor | %s (what the measuring wrapper reports for `true`; see test/bench/measure; %s) |\n\n", mib(m.RSSFloor), loadSpan(m.RSSFloorLoad))
+	if r.Reps > 1 {
+		p("The machine is shared with other work and noisy, so each credrotate workload is run %d times, each run in a\n", r.Reps)
+		p("fresh world of the same shape, and every run proved. Its figures are the median run's (by wall time; of an\n")
+		p("even number, the slower of the two middle runs), except peak RSS, which is the largest of the runs; a run\n")
+		p("that fails its proof or is stopped at its budget ends the repetition and is the figure. The baseline is one run\n")
+		p("(it takes minutes from 100 keys on). The no-op run and the clone are medians of several runs.\n")
+	} else {
+		p("The machine is shared with other work and noisy: the figures are one run each (the no-op figures the\n")
+		p("median of several).\n")
+	}
+	p("Beside each figure is the 1-minute load average read just before and just after its run (before–after; over\n")
+	p("several runs, the lowest to the highest). Differences of a few tens of percent between runs are normal. At D = 0\n")
+	p("everything is CPU on this machine, including the servers, which run in the harness's process.\n\n")
 
 	p("## Targets\n\n| target | measured | verdict |\n|---|---|---|\n")
 	for _, t := range r.Targets() {
@@ -419,8 +563,8 @@ func (r *Report) Markdown() string {
 	p("\n")
 
 	p("## Summary\n\n")
-	p("| workload | credrotate | baseline | baseline / credrotate | floor | credrotate / floor | GitHub API calls | peak RSS |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| workload | credrotate | credrotate runs (s, load) | baseline | baseline / credrotate | floor | credrotate / floor | GitHub API calls | peak RSS |\n")
+	p("|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, w := range r.Workloads {
 		bl, x := "—", "—"
 		if w.Baseline != nil {
@@ -428,6 +572,7 @@ func (r *Report) Markdown() string {
 			if w.Baseline.Extrapolated {
 				bl += "*"
 			}
+			bl += " (" + loadSpan(w.Baseline.Load) + ")"
 			x = fmt.Sprintf("%.1fx", ratio(w.Baseline.Wall, w.Credrotate.Wall))
 		}
 		cw, fr := secs(w.Credrotate.Wall), floorRatio(w.Credrotate.Wall, w.Floor())
@@ -443,11 +588,12 @@ func (r *Report) Markdown() string {
 		case w.Credrotate.Problem != "":
 			cw += " (FAILED)"
 		}
+		cw += " (" + w.repsName() + ", " + w.credrotateLoad() + ")"
 		gh, rss := fmt.Sprint(w.Credrotate.GitHubAPI), mib(w.Credrotate.MaxRSS)
 		if w.Credrotate.TimedOut {
 			gh, rss = gh+" (so far)", "≥ "+rss
 		}
-		p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", w.Workload, cw, bl, x, secs(w.Floor()), fr, gh, rss)
+		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w.Workload, cw, w.wallsList(), bl, x, secs(w.Floor()), fr, gh, rss)
 	}
 	p("\n\\* extrapolated from a measured subset of the keys; see the workload's table.\n\n")
 
@@ -468,19 +614,15 @@ func (r *Report) Markdown() string {
 	p("A repository where no key is due (every secret has 120 days left): `credrotate renew --cron-mode` against\n")
 	p("`git clone --depth 1 --single-branch` of the same repository over the same localhub, each run %d times;\n", max(1, len(r.firstNoopWalls())))
 	p("medians. The no-op floor is 2·⌈N/c⌉ + %d + min(G, %d) round trips (the preflight, the clone, GitHub).\n\n", floorCloneTrips, targetGitHubCalls)
-	p("| repository | latency | shallow clone | no-op run | no-op / clone | no-op floor | provider calls | GitHub API calls | git requests | peak RSS | runs (s) |\n")
-	p("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---|\n")
+	p("| repository | latency | shallow clone | no-op run | no-op / clone | no-op floor | provider calls | GitHub API calls | git requests | peak RSS | clones (s, load) | runs (s, load) |\n")
+	p("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---|---|\n")
 	for _, n := range r.Noops {
-		var walls []string
-		for _, w := range n.Walls {
-			walls = append(walls, fmt.Sprintf("%.2f", w.Seconds()))
-		}
 		status := ""
 		if n.Run.Problem != "" {
 			status = " (FAILED: " + n.Run.Problem + ")"
 		}
-		p("| %s keys x 3 envs | %s | %s | %s%s | %.1fx | %s | %s | %d | %d | %s | %s |\n", thousands(n.Keys), latencyName(n.Latency), secs(n.Clone), secs(n.Run.Wall), status, n.Ratio(),
-			secs(NoopFloor(n.Keys, n.Run.Concurrency, n.Latency, n.Run.GitHubAPI)), n.Run.ProviderDetail(), n.Run.GitHubAPI, n.Run.GitRequests, mib(n.Run.MaxRSS), strings.Join(walls, ", "))
+		p("| %s keys x 3 envs | %s | %s (%s) | %s%s (%s) | %.1fx | %s | %s | %d | %d | %s | %s | %s |\n", thousands(n.Keys), latencyName(n.Latency), secs(n.Clone), loadSpan(n.CloneLoads...), secs(n.Run.Wall), status, loadSpan(n.RunLoads...), n.Ratio(),
+			secs(NoopFloor(n.Keys, n.Run.Concurrency, n.Latency, n.Run.GitHubAPI)), n.Run.ProviderDetail(), n.Run.GitHubAPI, n.Run.GitRequests, mib(n.Run.MaxRSS), wallsOf(n.Clones, n.CloneLoads), wallsOf(n.Walls, n.RunLoads))
 	}
 	p("\n")
 
@@ -489,14 +631,15 @@ func (r *Report) Markdown() string {
 
 	p("## Reproduce\n\n")
 	p("```sh\nmake bench\n# which is:\nmake build   # bin/credrotate\n")
-	p("go run ./test/bench -bin bin/credrotate -keys 1,10,100,1000 -latency 0,50ms -run-budget 5m -out docs/benchmarks.md\n```\n\n")
-	p("It takes 15 to 40 minutes on a 2-core machine, most of it the baseline and the 1,000-key worlds. It exits non-zero, after writing\n")
+	p("go run ./test/bench -bin bin/credrotate -keys 1,10,100,1000 -latency 0,50ms -reps 3 -run-budget 5m -out docs/benchmarks.md\n```\n\n")
+	p("It takes 30 to 60 minutes on a 2-core machine, most of it the baseline and the 1,000-key worlds. It exits non-zero, after writing\n")
 	p("the report, when a run failed its proof or was stopped at `-run-budget`.\n")
 	p("\nFlags: `-baseline=false` skips the baseline; `-baseline-max-keys` (100) and `-baseline-sample` (100) set\n")
 	p("when the baseline renews a sample of the keys and is extrapolated (clone time once, the rest linearly);\n")
 	p("`-baseline-budget` stops a baseline run and extrapolates from the keys it finished; `-run-budget` stops a\n")
 	p("credrotate run (its time and RSS are then lower bounds); `-json FILE` keeps the raw results and\n")
-	p("`-render FILE` rewrites the report from them without measuring; `-noop-keys` and\n")
+	p("`-render FILE` rewrites the report from them without measuring; `-reps` (3) runs each credrotate workload\n")
+	p("that many times, each in a fresh world; `-noop-keys` and\n")
 	p("`-noop-reps` shape the no-op comparison; `-workdir DIR -keep` keeps every world, the runs' logs\n")
 	p("(`renew.log`, `baseline.log`) and the repositories. kubeseal is built from the module pinned in go.mod.\n")
 	return b.String()
@@ -540,7 +683,18 @@ func (r *Report) workloadTable(b *strings.Builder, w WorkloadResult) {
 	if c.TimedOut {
 		cw = "more than " + cw + " (stopped at the budget)"
 	}
+	cw += " (" + w.repsName() + ", " + w.credrotateLoad() + ")"
+	blWall = col(func(r Run) string { return blWall + " (one run, " + loadSpan(r.Load) + ")" })
 	p("| wall time | %s | %s |\n", cw, blWall)
+	for i, r := range w.runs() {
+		bi := ""
+		if i == 0 {
+			bi = col(func(r Run) string {
+				return fmt.Sprintf("%s, %d GitHub calls, %s, %s", secs(r.Wall), r.GitHubAPI, mib(r.MaxRSS), loadSpan(r.Load))
+			})
+		}
+		p("| run %d | %s, %d GitHub calls, %s, %s | %s |\n", i+1, secs(r.Wall), r.GitHubAPI, mib(r.MaxRSS), loadSpan(r.Load), bi)
+	}
 	if bl != nil {
 		p("| baseline / credrotate | | %.1fx |\n", ratio(bl.Wall, c.Wall))
 	}
@@ -553,7 +707,7 @@ func (r *Report) workloadTable(b *strings.Builder, w WorkloadResult) {
 	p("| git pushes | %d | %s |\n", c.GitPushes, col(func(r Run) string { return fmt.Sprint(r.GitPushes) }))
 	p("| bytes pushed | %s | %s |\n", kib(c.BytesPushed), col(func(r Run) string { return kib(r.BytesPushed) }))
 	p("| pull requests | %d | %s |\n", c.PullRequests, col(func(r Run) string { return fmt.Sprint(r.PullRequests) }))
-	p("| peak RSS | %s | %s |\n", mib(c.MaxRSS), col(func(r Run) string { return mib(r.MaxRSS) + " (largest process)" }))
+	p("| peak RSS | %s (the largest run) | %s |\n", mib(c.MaxRSS), col(func(r Run) string { return mib(r.MaxRSS) + " (largest process)" }))
 	p("| proof | %s | %s |\n\n", proof(c), col(proof))
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -208,5 +210,133 @@ func TestWriteReportKeepsTheHandKeptPart(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(fresh); string(got) != "# B\n" {
 		t.Fatalf("a new file holds %q", got)
+	}
+}
+
+func TestMedianRun(t *testing.T) {
+	s := time.Second
+	run := func(wall time.Duration, rss int64, github int) Run {
+		return Run{Wall: wall, MaxRSS: rss, GitHubAPI: github, Verified: "ok", Load: &Load{Before: 1, After: 2}}
+	}
+	cases := []struct {
+		name     string
+		reps     []Run
+		wantWall time.Duration
+		wantGH   int
+		wantRSS  int64
+	}{
+		{"one", []Run{run(4*s, 10, 9)}, 4 * s, 9, 10},
+		{"odd: the middle run, with the largest RSS", []Run{run(6*s, 30, 11), run(4*s, 10, 9), run(5*s, 20, 10)}, 5 * s, 10, 30},
+		{"even: the slower of the two middle runs", []Run{run(4*s, 10, 9), run(7*s, 5, 12), run(5*s, 20, 10), run(6*s, 40, 11)}, 6 * s, 11, 40},
+		{"two", []Run{run(5*s, 1, 1), run(4*s, 2, 2)}, 5 * s, 1, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := medianRun(tc.reps)
+			if got.Wall != tc.wantWall || got.GitHubAPI != tc.wantGH || got.MaxRSS != tc.wantRSS {
+				t.Errorf("medianRun = wall %s, github %d, rss %d; want %s, %d, %d", got.Wall, got.GitHubAPI, got.MaxRSS, tc.wantWall, tc.wantGH, tc.wantRSS)
+			}
+		})
+	}
+	failed := []Run{run(4*s, 10, 9), {Wall: 3 * s, Problem: "exit code 1"}}
+	if got := medianRun(failed); got.Problem == "" {
+		t.Errorf("a failed run is hidden by the median: %+v", got)
+	}
+	if got := medianRun(nil); got.Wall != 0 {
+		t.Errorf("medianRun(nil) = %+v", got)
+	}
+}
+
+// repeatedReport is a report with three credrotate runs per workload and a
+// load around every run.
+func repeatedReport() *Report {
+	ms := time.Millisecond
+	rep := func(wall time.Duration, before, after float64) Run {
+		return Run{Keys: 10, Concurrency: 8, Wall: wall, GitHubAPI: 11, MaxRSS: 40 << 20, Verified: "ok", Load: &Load{Before: before, After: after}}
+	}
+	reps := []Run{rep(4100*ms, 1.11, 1.22), rep(4600*ms, 1.33, 1.44), rep(4300*ms, 1.55, 1.66)}
+	w := WorkloadResult{Workload: Workload{Keys: 10, Latency: 50 * ms}, Reps: reps, Credrotate: medianRun(reps),
+		Baseline: &Run{Keys: 10, Done: 10, Wall: 6 * time.Second, Verified: "ok", Load: &Load{Before: 1.77, After: 1.88}}}
+	return &Report{
+		Reps: 3, Commit: "abc", Started: time.Date(2026, 12, 2, 19, 0, 0, 0, time.UTC), Finished: time.Date(2026, 12, 2, 19, 5, 0, 0, time.UTC),
+		Machine:   Machine{CPUs: 2, RSSFloor: 2 << 20, RSSFloorLoad: &Load{Before: 0.5, After: 0.5}},
+		Workloads: []WorkloadResult{w},
+		Noops: []Noop{{Keys: 10, Latency: 50 * ms, Clone: time.Second, Clones: []time.Duration{time.Second}, CloneLoads: []*Load{{Before: 2.11, After: 2.22}},
+			Run: Run{Wall: 2 * time.Second, Verified: "ok"}, Walls: []time.Duration{2 * time.Second}, RunLoads: []*Load{{Before: 2.33, After: 2.44}}}},
+	}
+}
+
+func TestMarkdownShowsRepsAndLoads(t *testing.T) {
+	md := repeatedReport().Markdown()
+	for _, s := range []string{
+		"4.30 s (median of 3, load 1.11–1.66)",                 // the median and the load over its runs
+		"4.10 (1.11–1.22), 4.60 (1.33–1.44), 4.30 (1.55–1.66)", // every run, in order, with its load
+		"| run 2 | 4.60 s, 11 GitHub calls, 40.0 MiB, load 1.33–1.44 |",
+		"6.00 s (one run, load 1.77–1.88)", // the baseline
+		"1.00 s (load 2.11–2.22)",          // the clone
+		"2.00 s (load 2.33–2.44)",          // the no-op run
+		"load 0.50–0.50",                   // the RSS floor
+		"run 3 times, each run in a",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("the report lacks %q", s)
+		}
+	}
+	if strings.Contains(md, "one run each") {
+		t.Error("the report says its figures are one run each")
+	}
+}
+
+// TestJSONRoundTrip: -json then -render gives the report measured, reps and
+// loads included.
+func TestJSONRoundTrip(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	want := repeatedReport()
+	raw, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := filepath.Join(dir, "bench.json"), filepath.Join(dir, "bench.md")
+	if err := os.WriteFile(in, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"-render", in, "-out", out}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want.Markdown() {
+		t.Errorf("rendered from JSON:\n%s\nwant:\n%s", got, want.Markdown())
+	}
+	var back Report
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Reps != 3 || len(back.Workloads[0].Reps) != 3 || back.Workloads[0].Reps[1].Load == nil || *back.Workloads[0].Reps[1].Load != (Load{Before: 1.33, After: 1.44}) || len(back.Noops[0].RunLoads) != 1 {
+		t.Errorf("the round trip lost reps or loads: %+v", back)
+	}
+}
+
+// TestOldJSONRenders: results written before runs were repeated and loads
+// recorded render as one run each, their loads "not recorded".
+func TestOldJSONRenders(t *testing.T) {
+	t.Parallel()
+	const old = `{"Machine":{"CPUs":2,"LoadStart":"1.0, 1.0, 1.0","LoadEnd":"1.2, 1.0, 1.0","RSSFloor":2000000},
+"Commit":"b7f3cba","Started":"2026-11-26T00:22:00Z","Finished":"2026-11-26T00:28:00Z",
+"Workloads":[{"Workload":{"Keys":1,"Latency":50000000},"Credrotate":{"Keys":1,"Concurrency":8,"Wall":1280000000,"GitHubAPI":11,"MaxRSS":47000000,"Verified":"ok"},
+"Baseline":{"Keys":1,"Done":1,"Wall":890000000,"Verified":"ok"}}],
+"Noops":[{"Keys":1,"Latency":50000000,"Clone":1000000000,"Clones":[1000000000],"Run":{"Wall":2000000000,"Verified":"ok"},"Walls":[2000000000]}]}`
+	var rep Report
+	if err := json.Unmarshal([]byte(old), &rep); err != nil {
+		t.Fatal(err)
+	}
+	md := rep.Markdown()
+	for _, s := range []string{"one run each", "1.28 s (one run, load not recorded)", "0.89 s (one run, load not recorded)", "| run 1 | 1.28 s, 11 GitHub calls"} {
+		if !strings.Contains(md, s) {
+			t.Errorf("the report of old results lacks %q", s)
+		}
 	}
 }
