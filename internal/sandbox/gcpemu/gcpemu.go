@@ -114,7 +114,6 @@ type token struct {
 	expires time.Time
 }
 
-
 // New makes an empty Emulator.
 func New(opts Options) *Emulator {
 	if opts.KeyBits == 0 {

@@ -125,7 +125,6 @@ type Emulator struct {
 	faults      []Fault
 }
 
-
 // New returns an emulator.
 func New(opts Options) *Emulator {
 	if opts.RateLimit <= 0 {
