@@ -90,9 +90,11 @@ var notConfig = map[string]bool{
 	"CREDROTATE_BIN": true,
 	// CREDROTATE_SANDBOX_BIN names credrotate-sandbox, built likewise.
 	"CREDROTATE_SANDBOX_BIN": true,
-	// CREDROTATE_GRAPH_CSDL and CREDROTATE_OKTA_OPENAPI name copies of
-	// Microsoft Graph's metadata and Okta's OpenAPI description for the
-	// tests that hold the Entra and Okta clients and emulators to them.
+	// CREDROTATE_GRAPH_CSDL names a copy of Microsoft Graph's published
+	// metadata, for the tests that check the vendored cut of it against
+	// the whole; CREDROTATE_OKTA_OPENAPI a copy of Okta's OpenAPI
+	// description, for the test that holds the Okta emulator's error
+	// answers to it.
 	"CREDROTATE_GRAPH_CSDL":   true,
 	"CREDROTATE_OKTA_OPENAPI": true,
 }

@@ -1,7 +1,8 @@
 // Package entraemu emulates the parts of Microsoft Entra ID that credrotate
 // uses, as an http.Handler: the v2.0 token endpoint of the Microsoft
 // identity platform (client credentials with a client secret or with a
-// client assertion, the workload identity federation flow), and Microsoft
+// client assertion, the workload identity federation flow) and the
+// tenant's OpenID Connect discovery document that MSAL reads, and Microsoft
 // Graph v1.0's application resource with its passwordCredentials and the
 // addPassword and removePassword actions.
 //
@@ -490,6 +491,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
 		e.serveToken(w, r, reqID)
+	case strings.HasSuffix(r.URL.Path, "/v2.0/.well-known/openid-configuration"):
+		e.serveOpenIDConfiguration(w, r, reqID)
 	case strings.HasPrefix(r.URL.Path, "/v1.0/"):
 		e.serveGraph(w, r, reqID)
 	case strings.HasPrefix(r.URL.Path, ControlPrefix):

@@ -64,6 +64,23 @@ func (s *server) graph(t *testing.T, method, path, tok, body string) (int, []byt
 	return resp.StatusCode, b
 }
 
+// conforms holds a success exchange with the emulator to Graph v1.0's
+// metadata: the path (with its query) resolves, the request is what the
+// target takes, the answer of the target's type.
+func conforms(schema *csdl.Schema, method, path, reqBody string, answer []byte) []string {
+	u, err := url.Parse(path)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	tgt, err := schema.Resolve(strings.TrimPrefix(u.EscapedPath(), "/v1.0/"))
+	if err != nil {
+		return []string{err.Error()}
+	}
+	out := schema.CheckQuery(tgt, u.Query())
+	out = append(out, schema.CheckRequest(tgt, method, []byte(reqBody))...)
+	return append(out, schema.CheckResponse(tgt, answer)...)
+}
+
 func TestTokenEndpointErrors(t *testing.T) {
 	t.Parallel()
 	s := start(t, entraemu.Options{})
@@ -78,6 +95,16 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{"unknown app", creds("00000000-0000-0000-0000-000000000009", "x"), 400, "AADSTS700016"},
 		{"wrong grant", func() url.Values { f := creds(s.app.AppID, "first-value"); f.Set("grant_type", "password"); return f }(), 400, "AADSTS70003"},
 		{"wrong scope", func() url.Values { f := creds(s.app.AppID, "first-value"); f.Set("scope", "openid"); return f }(), 400, "AADSTS1002012"},
+		{"OpenID scopes beside", func() url.Values {
+			f := creds(s.app.AppID, "first-value")
+			f.Set("scope", entraemu.GraphScope+" openid offline_access profile")
+			return f
+		}(), 200, ""},
+		{"Graph's scope twice", func() url.Values {
+			f := creds(s.app.AppID, "first-value")
+			f.Set("scope", entraemu.GraphScope+" "+entraemu.GraphScope)
+			return f
+		}(), 400, "AADSTS1002012"},
 		{"no credential", func() url.Values { f := creds(s.app.AppID, ""); f.Del("client_secret"); return f }(), 401, "AADSTS7000218"},
 		{"bad assertion", func() url.Values {
 			f := creds(s.app.AppID, "")
@@ -128,15 +155,17 @@ func TestGraph(t *testing.T) {
 	_, m := s.token(t, creds(s.app.AppID, "first-value"))
 	tok := m["access_token"].(string)
 
-	status, body := s.graph(t, "GET", "/v1.0/applications/"+s.app.ObjectID, tok, "")
-	if status != 200 || len(schema.CheckType("graph.application", body)) != 0 {
-		t.Fatalf("get: %d %s %v", status, body, schema.CheckType("graph.application", body))
+	get := "/v1.0/applications/" + s.app.ObjectID
+	status, body := s.graph(t, "GET", get, tok, "")
+	if vs := conforms(schema, "GET", get, "", body); status != 200 || len(vs) != 0 {
+		t.Fatalf("get: %d %s %v", status, body, vs)
 	}
-	status, body = s.graph(t, "GET", "/v1.0/applications(appId='"+s.app.AppID+"')?$select=id,passwordCredentials", tok, "")
+	byAppID := "/v1.0/applications(appId='" + s.app.AppID + "')?$select=id,passwordCredentials"
+	status, body = s.graph(t, "GET", byAppID, tok, "")
 	var app map[string]any
 	_ = json.Unmarshal(body, &app)
-	if status != 200 || app["id"] != s.app.ObjectID || app["appId"] != nil {
-		t.Fatalf("get by appId with $select: %d %s", status, body)
+	if vs := conforms(schema, "GET", byAppID, "", body); status != 200 || app["id"] != s.app.ObjectID || app["appId"] != nil || len(vs) != 0 {
+		t.Fatalf("get by appId with $select: %d %s %v", status, body, vs)
 	}
 
 	// Graph's error body.
@@ -170,9 +199,10 @@ func TestGraph(t *testing.T) {
 	if status != 400 {
 		t.Errorf("an undeclared property: %d %s", status, body)
 	}
-	status, body = s.graph(t, "POST", add, tok, `{"passwordCredential":{"displayName":"second","endDateTime":"`+s.emu.Now().Add(30*24*time.Hour).Format(time.RFC3339)+`"}}`)
-	if status != 200 || len(schema.CheckType("graph.passwordCredential", body)) != 0 {
-		t.Fatalf("addPassword: %d %s", status, body)
+	second := `{"passwordCredential":{"displayName":"second","endDateTime":"` + s.emu.Now().Add(30*24*time.Hour).Format(time.RFC3339) + `"}}`
+	status, body = s.graph(t, "POST", add, tok, second)
+	if vs := conforms(schema, "POST", add, second, body); status != 200 || len(vs) != 0 {
+		t.Fatalf("addPassword: %d %s %v", status, body, vs)
 	}
 	var pc struct{ KeyID, SecretText, Hint string }
 	_ = json.Unmarshal(body, &pc)
@@ -199,8 +229,8 @@ func TestGraph(t *testing.T) {
 	if status, _ = s.graph(t, "POST", rm, tok, `{"keyId":"not-a-guid"}`); status != 400 {
 		t.Errorf("a keyId not a GUID: %d", status)
 	}
-	if status, _ = s.graph(t, "POST", rm, tok, `{"keyId":"`+pc.KeyID+`"}`); status != 204 {
-		t.Errorf("removePassword: %d", status)
+	if status, body = s.graph(t, "POST", rm, tok, `{"keyId":"`+pc.KeyID+`"}`); status != 204 || len(conforms(schema, "POST", rm, `{"keyId":"`+pc.KeyID+`"}`, body)) != 0 {
+		t.Errorf("removePassword: %d %s %v", status, body, conforms(schema, "POST", rm, `{"keyId":"`+pc.KeyID+`"}`, body))
 	}
 	if status, _ = s.graph(t, "POST", rm, tok, `{"keyId":"`+pc.KeyID+`"}`); status != 404 {
 		t.Errorf("removePassword again: %d", status)

@@ -42,7 +42,7 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, reqID stri
 		writeTokenError(w, http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("AADSTS70003: The app requested an unsupported grant type '%s'.", gt), 70003, reqID, now)
 		return
 	}
-	if f.Get("scope") != GraphScope {
+	if !graphScope(f.Get("scope")) {
 		writeTokenError(w, http.StatusBadRequest, "invalid_scope", fmt.Sprintf("AADSTS1002012: The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", f.Get("scope")), 1002012, reqID, now)
 		return
 	}
@@ -94,6 +94,54 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, reqID stri
 	e.logf("entra token %s", clientID)
 	secs := int(e.opts.TokenLifetime/time.Second) - 1
 	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok})
+}
+
+// graphScope says whether a client-credentials scope asks for Graph: its
+// .default scope, with perhaps the OpenID Connect scopes that the
+// identity platform ignores in this flow (MSAL adds openid,
+// offline_access and profile to every request).
+func graphScope(scope string) bool {
+	graph := 0
+	for _, s := range strings.Fields(scope) {
+		switch s {
+		case GraphScope:
+			graph++
+		case "openid", "offline_access", "profile", "email":
+		default:
+			return false
+		}
+	}
+	return graph == 1
+}
+
+// serveOpenIDConfiguration answers GET /{tenant}/v2.0/.well-known/openid-configuration,
+// the tenant's OpenID Connect discovery document, with the endpoints on
+// the emulator's own origin (MSAL reads it before asking for a token).
+func (e *Emulator) serveOpenIDConfiguration(w http.ResponseWriter, r *http.Request, reqID string) {
+	now := e.Now()
+	tenant := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/v2.0/.well-known/openid-configuration")
+	if !strings.EqualFold(tenant, e.opts.TenantID) {
+		writeTokenError(w, http.StatusBadRequest, "invalid_tenant", fmt.Sprintf("AADSTS90002: Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant), 90002, reqID, now)
+		return
+	}
+	if r.Method != http.MethodGet {
+		writeTokenError(w, http.StatusMethodNotAllowed, "invalid_request", "AADSTS900561: The endpoint only accepts GET requests.", 900561, reqID, now)
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	base := scheme + "://" + r.Host + "/" + tenant
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_endpoint":                        base + "/oauth2/v2.0/token",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+		"issuer":                                base + "/v2.0",
+		"jwks_uri":                              base + "/discovery/v2.0/keys",
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+	})
 }
 
 // checkAssertion verifies a federated client assertion: signed by the key

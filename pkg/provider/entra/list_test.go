@@ -2,7 +2,6 @@ package entra_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -63,13 +62,13 @@ func TestList(t *testing.T) {
 	defer rec.mu.Unlock()
 	pages := 0
 	for _, x := range rec.seen {
-		var page struct{ Value json.RawMessage }
-		if err := json.Unmarshal(x.answer, &page); err != nil || page.Value == nil {
+		what, vs := checkExchange(schema, x)
+		if what != "list" {
 			continue
 		}
 		pages++
-		for _, v := range schema.CheckType("Collection(graph.application)", page.Value) {
-			t.Errorf("page %d: %s", pages, v)
+		for _, v := range vs {
+			t.Errorf("page %d (%s): %s", pages, x.path, v)
 		}
 	}
 	if pages != 3 {

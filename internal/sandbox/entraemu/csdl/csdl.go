@@ -9,6 +9,18 @@
 // OpenType entities (Graph's application is one) would accept undeclared
 // properties in OData; the check refuses them anyway, since a property
 // credrotate sends or expects that Graph does not declare is a mistake.
+//
+// Resolve reads a request's path by the entity sets, keys, alternate keys,
+// navigation properties, casts and bound actions declared, and
+// CheckQuery, CheckRequest and CheckResponse hold a request and its answer
+// to what the path addresses.
+//
+// GraphV1 is the vendored cut of Graph's published v1.0 metadata: Cut
+// copies, byte for byte, the elements GraphKeep names out of
+// clean_v10_metadata/cleanMetadata.xml of microsoftgraph/msgraph-metadata
+// at GraphSource's commit (cmd/cutcsdl writes it). TestCutIsMicrosofts
+// makes the cut again from a copy of that file named by
+// CREDROTATE_GRAPH_CSDL and compares.
 package csdl
 
 import (
@@ -19,6 +31,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -27,13 +40,16 @@ import (
 	"github.com/google/uuid"
 )
 
-// Schema is the parsed metadata: structured types and bound actions.
+// Schema is the parsed metadata: structured types, bound actions and the
+// entity container's entity sets.
 type Schema struct {
 	Namespace string
 	Alias     string
 	Types     map[string]*Type
 	// Actions by name, then by binding parameter type (full name).
 	Actions map[string]map[string]*Action
+	// Sets are the entity sets: name to entity type (full name).
+	Sets map[string]string
 }
 
 // Type is an entity or complex type with its properties, inherited ones
@@ -43,6 +59,13 @@ type Type struct {
 	BaseType string
 	Entity   bool
 	Props    map[string]Property
+	// Nav are the navigation properties, inherited ones included.
+	Nav map[string]NavProperty
+	// Key names the key's properties; AltKeys maps each single-property
+	// alternate key's alias (Org.OData.Core.V1.AlternateKeys) to its
+	// property.
+	Key     []string
+	AltKeys map[string]string
 }
 
 // Property is one declared property or parameter.
@@ -50,6 +73,15 @@ type Property struct {
 	Name     string
 	Type     string
 	Nullable bool
+}
+
+// NavProperty is a navigation property: its type, and the derived types a
+// cast on it may name when Org.OData.Validation.V1.DerivedTypeConstraint
+// lists them.
+type NavProperty struct {
+	Name    string
+	Type    string
+	Derived []string
 }
 
 // Action is a bound action.
@@ -65,17 +97,21 @@ type xmlEdmx struct {
 }
 
 type xmlSchema struct {
-	Namespace string      `xml:"Namespace,attr"`
-	Alias     string      `xml:"Alias,attr"`
-	Entities  []xmlType   `xml:"EntityType"`
-	Complexes []xmlType   `xml:"ComplexType"`
-	Actions   []xmlAction `xml:"Action"`
+	Namespace  string         `xml:"Namespace,attr"`
+	Alias      string         `xml:"Alias,attr"`
+	Entities   []xmlType      `xml:"EntityType"`
+	Complexes  []xmlType      `xml:"ComplexType"`
+	Actions    []xmlAction    `xml:"Action"`
+	Containers []xmlContainer `xml:"EntityContainer"`
 }
 
 type xmlType struct {
-	Name     string    `xml:"Name,attr"`
-	BaseType string    `xml:"BaseType,attr"`
-	Props    []xmlProp `xml:"Property"`
+	Name        string          `xml:"Name,attr"`
+	BaseType    string          `xml:"BaseType,attr"`
+	Key         []xmlProp       `xml:"Key>PropertyRef"`
+	Props       []xmlProp       `xml:"Property"`
+	Navs        []xmlNav        `xml:"NavigationProperty"`
+	Annotations []xmlAnnotation `xml:"Annotation"`
 }
 
 type xmlProp struct {
@@ -84,11 +120,72 @@ type xmlProp struct {
 	Nullable string `xml:"Nullable,attr"`
 }
 
+type xmlNav struct {
+	Name        string          `xml:"Name,attr"`
+	Type        string          `xml:"Type,attr"`
+	Annotations []xmlAnnotation `xml:"Annotation"`
+}
+
+type xmlAnnotation struct {
+	Term    string      `xml:"Term,attr"`
+	Strings []string    `xml:"Collection>String"`
+	Records []xmlRecord `xml:"Collection>Record"`
+}
+
+type xmlRecord struct {
+	Values []xmlPropertyValue `xml:"PropertyValue"`
+}
+
+type xmlPropertyValue struct {
+	Property     string      `xml:"Property,attr"`
+	String       string      `xml:"String,attr"`
+	PropertyPath string      `xml:"PropertyPath,attr"`
+	Records      []xmlRecord `xml:"Collection>Record"`
+}
+
 type xmlAction struct {
 	Name    string    `xml:"Name,attr"`
 	IsBound string    `xml:"IsBound,attr"`
 	Params  []xmlProp `xml:"Parameter"`
 	Return  *xmlProp  `xml:"ReturnType"`
+}
+
+type xmlContainer struct {
+	Sets []struct {
+		Name       string `xml:"Name,attr"`
+		EntityType string `xml:"EntityType,attr"`
+	} `xml:"EntitySet"`
+}
+
+// alternateKeys reads Org.OData.Core.V1.AlternateKeys: alias to property,
+// for the keys of one property.
+func alternateKeys(as []xmlAnnotation) map[string]string {
+	out := map[string]string{}
+	for _, a := range as {
+		if a.Term != "Org.OData.Core.V1.AlternateKeys" {
+			continue
+		}
+		for _, key := range a.Records {
+			for _, v := range key.Values {
+				if v.Property != "Key" || len(v.Records) != 1 {
+					continue
+				}
+				alias, name := "", ""
+				for _, pv := range v.Records[0].Values {
+					switch pv.Property {
+					case "Alias":
+						alias = pv.String
+					case "Name":
+						name = pv.PropertyPath
+					}
+				}
+				if alias != "" && name != "" {
+					out[alias] = name
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Parse reads a CSDL document (one microsoft.graph schema).
@@ -101,7 +198,7 @@ func Parse(r io.Reader) (*Schema, error) {
 		return nil, fmt.Errorf("csdl: no schema")
 	}
 	x := doc.Schemas[0]
-	s := &Schema{Namespace: x.Namespace, Alias: x.Alias, Types: map[string]*Type{}, Actions: map[string]map[string]*Action{}}
+	s := &Schema{Namespace: x.Namespace, Alias: x.Alias, Types: map[string]*Type{}, Actions: map[string]map[string]*Action{}, Sets: map[string]string{}}
 	raw := map[string]xmlType{}
 	entity := map[string]bool{}
 	for _, t := range x.Entities {
@@ -122,19 +219,36 @@ func Parse(r io.Reader) (*Schema, error) {
 		if depth > 16 {
 			return nil, fmt.Errorf("csdl: %s derives too deep", name)
 		}
-		t := &Type{Name: name, BaseType: s.Full(xt.BaseType), Entity: entity[name], Props: map[string]Property{}}
+		t := &Type{Name: name, BaseType: s.Full(xt.BaseType), Entity: entity[name], Props: map[string]Property{}, Nav: map[string]NavProperty{}, AltKeys: map[string]string{}}
 		if xt.BaseType != "" {
 			base, err := resolve(s.Full(xt.BaseType), depth+1)
 			if err != nil {
 				return nil, err
 			}
-			for k, v := range base.Props {
-				t.Props[k] = v
-			}
+			maps.Copy(t.Props, base.Props)
+			maps.Copy(t.Nav, base.Nav)
+			maps.Copy(t.AltKeys, base.AltKeys)
+			t.Key = base.Key
 		}
 		for _, p := range xt.Props {
 			t.Props[p.Name] = Property{Name: p.Name, Type: s.Full(p.Type), Nullable: p.Nullable != "false"}
 		}
+		for _, n := range xt.Navs {
+			np := NavProperty{Name: n.Name, Type: s.Full(n.Type)}
+			for _, a := range n.Annotations {
+				if a.Term == "Org.OData.Validation.V1.DerivedTypeConstraint" {
+					np.Derived = append(np.Derived, a.Strings...)
+				}
+			}
+			t.Nav[n.Name] = np
+		}
+		if len(xt.Key) > 0 {
+			t.Key = nil
+			for _, k := range xt.Key {
+				t.Key = append(t.Key, k.Name)
+			}
+		}
+		maps.Copy(t.AltKeys, alternateKeys(xt.Annotations))
 		s.Types[name] = t
 		return t, nil
 	}
@@ -158,6 +272,11 @@ func Parse(r io.Reader) (*Schema, error) {
 			s.Actions[a.Name] = map[string]*Action{}
 		}
 		s.Actions[a.Name][act.Binding] = act
+	}
+	for _, c := range x.Containers {
+		for _, set := range c.Sets {
+			s.Sets[set.Name] = s.Full(set.EntityType)
+		}
 	}
 	return s, nil
 }
@@ -187,7 +306,8 @@ var (
 	graphErr    error
 )
 
-// GraphV1 is the vendored part of Graph v1.0's metadata.
+// GraphV1 is the vendored cut of Graph v1.0's metadata
+// (testdata/graph-v1.0-application.xml, written by cmd/cutcsdl).
 func GraphV1() (*Schema, error) {
 	graphOnce.Do(func() { graphSchema, graphErr = Parse(bytes.NewReader(graphV1)) })
 	return graphSchema, graphErr
