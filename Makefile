@@ -111,5 +111,5 @@ screenshots: ## Photograph the pull request body and the dashboard as GitHub ren
 	$(GO) run ./test/screenshots -out docs/screenshots
 
 .PHONY: demo
-demo: sandbox ## Run the whole job on embedded defaults (PROVIDER=entra|okta|gcpkey|http for another provider)
+demo: sandbox ## Run the whole job on embedded defaults (PROVIDER=entra|okta|gcpkey|http|http-okta for another provider)
 	bin/credrotate-sandbox demo --provider $(or $(PROVIDER),equifax)

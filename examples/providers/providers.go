@@ -5,7 +5,8 @@ package providers
 
 import "embed"
 
-// Files are the descriptions and their OpenAPI documents.
+// Files are the descriptions and their OpenAPI documents, with the
+// licence of Okta's.
 //
-//go:embed *.yaml
+//go:embed *.yaml okta.openapi.LICENSE
 var Files embed.FS

@@ -98,4 +98,11 @@ type Metadata struct {
 	RotatedAt   time.Time   `json:"rotatedAt"`
 	Fingerprint string      `json:"fingerprint"`
 	TraceID     string      `json:"traceId,omitempty"`
+	// PreviousSecretID is the secret this one replaces: on a rotation
+	// branch, the one revoked once the rollout is observed.
+	PreviousSecretID string `json:"previousSecretId,omitempty"`
+	// Emergency says the secret was minted by an emergency rotation
+	// (--emergency): the one it replaces is revoked as soon as the rollout
+	// is observed.
+	Emergency bool `json:"emergency,omitempty"`
 }

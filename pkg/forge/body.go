@@ -12,8 +12,16 @@ import (
 	"time"
 )
 
-// StateVersion is the version of the state marker RenderBody writes.
-const StateVersion = 1
+// StateVersion is the version of the state marker RenderBody writes. Since
+// version 2 the marker identifies the run only (trace id, command,
+// mock-safe): each key's state is in the annotations of the manifests the
+// rotation branch's commit changes, so a pull request of any size has a
+// marker of the same size. Version 1 markers, which list every key, are
+// still read.
+const StateVersion = 2
+
+// legacyStateVersion is the marker that carries every key's state.
+const legacyStateVersion = 1
 
 // MaxStateSize caps the JSON inside the state marker that ParseState reads.
 // GitHub caps a body at 65,536 characters; a marker close to that is not
@@ -23,23 +31,20 @@ const MaxStateSize = 60 << 10
 // MaxBodySize is the longest pull request body GitHub accepts, in characters.
 const MaxBodySize = 65536
 
-// maxFullMarker is the size above which the marker leaves out the
-// environments' files, which the pull request's diff lists anyway.
-const maxFullMarker = 16 << 10
-
 const (
 	markerOpen  = "<!-- credrotate:state "
 	markerClose = "-->"
 )
 
-// RotationState is what a rotation pull request carries for the next run:
-// which secrets it proposes, where, and for which run. It holds ids and
-// fingerprints only, never a secret.
+// RotationState is a rotation pull request's state: which run opened it,
+// and which secrets it proposes. The marker carries the run's identity;
+// Keys are shown to the reviewer and, for a version 1 marker, read back
+// from it. It holds ids and fingerprints only, never a secret.
 type RotationState struct {
 	Version int        `json:"version"`
 	TraceID string     `json:"traceId"`
 	Command string     `json:"command,omitempty"`
-	Keys    []KeyState `json:"keys"`
+	Keys    []KeyState `json:"keys,omitempty"`
 	// MockSafe says the secrets are mock-safe inventions that Equifax does
 	// not know: the pull request must not be merged.
 	MockSafe bool `json:"mockSafe,omitempty"`
@@ -135,8 +140,8 @@ var fingerprintRe = regexp.MustCompile(`^sha256:[0-9a-f]{16}$`)
 // (when the retiring secrets stop working), one row per provider key (why it
 // was rotated, the new secret, its expiry with days left, the environments),
 // for many keys a summary with the table folded, the files folded, the link
-// to the run, its trace id and command; and a hidden marker with the state
-// as JSON that ParseState reads back. The body stays under MaxBodySize: what
+// to the run, its trace id and command; and a hidden marker with the run's
+// identity as JSON that ParseState reads back. The body stays under MaxBodySize: what
 // does not fit is cut with a pointer to the files changed and `credrotate
 // status`.
 func RenderBody(s RotationState) string {
@@ -148,17 +153,6 @@ func RenderBody(s RotationState) string {
 	s.Keys = keys
 
 	mark := marker(s)
-	if len(mark) > maxFullMarker {
-		// Many keys: the files are listed in the pull request's diff, so
-		// the marker keeps only what the next run needs.
-		compact := s
-		compact.Keys = make([]KeyState, len(keys))
-		for i, k := range keys {
-			k.Environments = nil
-			compact.Keys[i] = k
-		}
-		mark = marker(compact)
-	}
 	// GitHub refuses a body over MaxBodySize characters: the table and the
 	// file list get what the marker and the rest leave.
 	budget := MaxBodySize - len(mark) - 4096
@@ -435,9 +429,11 @@ func safeURL(u string) bool {
 	return (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) && !strings.ContainsAny(u, " ()<>[]\"'`\n\r|")
 }
 
-// marker renders the hidden state marker. encoding/json escapes '<' and '>'
-// (as \u003c, \u003e), so no value can close the HTML comment early.
+// marker renders the hidden state marker: the run's identity, no key.
+// encoding/json escapes '<' and '>' (as \u003c, \u003e), so no value can
+// close the HTML comment early.
 func marker(s RotationState) string {
+	s.Version, s.Keys = StateVersion, nil
 	data, err := json.Marshal(s)
 	if err != nil {
 		// RotationState has only strings, ints and times: Marshal cannot
@@ -484,8 +480,11 @@ func ParseState(body string) (s RotationState, found bool, err error) {
 }
 
 func (s RotationState) validate() error {
-	if s.Version != StateVersion {
-		return fmt.Errorf("version %d, this credrotate reads version %d", s.Version, StateVersion)
+	switch {
+	case s.Version != StateVersion && s.Version != legacyStateVersion:
+		return fmt.Errorf("version %d, this credrotate reads versions %d and %d", s.Version, legacyStateVersion, StateVersion)
+	case s.Version == StateVersion && len(s.Keys) > 0:
+		return fmt.Errorf("a version %d marker carries no keys (they are in the rotation branch's manifests)", StateVersion)
 	}
 	seen := map[string]bool{}
 	for i, k := range s.Keys {

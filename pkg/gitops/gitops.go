@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -242,6 +243,11 @@ func (w *Workspace) lsRemote(ctx context.Context) (map[plumbing.ReferenceName]pl
 // fetchBranch fetches branch at depth 1 into refs/remotes/origin/<branch>
 // and returns its tip.
 func (w *Workspace) fetchBranch(ctx context.Context, branch string) (plumbing.Hash, error) {
+	return w.fetchBranchDepth(ctx, branch, 1)
+}
+
+// fetchBranchDepth fetches branch with depth commits of its history.
+func (w *Workspace) fetchBranchDepth(ctx context.Context, branch string, depth int) (plumbing.Hash, error) {
 	tracking := plumbing.NewRemoteReferenceName(remoteName, branch)
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(branch), tracking))
 	cctx, cancel := context.WithTimeout(ctx, w.opts.CloneTimeout)
@@ -249,7 +255,7 @@ func (w *Workspace) fetchBranch(ctx context.Context, branch string) (plumbing.Ha
 	err := w.repo.FetchContext(cctx, &git.FetchOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []config.RefSpec{spec},
-		Depth:      1,
+		Depth:      depth,
 		Auth:       w.auth,
 		Tags:       git.NoTags,
 		Force:      true,
@@ -293,8 +299,14 @@ func (w *Workspace) ReadBranchFile(ctx context.Context, branch, name string) ([]
 	return []byte(s), nil
 }
 
-// ErrBranchNotFound reports that a branch does not exist at the remote.
-var ErrBranchNotFound = errors.New("branch not found")
+// ErrBranchNotFound reports that a branch does not exist at the remote. It
+// matches fs.ErrNotExist too.
+var ErrBranchNotFound error = branchNotFound{}
+
+type branchNotFound struct{}
+
+func (branchNotFound) Error() string        { return "branch not found" }
+func (branchNotFound) Is(target error) bool { return target == fs.ErrNotExist }
 
 // ErrPublishConflict reports that Publish gave up after MaxAttempts because
 // the branch or the base kept moving.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/credrotate/credrotate/pkg/equifax"
-	"github.com/credrotate/credrotate/pkg/forge"
 )
 
 // conflicted is a world whose rotation pull request #1 conflicts with the
@@ -21,11 +20,11 @@ func conflicted(t *testing.T) (*world, string) {
 		t.Fatalf("first run: %+v", rep.result(k))
 	}
 	p := w.forge.get(1)
-	st, _, _ := forge.ParseState(p.Body)
+	keys := w.prKeys(p.PR)
 	no := false
 	p.Mergeable, p.MergeableState = &no, "dirty"
 	w.emu.Advance(time.Hour)
-	return w, st.Keys[0].NewSecretID
+	return w, keys[0].NewSecretID
 }
 
 // A rotation pull request that conflicts with the base branch can never

@@ -23,6 +23,11 @@ type Repo interface {
 	// Publish builds a commit on the base branch with apply, and pushes it to
 	// branch. apply may run more than once (when the base moves).
 	Publish(ctx context.Context, req PublishRequest) (PublishResult, error)
+	// BranchChanges returns the YAML files a rotation branch's commit adds
+	// or changes, by path, as they are on the branch: where each key's
+	// state of an open rotation is read from. A missing branch is an error
+	// matching fs.ErrNotExist.
+	BranchChanges(ctx context.Context, branch string) (map[string][]byte, error)
 }
 
 // PublishRequest is one commit to propose.

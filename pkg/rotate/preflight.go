@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -84,6 +85,22 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 			obs.Warnings = append(obs.Warnings, fmt.Sprintf("pull request #%d on %s has no readable credrotate state marker; it is left alone", pr.Number, pr.Branch))
 			continue
 		}
+		keys := st.Keys
+		if st.Version >= 2 {
+			// The marker identifies the run; what the pull request
+			// proposes is what its branch's commit changes.
+			keys, err = r.branchKeys(ctx, pr.Branch, dirs)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				obs.Warnings = append(obs.Warnings, fmt.Sprintf("pull request #%d: its branch %s is gone; it is left alone", pr.Number, pr.Branch))
+				continue
+			case errors.Is(err, errUnreadableBranch):
+				obs.Warnings = append(obs.Warnings, fmt.Sprintf("pull request #%d on %s: %v; it is left alone", pr.Number, pr.Branch, err))
+				continue
+			case err != nil:
+				return fail("pull requests", fmt.Errorf("reading rotation branch %s of pull request #%d: %w", pr.Branch, pr.Number, err), "check the git remote is reachable; nothing was changed")
+			}
+		}
 		if pr.MergeableState == "" && pr.Mergeable == nil {
 			// Lists do not carry mergeability: read the pull request itself,
 			// so that one conflicting with the base branch is seen.
@@ -94,7 +111,7 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 			}
 		}
 		obs.openPRs[pr.Number] = pr
-		for _, ks := range st.Keys {
+		for _, ks := range keys {
 			k := credential.ProviderKey(ks.ProviderKey)
 			open[k] = append(open[k], OpenRotation{Number: pr.Number, URL: pr.URL, Branch: pr.Branch, NewSecretID: ks.NewSecretID, OldSecretID: ks.OldSecretID, Fingerprint: ks.Fingerprint, ExpiresAt: ks.ExpiresAt, Emergency: ks.Emergency, Conflicting: pr.Conflicting()})
 		}
@@ -180,6 +197,67 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 	_ = g.Wait()
 	r.step(StepToken)
 	return obs, nil
+}
+
+// errUnreadableBranch marks a rotation branch whose change credrotate
+// cannot read back.
+var errUnreadableBranch = errors.New("the rotation branch's change is unreadable")
+
+// branchKeys reads what an open rotation proposes from its branch: the
+// credrotate manifests its commit adds or changes in the environments'
+// folders, one KeyState per provider key (the new secret, the one it
+// replaces, fingerprint, expiry, emergency, from the annotations).
+func (r *Runner) branchKeys(ctx context.Context, branch string, dirs []string) ([]forge.KeyState, error) {
+	files, err := r.Repo.BranchChanges(ctx, branch)
+	if err != nil {
+		return nil, err
+	}
+	return ProposedKeys(files, dirs)
+}
+
+// ProposedKeys reads what a rotation branch proposes from the files its
+// commit changes (Repo.BranchChanges): the credrotate manifests among them
+// in dirs (none, "" or "." for all), one KeyState per provider key. A manifest
+// that does not parse, or two that disagree on a key's new secret, are an
+// error: the branch is not credrotate's to read.
+func ProposedKeys(files map[string][]byte, dirs []string) ([]forge.KeyState, error) {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		if len(dirs) == 0 {
+			paths = append(paths, p)
+		}
+		for _, d := range dirs {
+			if d == "" || d == "." || strings.HasPrefix(p, strings.TrimSuffix(d, "/")+"/") {
+				paths = append(paths, p)
+				break
+			}
+		}
+	}
+	sort.Strings(paths)
+	var out []forge.KeyState
+	index := map[credential.ProviderKey]int{}
+	for _, p := range paths {
+		ms, err := seal.ParseManifests(p, files[p])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errUnreadableBranch, err)
+		}
+		for _, m := range ms {
+			md := m.Metadata
+			if i, ok := index[md.ProviderKey]; ok {
+				if out[i].NewSecretID != md.SecretID {
+					return nil, fmt.Errorf("%w: %s carries secret %s for %s, another file %s", errUnreadableBranch, p, md.SecretID, md.ProviderKey, out[i].NewSecretID)
+				}
+				continue
+			}
+			if md.SecretID == "" {
+				return nil, fmt.Errorf("%w: %s has no %s", errUnreadableBranch, p, seal.AnnotationSecretID)
+			}
+			index[md.ProviderKey] = len(out)
+			out = append(out, forge.KeyState{ProviderKey: string(md.ProviderKey), NewSecretID: md.SecretID, OldSecretID: md.PreviousSecretID,
+				Fingerprint: md.Fingerprint, ExpiresAt: md.ExpiresAt, Emergency: md.Emergency})
+		}
+	}
+	return out, nil
 }
 
 // setForeignAside moves the foreign secrets nothing of credrotate's refers

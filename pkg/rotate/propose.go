@@ -43,19 +43,21 @@ func (r *Runner) sealer() Sealer {
 }
 
 // proposePhase seals, commits, pushes and proposes the renewed keys: one
-// pull request for the run (at most MaxKeysPerPR keys each), or one per key.
-// Every group is pushed and proposed before any is merged, so that no merge
-// moves the base under the next group's push.
+// pull request for the run, however many keys it renews (each key's state is
+// in its manifests on the branch, so the body's marker does not grow), or
+// one per key. Every group is pushed and proposed before any is merged, so
+// that no merge moves the base under the next group's push.
 func (a *applyRun) proposePhase(ctx context.Context, fresh []renewed) {
 	r := a.r
-	size := MaxKeysPerPR
+	groups := [][]renewed{fresh}
 	if r.Settings.PerKey {
-		size = 1
+		groups = groups[:0]
+		for _, f := range fresh {
+			groups = append(groups, []renewed{f})
+		}
 	}
-	var groups [][]renewed
-	for len(fresh) > 0 {
-		n := min(size, len(fresh))
-		groups, fresh = append(groups, fresh[:n]), fresh[n:]
+	if len(fresh) == 0 {
+		groups = nil
 	}
 	proposed := make([]forge.PR, len(groups))
 	errs := make([]error, len(groups))
@@ -143,7 +145,8 @@ func (r *Runner) propose(ctx context.Context, obs *Observation, grp []renewed, p
 	emergency := false
 	for _, f := range grp {
 		keys = append(keys, string(f.spec.Key))
-		md := credential.Metadata{ProviderKey: f.spec.Key, SecretID: f.result.Secret.SecretID, ExpiresAt: f.result.Secret.ExpiresAt, RotatedAt: now, TraceID: r.TraceID}
+		md := credential.Metadata{ProviderKey: f.spec.Key, SecretID: f.result.Secret.SecretID, ExpiresAt: f.result.Secret.ExpiresAt, RotatedAt: now, TraceID: r.TraceID,
+			PreviousSecretID: f.plan.CurrentSecretID, Emergency: f.plan.Emergency}
 		items = append(items, seal.Item{Ref: f.spec.Secret, Value: f.result.ClientSecret, Metadata: md})
 		ks := forge.KeyState{ProviderKey: string(f.spec.Key), ClientID: f.spec.ClientID, NewSecretID: f.result.Secret.SecretID, OldSecretID: f.plan.CurrentSecretID, Fingerprint: f.result.ClientSecret.Fingerprint(), ExpiresAt: f.result.Secret.ExpiresAt, Emergency: f.plan.Emergency,
 			OldExpiresAt: f.plan.ExpiresAt, RetiringUntil: r.retiringUntil(f)}

@@ -241,15 +241,17 @@ func (r *Runner) prove(ctx context.Context, spec KeySpec, res equifax.RenewResul
 }
 
 // refusedUnperformed reports an answer that says the renew was not carried
-// out: a rate limit or 503 Service Unavailable. Any other failure without a
-// definite answer (a 500, a 504, a timeout, a lost connection) may come
-// after the mint.
+// out: a rate limit or 503 Service Unavailable, from Equifax or from any
+// other provider. Any other failure without a definite answer (a 500, a
+// 504, a timeout, a lost connection) may come after the mint.
 func refusedUnperformed(err error) bool {
 	if errors.Is(err, equifax.ErrRateLimited) {
 		return true
 	}
 	var e *equifax.Error
-	return errors.As(err, &e) && e.HTTPStatus == http.StatusServiceUnavailable
+	var pe *provider.Error
+	return errors.As(err, &e) && e.HTTPStatus == http.StatusServiceUnavailable ||
+		errors.As(err, &pe) && pe.HTTPStatus == http.StatusServiceUnavailable
 }
 
 // renewNext says what a person should know about a failed renew, and until

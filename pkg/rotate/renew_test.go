@@ -66,6 +66,10 @@ func TestRenewNextFollowsTheProvidersRules(t *testing.T) {
 		{&provider.Error{Provider: "entra", Op: "create", Kind: provider.ErrTransient}, StepRenew, "revokes it (its value is lost) and renews again"},
 		{&provider.Error{Provider: "entra", Op: "verify", Kind: provider.ErrUnauthorized}, StepVerify, "stays valid until"},
 		{fmt.Errorf("%w within 30s", errUnproven), StepVerify, "contact Entra ID"},
+		// Graph's (or Okta's, or Google's) 503 refused the create: nothing
+		// was minted.
+		{&provider.Error{Provider: "entra", Op: "create", Kind: provider.ErrTransient, HTTPStatus: 503}, StepRenew, "refused the renew, so nothing was minted"},
+		{&provider.Error{Provider: "entra", Op: "create", Kind: provider.ErrTransient, HTTPStatus: 500}, StepRenew, "may have been minted"},
 	} {
 		next, deadline := r.renewNext(p, kp, tc.step, tc.err)
 		if !strings.Contains(next, tc.want) || !deadline.Equal(kp.InUseValidUntil) {

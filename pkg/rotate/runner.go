@@ -86,11 +86,6 @@ const (
 	landAttempts = 3
 )
 
-// MaxKeysPerPR bounds the keys of one pull request, so that its body and
-// state marker stay within GitHub's limits; a run that renews more keys
-// opens one pull request per MaxKeysPerPR keys.
-const MaxKeysPerPR = 100
-
 // Runner runs rotations. Build one per run.
 type Runner struct {
 	Log      *logrus.Entry

@@ -269,6 +269,31 @@ func (w *world) deployed(k credential.ProviderKey) string {
 	return ""
 }
 
+// prKeys is what an open pull request proposes, read as a run reads it:
+// from its branch's manifests.
+func (w *world) prKeys(pr forge.PR) []forge.KeyState {
+	w.t.Helper()
+	var dirs []string
+	for _, e := range w.envs {
+		dirs = append(dirs, e.Path)
+	}
+	keys, err := (&Runner{Repo: w.repo}).branchKeys(context.Background(), pr.Branch, dirs)
+	if err != nil {
+		w.t.Fatalf("reading pull request #%d's branch %s: %v", pr.Number, pr.Branch, err)
+	}
+	return keys
+}
+
+// clientID is the client of a provider key.
+func (w *world) clientID(k string) string {
+	for _, wk := range w.keys {
+		if string(wk.key) == k {
+			return wk.clientID
+		}
+	}
+	return ""
+}
+
 // check holds the invariants after every run: the workload's secret works,
 // at most two valid secrets per client, at most one open pull request per
 // key, no pull request proposes a secret that does not work.
@@ -276,17 +301,16 @@ func (w *world) check(when string) {
 	w.t.Helper()
 	perKey := map[string]int{}
 	for _, pr := range w.forge.open() {
-		st, ok, err := forge.ParseState(pr.Body)
-		if !ok || err != nil {
+		if _, ok, err := forge.ParseState(pr.Body); !ok || err != nil {
 			continue
 		}
-		for _, ks := range st.Keys {
+		for _, ks := range w.prKeys(pr) {
 			perKey[ks.ProviderKey]++
 			if perKey[ks.ProviderKey] > 1 {
 				w.t.Errorf("%s: %s has more than one open pull request", when, ks.ProviderKey)
 			}
 			v, ok := w.sealer.value(ks.NewSecretID)
-			if !ok || !w.emu.Accepts(ks.ClientID, v.Reveal()) {
+			if !ok || !w.emu.Accepts(w.clientID(ks.ProviderKey), v.Reveal()) {
 				w.t.Errorf("%s: pull request #%d proposes %s for %s, which does not obtain a token", when, pr.Number, ks.NewSecretID, ks.ProviderKey)
 			}
 		}
@@ -425,6 +449,23 @@ func (m *memRepo) publishOn(ctx context.Context, from *seal.MemFS, req PublishRe
 	return PublishResult{Changed: len(ch) > 0, CommitSHA: fmt.Sprintf("sha-%d", m.pushes), Attempts: 1}, nil
 }
 
+// BranchChanges implements Repo: the YAML files the branch changes.
+func (m *memRepo) BranchChanges(ctx context.Context, name string) (map[string][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.branches[name]
+	if b == nil {
+		return nil, fmt.Errorf("branch %s: %w", name, fs.ErrNotExist)
+	}
+	out := map[string][]byte{}
+	for p, data := range b.changed {
+		if strings.HasSuffix(p, ".yaml") {
+			out[p] = data
+		}
+	}
+	return out, nil
+}
+
 // merge lands a branch's change on the base; false when it conflicts (the
 // base changed a file the branch changes since the branch was built: GitHub
 // shows such a pull request as dirty and does not merge it).
@@ -470,6 +511,9 @@ func (c *repoClone) Stat(name string) (fs.FileInfo, error) {
 }
 func (c *repoClone) Publish(ctx context.Context, req PublishRequest) (PublishResult, error) {
 	return c.origin.publishOn(ctx, c.base, req)
+}
+func (c *repoClone) BranchChanges(ctx context.Context, name string) (map[string][]byte, error) {
+	return c.origin.BranchChanges(ctx, name)
 }
 
 type dirInfo string

@@ -127,15 +127,7 @@ func applyManifest(doc *yaml.Node, t sealedTarget) error {
 	// metadata
 	setNameNamespace(md, ss.Name, ss.Namespace)
 	mapDelete(md, "creationTimestamp")
-	annos := map[string]string{
-		AnnotationProviderKey: string(t.meta.ProviderKey),
-		AnnotationSecretID:    t.meta.SecretID,
-		AnnotationExpiresAt:   formatTime(t.meta.ExpiresAt),
-		AnnotationRotatedAt:   formatTime(t.meta.RotatedAt),
-		AnnotationFingerprint: t.meta.Fingerprint,
-		AnnotationTraceID:     t.meta.TraceID,
-	}
-	order := []string{AnnotationProviderKey, AnnotationSecretID, AnnotationExpiresAt, AnnotationRotatedAt, AnnotationFingerprint, AnnotationTraceID}
+	order, annos := metadataAnnotations(t.meta)
 	for _, k := range scopeAnnotations {
 		annos[k] = ss.Annotations[k]
 	}

@@ -160,7 +160,16 @@ func ParseManifests(name string, data []byte) ([]Manifest, error) {
 				SecretID:    annos[AnnotationSecretID],
 				Fingerprint: annos[AnnotationFingerprint],
 				TraceID:     annos[AnnotationTraceID],
+
+				PreviousSecretID: annos[AnnotationPreviousSecretID],
 			},
+		}
+		switch v := annos[AnnotationEmergency]; v {
+		case "", "false":
+		case "true":
+			m.Metadata.Emergency = true
+		default:
+			return nil, fmt.Errorf("%w: %s: %s %q is neither \"true\" nor \"false\"", ErrMalformedManifest, name, AnnotationEmergency, v)
 		}
 		if err := m.Metadata.ProviderKey.Validate(); err != nil {
 			return nil, fmt.Errorf("%w: %s: %s: %w", ErrMalformedManifest, name, AnnotationProviderKey, err)

@@ -55,7 +55,40 @@ const (
 	AnnotationRotatedAt   = "credrotate.io/rotated-at"
 	AnnotationFingerprint = "credrotate.io/fingerprint"
 	AnnotationTraceID     = "credrotate.io/trace-id"
+	// AnnotationPreviousSecretID names the secret a rotation replaces.
+	AnnotationPreviousSecretID = "credrotate.io/previous-secret-id"
+	// AnnotationEmergency is "true" on a secret an emergency rotation
+	// minted.
+	AnnotationEmergency = "credrotate.io/emergency"
 )
+
+// metadataAnnotations returns the credrotate annotations of md in the order
+// they are written; an empty value means the annotation is removed.
+func metadataAnnotations(md credential.Metadata) (order []string, values map[string]string) {
+	emergency := ""
+	if md.Emergency {
+		emergency = "true"
+	}
+	values = map[string]string{
+		AnnotationProviderKey:      string(md.ProviderKey),
+		AnnotationSecretID:         md.SecretID,
+		AnnotationExpiresAt:        formatTime(md.ExpiresAt),
+		AnnotationRotatedAt:        formatTime(md.RotatedAt),
+		AnnotationFingerprint:      md.Fingerprint,
+		AnnotationTraceID:          md.TraceID,
+		AnnotationPreviousSecretID: md.PreviousSecretID,
+		AnnotationEmergency:        emergency,
+	}
+	return append([]string(nil), metadataAnnotationKeys...), values
+}
+
+// metadataAnnotationKeys are the annotations metadataAnnotations writes.
+var metadataAnnotationKeys = []string{AnnotationProviderKey, AnnotationSecretID, AnnotationExpiresAt, AnnotationRotatedAt,
+	AnnotationFingerprint, AnnotationTraceID, AnnotationPreviousSecretID, AnnotationEmergency}
+
+// MetadataAnnotations lists every annotation credrotate writes from a
+// secret's metadata: each stays plaintext in an encrypted manifest.
+func MetadataAnnotations() []string { return append([]string(nil), metadataAnnotationKeys...) }
 
 // Manifest identity.
 const (
@@ -115,15 +148,7 @@ type Target struct {
 // Annotations returns the credrotate annotations of t in the order they are
 // written; an empty value means the annotation is removed.
 func (t Target) Annotations() (order []string, values map[string]string) {
-	values = map[string]string{
-		AnnotationProviderKey: string(t.Metadata.ProviderKey),
-		AnnotationSecretID:    t.Metadata.SecretID,
-		AnnotationExpiresAt:   formatTime(t.Metadata.ExpiresAt),
-		AnnotationRotatedAt:   formatTime(t.Metadata.RotatedAt),
-		AnnotationFingerprint: t.Metadata.Fingerprint,
-		AnnotationTraceID:     t.Metadata.TraceID,
-	}
-	order = []string{AnnotationProviderKey, AnnotationSecretID, AnnotationExpiresAt, AnnotationRotatedAt, AnnotationFingerprint, AnnotationTraceID}
+	order, values = metadataAnnotations(t.Metadata)
 	for _, k := range lastAppliedAnnotations {
 		values[k] = ""
 		order = append(order, k)

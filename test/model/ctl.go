@@ -16,13 +16,14 @@ const (
 	// ModeKill: the call is made, then the process dies: every later call
 	// of the run fails at once and its result is discarded.
 	ModeKill
-	// ModeFail: the call is not made and fails; for Equifax the API stays
-	// unavailable for the rest of the run (the client's retries cannot
-	// help), for GitHub and git only this call fails.
+	// ModeFail: the call is not made and fails; for the provider (Equifax
+	// or another) its API stays unavailable for the rest of the run (the
+	// client's retries cannot help), for GitHub and git only this call
+	// fails.
 	ModeFail
 	// ModeLost: the call is made but its answer is lost (a timeout on the
-	// way back); for Equifax the API stays unavailable for the rest of the
-	// run.
+	// way back); for the provider its API stays unavailable for the rest
+	// of the run.
 	ModeLost
 )
 
@@ -41,13 +42,17 @@ func (m Mode) String() string {
 // Server names who answers an event.
 type Server string
 
-// The servers of a world.
+// The servers of a world. The provider's calls are answered by the
+// server named after its type: Equifax, or "entra", "okta", "gcpkey".
 const (
 	Equifax Server = "equifax"
 	GitHub  Server = "github"
 	Git     Server = "git"
 	Step    Server = "step" // a step boundary (Runner.AfterStep), no call
 )
+
+// provider reports whether s is the provider's service.
+func (s Server) provider() bool { return s != GitHub && s != Git && s != Step }
 
 // errKilled is what every call of a dead run returns.
 var errKilled = errors.New("model: the process was killed")
@@ -116,7 +121,7 @@ func (c *runCtl) do(srv Server, name string, fn func() error) error {
 	}
 	hit := ev.N == c.faultN && c.mode != ModeNone
 	if hit && c.mode == ModeFail {
-		if srv == Equifax {
+		if srv.provider() {
 			c.down[srv] = true
 		}
 		return &errInjected{what: name}
@@ -131,7 +136,7 @@ func (c *runCtl) do(srv Server, name string, fn func() error) error {
 			c.dead = true
 			return errKilled
 		case ModeLost:
-			if srv == Equifax {
+			if srv.provider() {
 				c.down[srv] = true
 			}
 			return &errInjected{what: "the answer of " + name}

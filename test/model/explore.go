@@ -107,7 +107,7 @@ func scenarios(opts Options) ([]*base, []Scenario, map[*Scenario]*base, error) {
 func interleavePoints(evs []Event, stride int) []int {
 	var out []int
 	for _, ev := range evs {
-		if ev.Server == Step || ev.Server == Equifax && ev.Name == "token" {
+		if ev.Server == Step || ev.Server.provider() && ev.Name == "token" {
 			continue
 		}
 		out = append(out, ev.N)

@@ -82,10 +82,12 @@ func (u *upSession) AdvertisedReferences() (*packp.AdvRefs, error) {
 	return u.AdvertisedReferencesContext(context.Background())
 }
 
-// UploadPack answers a depth-1 fetch with the wanted commits, their trees
-// and blobs, and marks the commits shallow; anything else goes to go-git.
+// UploadPack answers a shallow fetch (depth N) with the wanted commits and
+// their first N-1 generations of parents, their trees and blobs, and marks
+// the deepest commits shallow; anything else goes to go-git.
 func (u *upSession) UploadPack(ctx context.Context, req *packp.UploadPackRequest) (*packp.UploadPackResponse, error) {
-	if d, ok := req.Depth.(packp.DepthCommits); !ok || d != 1 {
+	d, ok := req.Depth.(packp.DepthCommits)
+	if !ok || d < 1 {
 		req.Capabilities.Delete(capability.Shallow)
 		return u.UploadPackSession.UploadPack(ctx, req)
 	}
@@ -115,20 +117,40 @@ func (u *upSession) UploadPack(ctx context.Context, req *packp.UploadPackRequest
 		return nil
 	}
 	var shallows []plumbing.Hash
-	for _, want := range req.Wants {
-		c, err := object.GetCommit(u.st, want)
+	var commit func(h plumbing.Hash, depth int) error
+	commit = func(h plumbing.Hash, depth int) error {
+		if seen[h] {
+			return nil
+		}
+		seen[h] = true
+		c, err := object.GetCommit(u.st, h)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		objs = append(objs, want)
+		objs = append(objs, h)
 		if err := walk(c.TreeHash); err != nil {
-			return nil, err
+			return err
 		}
-		if c.NumParents() > 0 {
-			shallows = append(shallows, want)
+		if c.NumParents() == 0 {
+			return nil
+		}
+		if depth == int(d) {
+			shallows = append(shallows, h)
+			return nil
+		}
+		for _, p := range c.ParentHashes {
+			if err := commit(p, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, want := range req.Wants {
+		if err := commit(want, 1); err != nil {
+			return nil, err
 		}
 	}
-	pack, err := packFor(u.st, req.Wants, objs)
+	pack, err := packFor(u.st, req.Wants, int(d), objs)
 	if err != nil {
 		return nil, err
 	}
@@ -149,8 +171,9 @@ var packs struct {
 
 const maxPacks = 4096
 
-func packFor(st storer.EncodedObjectStorer, wants, objs []plumbing.Hash) ([]byte, error) {
+func packFor(st storer.EncodedObjectStorer, wants []plumbing.Hash, depth int, objs []plumbing.Hash) ([]byte, error) {
 	var key strings.Builder
+	fmt.Fprintf(&key, "%d:", depth)
 	for _, w := range wants {
 		key.WriteString(w.String())
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credrotate/credrotate/pkg/credential"
 )
 
 // The harness's own checks must be able to fail: each of these plants the
@@ -161,5 +163,47 @@ func TestResealConflicts(t *testing.T) {
 	}
 	if err := w.hub.merge(p); err == nil || !strings.Contains(err.Error(), "conflict") {
 		t.Fatalf("merge over a conflict: %v", err)
+	}
+}
+
+// TestUndisturbedRotationEveryProvider is the happy path against every
+// provider's emulator: renewed, merged, rolled out and finished, with no
+// violation.
+func TestUndisturbedRotationEveryProvider(t *testing.T) {
+	t.Parallel()
+	for _, prov := range Providers {
+		t.Run(prov, func(t *testing.T) {
+			t.Parallel()
+			for _, k := range []int{1, 2} {
+				w, err := dueOn(prov, k, "native")
+				if err != nil {
+					t.Fatal(err)
+				}
+				seeded := map[credential.ProviderKey]string{}
+				for key, u := range w.use {
+					seeded[key] = u.secretID
+				}
+				c := &checker{w: w, seen: map[Invariant]bool{}}
+				w.run(context.Background(), &runCtl{name: "run", faultN: -1, down: map[Server]bool{}, check: c.step}, true)
+				w.rollout()
+				followUp(context.Background(), w, c, State{Name: "due", Cron: true})
+				for key, u := range w.use {
+					if u.secretID == seeded[key] {
+						t.Errorf("%d keys: %s was not rotated\n%s", k, key, w.history(8))
+					}
+				}
+				c.final()
+				if len(c.out) > 0 {
+					t.Errorf("%d keys: %v\n%s", k, c.out, w.history(8))
+				}
+				if left := c.converged(); len(left) > 0 {
+					t.Errorf("%d keys: not converged: %v\n%s", k, left, w.history(8))
+				}
+				if w.runs < 2 {
+					t.Errorf("%d keys: %d runs", k, w.runs)
+				}
+				w.close()
+			}
+		})
 	}
 }

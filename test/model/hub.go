@@ -11,6 +11,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/credrotate/credrotate/pkg/forge"
+	"github.com/credrotate/credrotate/pkg/gitops"
 	"github.com/credrotate/credrotate/pkg/rotate"
 )
 
@@ -397,19 +398,30 @@ func (h *hub) texts() []string {
 	return out
 }
 
-// openByKey counts the open pull requests whose state marker names each
-// provider key.
+// openByKey counts the open pull requests that propose each provider key:
+// the keys of the manifests their branch's commit changes.
 func (h *hub) openByKey() map[string][]int {
 	out := map[string][]int{}
 	for _, p := range h.pulls {
 		if !p.open {
 			continue
 		}
-		st, ok, err := forge.ParseState(p.body)
-		if err != nil || !ok {
+		if _, ok, err := forge.ParseState(p.body); err != nil || !ok {
 			continue
 		}
-		for _, k := range st.Keys {
+		ref, err := h.repo.st.Reference(plumbing.NewBranchReferenceName(p.branch))
+		if err != nil {
+			continue
+		}
+		files, err := gitops.CommitChanges(h.repo.st, ref.Hash())
+		if err != nil {
+			continue
+		}
+		keys, err := rotate.ProposedKeys(files, nil)
+		if err != nil {
+			continue
+		}
+		for _, k := range keys {
 			out[k.ProviderKey] = append(out[k.ProviderKey], p.num)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/equifax"
+	"github.com/credrotate/credrotate/pkg/provider"
 )
 
 // Invariant names a property the rotation must keep.
@@ -16,7 +17,7 @@ type Invariant string
 
 // The invariants.
 const (
-	NoOutage        Invariant = "outage: the workload's secret is not accepted by Equifax"
+	NoOutage        Invariant = "outage: the workload's secret is not accepted by the provider"
 	NoRevokeInUse   Invariant = "a secret the workload uses was revoked"
 	TwoValidAtMost  Invariant = "more than two valid secrets for a key"
 	OnePRAtMost     Invariant = "more than one open pull request for a key"
@@ -121,12 +122,19 @@ func (c *checker) step(where string) {
 		u := w.use[k.key]
 		info := w.clientInfo(k)
 		s, known := info.Find(u.secretID)
+		// A deactivated (Okta) or disabled (Google Cloud) secret is as good
+		// as revoked to the workload.
+		revoked := known && (s.Status == equifax.StatusRevoked || s.Status == provider.StatusInactive)
+		when := "(" + strings.ToLower(string(s.Status)) + ")"
+		if s.RevokedAt != nil {
+			when = "at " + s.RevokedAt.Format("Jan 2 15:04")
+		}
 		switch {
-		case known && s.Status == equifax.StatusRevoked && !u.dead:
-			c.add(NoRevokeInUse, where, fmt.Sprintf("%s: the workload uses %s, which was revoked at %s", k.key, u.secretID, s.RevokedAt.Format("Jan 2 15:04")))
-		case known && s.Status == equifax.StatusRevoked:
-			c.add(NoOutage, where, fmt.Sprintf("%s: the workload was given %s (rolled out from main at %s), which had been revoked at %s: main deploys a dead secret", k.key, u.secretID, u.since.Format("Jan 2 15:04"), s.RevokedAt.Format("Jan 2 15:04")))
-		case !w.emu.Accepts(k.clientID, u.value):
+		case revoked && !u.dead:
+			c.add(NoRevokeInUse, where, fmt.Sprintf("%s: the workload uses %s, which was revoked %s", k.key, u.secretID, when))
+		case revoked:
+			c.add(NoOutage, where, fmt.Sprintf("%s: the workload was given %s (rolled out from main at %s), which had been revoked %s: main deploys a dead secret", k.key, u.secretID, u.since.Format("Jan 2 15:04"), when))
+		case !w.svc.accepts(k.clientID, u.value):
 			st := "unknown"
 			if known {
 				st = string(s.Status)

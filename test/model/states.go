@@ -48,23 +48,33 @@ func prepare(w *World, cron bool) error {
 	return nil
 }
 
-func due(k int, strategy string) (*World, error) {
-	return newWorldS(strategy, k, 10*24*time.Hour, true)
+// due is an Equifax world whose keys are inside their renewal window.
+func due(k int, strategy string) (*World, error) { return dueOn("equifax", k, strategy) }
+
+// dueOn is due against provider type prov.
+func dueOn(prov string, k int, strategy string) (*World, error) {
+	return newWorldS(prov, strategy, k, 10*24*time.Hour, true)
 }
 
-// newWorldS is newWorld landing pull requests with strategy (native
+// newWorldS is newWorldOn landing pull requests with strategy (native
 // auto-merge or direct merge).
-func newWorldS(strategy string, n int, expiresIn time.Duration, managed bool) (*World, error) {
-	w, err := newWorld(n, expiresIn, managed)
+func newWorldS(prov, strategy string, n int, expiresIn time.Duration, managed bool) (*World, error) {
+	w, err := newWorldOn(prov, n, expiresIn, managed)
 	if err == nil {
 		w.strategy = strategy
 	}
 	return w, err
 }
 
-// proposed is a due world after a run whose pull request waits on checks.
+// proposed is a due Equifax world after a run whose pull request waits on
+// checks.
 func proposed(k int, checks Checks, strategy string) (*World, error) {
-	w, err := due(k, strategy)
+	return proposedOn("equifax", k, checks, strategy)
+}
+
+// proposedOn is proposed against provider type prov.
+func proposedOn(prov string, k int, checks Checks, strategy string) (*World, error) {
+	w, err := dueOn(prov, k, strategy)
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +88,10 @@ func proposed(k int, checks Checks, strategy string) (*World, error) {
 	return w, nil
 }
 
-// merged is a due world after a run that merged its pull request.
-func merged(k int, strategy string) (*World, error) {
-	w, err := due(k, strategy)
+// mergedOn is a due world of provider type prov after a run that merged
+// its pull request.
+func mergedOn(prov string, k int, strategy string) (*World, error) {
+	w, err := dueOn(prov, k, strategy)
 	if err != nil {
 		return nil, err
 	}
@@ -113,27 +124,33 @@ func duplicate(w *World) error {
 	return nil
 }
 
-// States are the starting states the model check enumerates: every state
-// with pull requests landed by GitHub's auto-merge (native), then every
-// state with credrotate merging them itself once checks pass (direct).
+// States are the starting states the model check enumerates against
+// Equifax: every state with pull requests landed by GitHub's auto-merge
+// (native), then every state with credrotate merging them itself once
+// checks pass (direct).
 func States() []State {
 	return append(statesFor("native"), statesFor("direct")...)
 }
 
-// statesFor lists the starting states with one merge strategy.
-func statesFor(strategy string) []State {
+// statesFor lists the starting states against Equifax with one merge
+// strategy.
+func statesFor(strategy string) []State { return statesOn("equifax", strategy) }
+
+// statesOn lists the starting states against provider type prov with one
+// merge strategy.
+func statesOn(prov, strategy string) []State {
 	states := []State{
-		{Name: "unmanaged (no manifest yet)", Cron: true, build: func(k int) (*World, error) { return newWorldS(strategy, k, 10*24*time.Hour, false) }},
-		{Name: "unmanaged, manual run (renew --provider-key)", Cron: false, build: func(k int) (*World, error) { return newWorldS(strategy, k, 10*24*time.Hour, false) }},
-		{Name: "current, scheduled run", Cron: true, build: func(k int) (*World, error) { return newWorldS(strategy, k, 60*24*time.Hour, true) }},
-		{Name: "current, manual run", Cron: false, build: func(k int) (*World, error) { return newWorldS(strategy, k, 60*24*time.Hour, true) }},
-		{Name: "due", Cron: true, build: func(k int) (*World, error) { return due(k, strategy) }},
+		{Name: "unmanaged (no manifest yet)", Cron: true, build: func(k int) (*World, error) { return newWorldS(prov, strategy, k, 10*24*time.Hour, false) }},
+		{Name: "unmanaged, manual run (renew --provider-key)", Cron: false, build: func(k int) (*World, error) { return newWorldS(prov, strategy, k, 10*24*time.Hour, false) }},
+		{Name: "current, scheduled run", Cron: true, build: func(k int) (*World, error) { return newWorldS(prov, strategy, k, 60*24*time.Hour, true) }},
+		{Name: "current, manual run", Cron: false, build: func(k int) (*World, error) { return newWorldS(prov, strategy, k, 60*24*time.Hour, true) }},
+		{Name: "due", Cron: true, build: func(k int) (*World, error) { return dueOn(prov, k, strategy) }},
 		{Name: "proposed, checks pending", Cron: true, env: envPlan{checks: ChecksPending, fixAt: 1},
-			build: func(k int) (*World, error) { return proposed(k, ChecksPending, strategy) }},
+			build: func(k int) (*World, error) { return proposedOn(prov, k, ChecksPending, strategy) }},
 		{Name: "proposed, checks failing", Cron: true, env: envPlan{checks: ChecksFailure, fixAt: 2},
-			build: func(k int) (*World, error) { return proposed(k, ChecksFailure, strategy) }},
+			build: func(k int) (*World, error) { return proposedOn(prov, k, ChecksFailure, strategy) }},
 		{Name: "proposed, pull request closed by a person", Cron: true, build: func(k int) (*World, error) {
-			w, err := proposed(k, ChecksPending, strategy)
+			w, err := proposedOn(prov, k, ChecksPending, strategy)
 			if err != nil {
 				return nil, err
 			}
@@ -146,14 +163,14 @@ func statesFor(strategy string) []State {
 			return w, nil
 		}},
 		{Name: "merged, rollout prompt", Cron: true, build: func(k int) (*World, error) {
-			w, err := merged(k, strategy)
+			w, err := mergedOn(prov, k, strategy)
 			if err == nil {
 				w.rollout()
 			}
 			return w, err
 		}},
 		{Name: "merged, rollout two days late", Cron: true, env: envPlan{lag: 48 * time.Hour}, build: func(k int) (*World, error) {
-			w, err := merged(k, strategy)
+			w, err := mergedOn(prov, k, strategy)
 			if err == nil {
 				w.lag = 48 * time.Hour
 				w.rollout()
@@ -161,7 +178,7 @@ func statesFor(strategy string) []State {
 			return w, err
 		}},
 		{Name: "merged, rollout never (until a person fixes Argo CD on day 4)", Cron: true, env: envPlan{holdTicks: 4}, build: func(k int) (*World, error) {
-			w, err := merged(k, strategy)
+			w, err := mergedOn(prov, k, strategy)
 			if err == nil {
 				w.heldUntil = w.now().Add(100 * 24 * time.Hour)
 				w.rollout()
@@ -169,14 +186,14 @@ func statesFor(strategy string) []State {
 			return w, err
 		}},
 		{Name: "duplicate pull requests", Cron: true, env: envPlan{checks: ChecksPending, fixAt: 1}, build: func(k int) (*World, error) {
-			w, err := proposed(k, ChecksPending, strategy)
+			w, err := proposedOn(prov, k, ChecksPending, strategy)
 			if err != nil {
 				return nil, err
 			}
 			return w, duplicate(w)
 		}},
 		{Name: "stale pull request (its secret is deployed)", Cron: true, build: func(k int) (*World, error) {
-			w, err := proposed(k, ChecksPending, strategy)
+			w, err := proposedOn(prov, k, ChecksPending, strategy)
 			if err != nil {
 				return nil, err
 			}
@@ -198,7 +215,7 @@ func statesFor(strategy string) []State {
 			return w, nil
 		}},
 		{Name: "proposed, base branch moved by a person", Cron: true, env: envPlan{checks: ChecksPending, fixAt: 1}, build: func(k int) (*World, error) {
-			w, err := proposed(k, ChecksPending, strategy)
+			w, err := proposedOn(prov, k, ChecksPending, strategy)
 			if err != nil {
 				return nil, err
 			}
@@ -206,14 +223,14 @@ func statesFor(strategy string) []State {
 			return w, err
 		}},
 		{Name: "proposed, manifest re-sealed by a person on main", Cron: true, env: envPlan{checks: ChecksPending, fixAt: 1}, build: func(k int) (*World, error) {
-			w, err := proposed(k, ChecksPending, strategy)
+			w, err := proposedOn(prov, k, ChecksPending, strategy)
 			if err != nil {
 				return nil, err
 			}
 			return w, reseal(w, w.keys[0], "prod")
 		}},
 		{Name: "minted a day ago, never proposed (orphan)", Cron: true, build: func(k int) (*World, error) {
-			w, err := due(k, strategy)
+			w, err := dueOn(prov, k, strategy)
 			if err != nil {
 				return nil, err
 			}
@@ -229,9 +246,12 @@ func statesFor(strategy string) []State {
 			return w, nil
 		}},
 	}
-	if strategy != "native" {
-		for i := range states {
+	for i := range states {
+		if strategy != "native" {
 			states[i].Name += " [" + strategy + " merge]"
+		}
+		if prov != "equifax" {
+			states[i].Name += " [" + prov + "]"
 		}
 	}
 	return states

@@ -27,7 +27,6 @@ import (
 	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/equifax"
-	"github.com/credrotate/credrotate/pkg/equifax/rest"
 	"github.com/credrotate/credrotate/pkg/gitops"
 	"github.com/credrotate/credrotate/pkg/rotate"
 	"github.com/credrotate/credrotate/pkg/seal"
@@ -40,8 +39,6 @@ const (
 	GracePeriod = 7 * 24 * time.Hour
 	RevokeAfter = 24 * time.Hour
 	branchPref  = "credrotate/"
-	mgmtScope   = emulator.DefaultManagementScope
-	emulatorURL = "http://equifax.model"
 )
 
 // start is the clock of every world's beginning.
@@ -64,11 +61,15 @@ type inUse struct {
 	dead  bool
 }
 
-// World is one GitOps world in process: the Equifax emulator, a bare
+// World is one GitOps world in process: the provider's emulator, a bare
 // repository, the hub (GitHub) over it, the workload of every key and the
 // harness playing Argo CD or Flux.
 type World struct {
-	fx   *fixture
+	fx *fixture
+	// svc is the provider's emulator; emu is the same when the provider is
+	// Equifax (nil otherwise), for what only Equifax's can do (scripted
+	// faults).
+	svc  service
 	emu  *emulator.Emulator
 	repo *bareRepo
 	hub  *hub
@@ -76,8 +77,9 @@ type World struct {
 	// use is what each key's workload uses now.
 	use map[credential.ProviderKey]*inUse
 	// plain holds every plaintext the world has handed out, by secret id:
-	// the canaries of the leak check.
+	// the canaries of the leak check; owner is each one's client id.
 	plain map[string]string
+	owner map[string]string
 	// lag is how long after a merge the rollout happens; heldUntil, when
 	// set, holds every rollout until then (Argo CD broken until a person
 	// fixes it).
@@ -102,28 +104,47 @@ type World struct {
 	live map[int]bool
 }
 
-// newWorld seeds n clients, whose secrets expire in expiresIn, and lays out
-// the repository; with managed, every key already has its manifests.
+// newWorld seeds n Equifax clients, whose secrets expire in expiresIn, and
+// lays out the repository; with managed, every key already has its
+// manifests.
 func newWorld(n int, expiresIn time.Duration, managed bool) (*World, error) {
+	return newWorldOn("equifax", n, expiresIn, managed)
+}
+
+// newWorldOn is newWorld against provider type prov's emulator.
+func newWorldOn(prov string, n int, expiresIn time.Duration, managed bool) (*World, error) {
 	exp := make([]time.Duration, n)
 	for i := range exp {
 		exp[i] = expiresIn
 	}
-	return newWorldExpiring(exp, managed)
+	return newWorldExpiringOn(prov, exp, managed)
 }
 
-// newWorldExpiring seeds one client per entry of expiries, whose secret
-// expires that long from now.
+// newWorldExpiring seeds one Equifax client per entry of expiries, whose
+// secret expires that long from now.
 func newWorldExpiring(expiries []time.Duration, managed bool) (*World, error) {
+	return newWorldExpiringOn("equifax", expiries, managed)
+}
+
+// newWorldExpiringOn is newWorldExpiring against provider type prov's
+// emulator.
+func newWorldExpiringOn(prov string, expiries []time.Duration, managed bool) (*World, error) {
 	n := len(expiries)
 	fx, err := sharedFixture()
 	if err != nil {
 		return nil, err
 	}
+	svc, err := newService(prov)
+	if err != nil {
+		return nil, err
+	}
 	w := &World{
-		fx: fx, emu: emulator.New(emulator.Options{Start: start}),
-		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
+		fx: fx, svc: svc,
+		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, owner: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
 		renewBefore: RenewBefore, grace: GracePeriod, revokeAfter: RevokeAfter, strategy: "native",
+	}
+	if eq, ok := svc.(*equifaxSvc); ok {
+		w.emu = eq.emu
 	}
 	w.repo = newBareRepo(memory.NewStorage())
 	w.hub = newHub(w.repo, w.now)
@@ -137,22 +158,14 @@ func newWorldExpiring(expiries []time.Duration, managed bool) (*World, error) {
 	}
 	var items []seal.Item
 	for i := 0; i < n; i++ {
-		k := keyCfg{
-			key:      credential.ProviderKey(fmt.Sprintf("equifax.client_%d", i+1)),
-			clientID: fmt.Sprintf("0oamodel%04d", i+1),
-		}
-		k.ref = seal.SecretRef{Name: fmt.Sprintf("equifax-client-%d", i+1), Namespace: "credit", DataKey: "client_secret"}
-		value := fmt.Sprintf("CANARY-seed-%d-%s", i+1, randHex(12))
-		info, err := w.emu.SeedClient(k.clientID, value, w.now().Add(expiries[i]))
+		sd, err := w.svc.seed(i+1, expiries[i])
 		if err != nil {
 			return nil, err
 		}
-		w.keys = append(w.keys, k)
-		w.use[k.key] = &inUse{value: value, secretID: info.SecretID, since: w.now().Add(-30 * 24 * time.Hour)}
-		w.plain[info.SecretID] = value
+		k := w.addKey(sd, w.now().Add(-30*24*time.Hour))
 		items = append(items, seal.Item{
-			Ref: k.ref, Value: credential.NewSecret(value),
-			Metadata: credential.Metadata{ProviderKey: k.key, SecretID: info.SecretID, ExpiresAt: info.ExpiresAt, RotatedAt: w.now().Add(-30 * 24 * time.Hour), TraceID: "seed"},
+			Ref: k.ref, Value: credential.NewSecret(sd.value),
+			Metadata: credential.Metadata{ProviderKey: k.key, SecretID: sd.secretID, ExpiresAt: sd.expiresAt, RotatedAt: w.now().Add(-30 * 24 * time.Hour), TraceID: "seed"},
 		})
 	}
 	if managed {
@@ -177,35 +190,40 @@ func newWorldExpiring(expiries []time.Duration, managed bool) (*World, error) {
 	return w, nil
 }
 
-func (w *World) now() time.Time { return w.emu.Now() }
+func (w *World) now() time.Time { return w.svc.now() }
 
-// addUnmanaged configures one more key: a client at Equifax whose secret
-// expires in expiresIn, used by its workload, that no manifest names yet.
+// addKey configures the key of a seeded client, whose workload has used
+// its secret since then.
+func (w *World) addKey(sd seeded, since time.Time) keyCfg {
+	k := keyCfg{key: sd.key, clientID: sd.clientID,
+		ref: seal.SecretRef{Name: strings.NewReplacer(".", "-", "_", "-").Replace(string(sd.key)), Namespace: "credit", DataKey: sd.dataKey}}
+	w.keys = append(w.keys, k)
+	w.use[k.key] = &inUse{value: sd.value, secretID: sd.secretID, since: since}
+	w.plain[sd.secretID], w.owner[sd.secretID] = sd.value, sd.clientID
+	return k
+}
+
+// addUnmanaged configures one more key: a client whose secret expires in
+// expiresIn, used by its workload, that no manifest names yet.
 func (w *World) addUnmanaged(expiresIn time.Duration) error {
-	i := len(w.keys) + 1
-	k := keyCfg{
-		key:      credential.ProviderKey(fmt.Sprintf("equifax.client_%d", i)),
-		clientID: fmt.Sprintf("0oamodel%04d", i),
-		ref:      seal.SecretRef{Name: fmt.Sprintf("equifax-client-%d", i), Namespace: "credit", DataKey: "client_secret"},
-	}
-	value := fmt.Sprintf("CANARY-seed-%d-%s", i, randHex(12))
-	info, err := w.emu.SeedClient(k.clientID, value, w.now().Add(expiresIn))
+	sd, err := w.svc.seed(len(w.keys)+1, expiresIn)
 	if err != nil {
 		return err
 	}
-	w.keys = append(w.keys, k)
-	w.use[k.key] = &inUse{value: value, secretID: info.SecretID, since: w.now()}
-	w.plain[info.SecretID] = value
+	w.addKey(sd, w.now())
 	return nil
 }
 
 // clone copies the world, so that many scenarios can start from one state.
 func (w *World) clone() *World {
 	c := &World{
-		fx: w.fx, emu: w.emu.Clone(), keys: w.keys,
-		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
+		fx: w.fx, svc: w.svc.clone(), keys: w.keys,
+		use: map[credential.ProviderKey]*inUse{}, plain: map[string]string{}, owner: map[string]string{}, pending: map[credential.ProviderKey]time.Time{},
 		live: map[int]bool{},
 		lag:  w.lag, heldUntil: w.heldUntil, runs: w.runs, renewBefore: w.renewBefore, grace: w.grace, revokeAfter: w.revokeAfter, strategy: w.strategy,
+	}
+	if eq, ok := c.svc.(*equifaxSvc); ok {
+		c.emu = eq.emu
 	}
 	c.repo = w.repo.clone()
 	c.hub = w.hub.clone(c.repo, c.now)
@@ -215,6 +233,9 @@ func (w *World) clone() *World {
 	}
 	for k, v := range w.plain {
 		c.plain[k] = v
+	}
+	for k, v := range w.owner {
+		c.owner[k] = v
 	}
 	for k, v := range w.pending {
 		c.pending[k] = v
@@ -251,53 +272,47 @@ func (w *World) sopsEncoder() (seal.Encoder, error) {
 	return sopsout.New(sopsout.Options{Recipients: []string{w.fx.ageRecipient}, Now: w.now})
 }
 
-// emuTransport hands every HTTP request to the emulator in process; each
-// request is an event of the run it belongs to.
+// emuTransport hands every HTTP request to the provider's emulator in
+// process; each request is an event of the run it belongs to.
 type emuTransport struct{ w *World }
 
 func (t emuTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var resp *http.Response
-	err := ctlFrom(req.Context()).do(Equifax, opName(req), func() error {
+	body := req.Body
+	err := ctlFrom(req.Context()).do(Server(t.w.svc.name()), t.w.svc.opName(req), func() error {
 		rec := httptest.NewRecorder()
-		req.RemoteAddr = "192.0.2.1:443"
-		t.w.emu.ServeHTTP(rec, req)
+		// The server's copy of the request, as net/http makes one: an
+		// emulator may wrap its body (http.MaxBytesReader).
+		sreq := req.WithContext(req.Context())
+		sreq.RemoteAddr = "192.0.2.1:443"
+		if sreq.Body == nil {
+			sreq.Body = http.NoBody
+		}
+		t.w.svc.handler().ServeHTTP(rec, sreq)
 		resp = rec.Result()
 		return nil
 	})
 	if err != nil {
-		if req.Body != nil {
-			_ = req.Body.Close()
+		if body != nil {
+			_ = body.Close()
 		}
 		return nil, err
 	}
 	return resp, nil
 }
 
-func opName(req *http.Request) string {
-	switch {
-	case strings.HasSuffix(req.URL.Path, emulator.TokenPath):
-		return "token"
-	case req.Method == http.MethodGet:
-		return "describe"
-	case req.Method == http.MethodPost:
-		return "renew"
-	case req.Method == http.MethodDelete:
-		return "revoke"
-	}
-	return req.Method + " " + req.URL.Path
-}
-
-// provider wraps the REST client to learn the plaintexts it is handed,
-// which become canaries of the leak check.
-type provider struct {
+// canaryProvider wraps the provider's client to learn the plaintexts it is
+// handed, which become canaries of the leak check.
+type canaryProvider struct {
 	rotate.Provider
 	w *World
 }
 
-func (p provider) Create(ctx context.Context, creds equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error) {
+func (p canaryProvider) Create(ctx context.Context, creds equifax.Credentials, req equifax.RenewRequest) (equifax.RenewResult, error) {
 	res, err := p.Provider.Create(ctx, creds, req)
 	if err == nil && res.Secret.SecretID != "" {
 		p.w.plain[res.Secret.SecretID] = res.ClientSecret.Reveal()
+		p.w.owner[res.Secret.SecretID] = creds.ClientID
 	}
 	return res, err
 }
@@ -408,15 +423,12 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 			return finish(w, ctl, res)
 		}
 	}
-	client, err := rest.New(rest.Options{
-		BaseURL: emulatorURL, ManagementScope: mgmtScope, HTTPClient: &http.Client{Transport: emuTransport{w}},
-		Timeout: 10 * time.Second, InitialBackoff: time.Microsecond, MaxBackoff: time.Microsecond, Logger: log.WithField("transport", "rest"),
-	})
+	client, err := w.svc.client(emuTransport{w}, log, w.now)
 	if err != nil {
 		res.Err = err
 		return finish(w, ctl, res)
 	}
-	prov := provider{Provider: equifax.AsProvider(client, mgmtScope), w: w}
+	prov := canaryProvider{Provider: client, w: w}
 	var keys []rotate.KeySpec
 	for _, k := range w.keys {
 		keys = append(keys, rotate.KeySpec{Key: k.key, ClientID: k.clientID, Provider: prov, Current: current{w, k.key}, Secret: k.ref})
@@ -445,8 +457,14 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 		SkipQuiet: cron,
 		AfterStep: ctl.point,
 		// The proof's retries wait in planned time: a killed run's proof
-		// fails at once, and real waits would stall the exploration.
-		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		// fails at once, and real waits would stall the exploration. A
+		// service whose new secrets take time to work sees that time pass.
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			if w.svc.waitsPass() && ctx.Err() == nil && !ctl.dead {
+				w.svc.advance(d)
+			}
+			return ctx.Err()
+		},
 	}
 	obs, err := r.Preflight(ctx)
 	if err != nil {
@@ -625,7 +643,7 @@ func (w *World) rollout() []string {
 		if err != nil {
 			continue // the controller rejects it; the workload keeps its secret
 		}
-		w.use[k.key] = &inUse{value: v, secretID: md.SecretID, since: now, dead: !w.emu.Accepts(k.clientID, v)}
+		w.use[k.key] = &inUse{value: v, secretID: md.SecretID, since: now, dead: !w.svc.accepts(k.clientID, v)}
 		delete(w.pending, k.key)
 		out = append(out, string(k.key)+" -> "+md.SecretID)
 	}
@@ -637,7 +655,7 @@ func (w *World) rollout() []string {
 func (w *World) advance(d time.Duration, check func(string)) {
 	for d > 0 {
 		s := min(d, 24*time.Hour)
-		w.emu.Advance(s)
+		w.svc.advance(s)
 		d -= s
 		if check != nil {
 			check("clock " + w.now().Format("Jan 2 15:04"))
@@ -665,10 +683,17 @@ func (w *World) texts() []string {
 	return out
 }
 
-// clientInfo is Equifax's view of key.
+// clientInfo is the service's view of key: its secrets, and those handed
+// out for it that the service removed.
 func (w *World) clientInfo(k keyCfg) equifax.ClientInfo {
-	info, _ := w.emu.Client(k.clientID)
-	return info
+	var ids []string
+	for id, c := range w.owner {
+		if c == k.clientID {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return w.svc.info(k.clientID, ids)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -10,7 +10,6 @@ import (
 	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 	"github.com/credrotate/credrotate/pkg/equifax"
-	"github.com/credrotate/credrotate/pkg/forge"
 )
 
 // addKey seeds a new client at the emulator and configures it as a provider
@@ -169,8 +168,8 @@ func TestEmergencyRenew(t *testing.T) {
 	if len(prs) != 1 || !strings.HasPrefix(prs[0].Title, "[emergency]") || !strings.Contains(strings.Join(prs[0].Labels, ","), "emergency") || !strings.Contains(prs[0].Body, "Emergency rotation") {
 		t.Fatalf("the pull request is not marked: %+v", prs)
 	}
-	if st, ok, err := forge.ParseState(prs[0].Body); !ok || err != nil || !st.Emergency() {
-		t.Fatalf("the marker does not keep the emergency: %v", err)
+	if keys := w.prKeys(prs[0]); len(keys) != 1 || !keys[0].Emergency {
+		t.Fatalf("the branch's manifests do not keep the emergency: %+v", keys)
 	}
 	if res := w.run(nil, "renew", "--emergency", "--cron-mode"); res.code != 2 {
 		t.Fatalf("--emergency without --provider-key: exit %d, want 2", res.code)

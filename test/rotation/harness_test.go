@@ -20,9 +20,15 @@ import (
 	"testing"
 	"time"
 
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/credrotate/credrotate/internal/sandbox/demo"
+	"github.com/credrotate/credrotate/internal/sandbox/localhub"
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/forge"
+	"github.com/credrotate/credrotate/pkg/gitops"
+	"github.com/credrotate/credrotate/pkg/rotate"
 	"github.com/credrotate/credrotate/pkg/seal"
 )
 
@@ -171,6 +177,29 @@ func (w *world) due() []demo.Key {
 // crashed or not: at most two valid secrets per client, at most one open
 // pull request per key, and the base branch deploying a secret Equifax
 // accepts.
+// prKeys is what an open pull request proposes, read as a run reads it:
+// the manifests its branch's commit changes in the bare repository.
+func (w *world) prKeys(pr localhub.PR) []forge.KeyState {
+	w.t.Helper()
+	repo, err := git.PlainOpen(w.Hub.RepoDir())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ref, err := repo.Reference(plumbing.NewBranchReferenceName(pr.Head), true)
+	if err != nil {
+		w.t.Fatalf("pull request #%d's branch %s: %v", pr.Number, pr.Head, err)
+	}
+	files, err := gitops.CommitChanges(repo.Storer, ref.Hash())
+	if err != nil {
+		w.t.Fatalf("pull request #%d's branch %s: %v", pr.Number, pr.Head, err)
+	}
+	keys, err := rotate.ProposedKeys(files, nil)
+	if err != nil {
+		w.t.Fatalf("pull request #%d's branch %s: %v", pr.Number, pr.Head, err)
+	}
+	return keys
+}
+
 func (w *world) checkInvariants(when string) {
 	w.t.Helper()
 	for _, k := range w.Keys {
@@ -183,11 +212,10 @@ func (w *world) checkInvariants(when string) {
 		if pr.State != "open" {
 			continue
 		}
-		st, ok, err := forge.ParseState(pr.Body)
-		if err != nil || !ok {
+		if _, ok, err := forge.ParseState(pr.Body); err != nil || !ok {
 			continue
 		}
-		for _, k := range st.Keys {
+		for _, k := range w.prKeys(pr) {
 			perKey[k.ProviderKey]++
 			if perKey[k.ProviderKey] > 1 {
 				w.t.Errorf("%s: key %s has two open pull requests", when, k.ProviderKey)

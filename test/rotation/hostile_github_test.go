@@ -77,11 +77,10 @@ func TestHostileGitHubDeletedForkPR(t *testing.T) {
 		t.Fatalf("%d pull requests of credrotate's own, %d renews: the foreign pull request was taken for a rotation in flight",
 			len(ours), w.Emulator.Calls(emulator.OpRenew))
 	}
-	st, ok, err := forge.ParseState(ours[0].Body)
-	if err != nil || !ok {
+	if _, ok, err := forge.ParseState(ours[0].Body); err != nil || !ok {
 		t.Fatalf("credrotate's pull request has no state: %v", err)
 	}
-	for _, ks := range st.Keys {
+	for _, ks := range w.prKeys(ours[0]) {
 		if ks.ProviderKey == string(k.Key) && ks.NewSecretID == w.seeded[k.Key] {
 			t.Fatalf("credrotate's pull request carries the stranger's secret id %s", ks.NewSecretID)
 		}

@@ -137,7 +137,7 @@ func TestSupersede(t *testing.T) {
 	if len(prs) != 1 {
 		t.Fatalf("want one PR, got %d", len(prs))
 	}
-	st, _, _ := forge.ParseState(prs[0].Body)
+	proposed := w.prKeys(prs[0])
 	old, err := os.ReadFile(w.CurrentFile(k.Key))
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestSupersede(t *testing.T) {
 		t.Fatal(err)
 	}
 	creds := equifax.Credentials{ClientID: k.ClientID, ClientSecret: credential.NewSecret(strings.TrimSpace(string(old)))}
-	if err := c.Revoke(t.Context(), creds, st.Keys[0].NewSecretID); err != nil {
+	if err := c.Revoke(t.Context(), creds, proposed[0].NewSecretID); err != nil {
 		t.Fatal(err)
 	}
 	w.Emulator.Advance(10 * time.Minute)
@@ -171,24 +171,40 @@ func TestSupersede(t *testing.T) {
 	w.checkInvariants("after the supersede")
 }
 
-// TestManyKeysSplitIntoPullRequests: more keys than one pull request body
-// can describe within GitHub's limits are proposed in several, each merged,
-// and the next run reads every one of them back.
-func TestManyKeysSplitIntoPullRequests(t *testing.T) {
+// TestManyKeysOnePullRequest: a run that renews many keys proposes them
+// in one pull request whose body stays under GitHub's limit; the next run
+// reads every key's state back from the branch's manifests and resumes
+// them all, renewing none again.
+func TestManyKeysOnePullRequest(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, demo.Options{Keys: 120, AllDue: true})
-	res := w.mustRun("renew", "--cron-mode", "-o", "json")
-	rep := parseReport(t, res.stdout)
-	if len(rep.PullRequests) != 2 {
-		t.Fatalf("want 2 pull requests for 120 keys, got %v", rep.PullRequests)
+	const n = 150
+	w := newWorld(t, demo.Options{Keys: n, AllDue: true, Checks: localhub.ChecksPending})
+	rep := parseReport(t, w.mustRun("renew", "--cron-mode", "-o", "json").stdout)
+	prs := w.Hub.PullRequests()
+	if len(rep.PullRequests) != 1 || len(prs) != 1 {
+		t.Fatalf("want 1 pull request for %d keys, got %v", n, rep.PullRequests)
 	}
-	for _, pr := range w.Hub.PullRequests() {
-		if len(pr.Body) > forge.MaxBodySize || !pr.Merged {
-			t.Errorf("PR #%d: body %d characters, merged %v", pr.Number, len(pr.Body), pr.Merged)
+	if len(prs[0].Body) > forge.MaxBodySize {
+		t.Fatalf("body %d characters, over GitHub's %d", len(prs[0].Body), forge.MaxBodySize)
+	}
+	if keys := w.prKeys(prs[0]); len(keys) != n {
+		t.Fatalf("the branch proposes %d keys, want %d", len(keys), n)
+	}
+	renews := w.Emulator.Calls(emulator.OpRenew)
+	again := parseReport(t, w.mustRun("renew", "--cron-mode", "-o", "json").stdout)
+	resumed := 0
+	for _, r := range again.Results {
+		if r.Action == "resume" {
+			resumed++
 		}
-		if _, ok, err := forge.ParseState(pr.Body); !ok || err != nil {
-			t.Errorf("PR #%d: state marker unreadable: %v", pr.Number, err)
-		}
+	}
+	if resumed != n || w.Emulator.Calls(emulator.OpRenew) != renews || len(w.Hub.PullRequests()) != 1 {
+		t.Fatalf("second run: %d of %d keys resumed, %d renews more, %d pull requests", resumed, n, w.Emulator.Calls(emulator.OpRenew)-renews, len(w.Hub.PullRequests()))
+	}
+	w.Hub.SetChecks(localhub.ChecksSuccess)
+	w.mustRun("renew", "--cron-mode")
+	if pr := w.Hub.PullRequests()[0]; !pr.Merged {
+		t.Fatalf("the pull request was not merged: %+v", pr.State)
 	}
 	w.finishCycle()
 }

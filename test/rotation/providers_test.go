@@ -68,8 +68,9 @@ func TestFullRotationEveryProvider(t *testing.T) {
 // again: the safety properties hold after the crash and after the re-run,
 // at most one pull request is opened, and the cycle then finishes with one
 // valid secret per key. A provider that cannot replay a create (all but
-// Equifax, and http over the Equifax description) revokes the secret the
-// killed run minted and mints again.
+// Equifax, and http over the Equifax description; http-okta, okta.yaml
+// against the Okta emulator, cannot) revokes the secret the killed run
+// minted and mints again.
 func TestCrashMatrixEveryProvider(t *testing.T) {
 	t.Parallel()
 	for _, typ := range otherProviders(t) {

@@ -52,6 +52,13 @@ var providerDemos = []struct {
 		provider: "http", args: []string{"--keys", "3"},
 		output: []string{"declarative http provider", "PROOF PASSED: 9 manifests", "2 old secrets revoked", "http.client_001  finished", "http.client_003  noop"},
 	},
+	{
+		// http-okta: the Okta emulator through examples/providers/okta.yaml,
+		// every request and answer held to Okta's own description.
+		provider: "http-okta", args: []string{"--keys", "3"},
+		output:      []string{"Okta (declarative http provider, okta)", "PROOF PASSED: 9 manifests", "2 old secrets revoked", "http.app_001  finished", "http.app_003  noop"},
+		secretFiles: []string{"okta-api-token"},
+	},
 }
 
 // TestDemoEveryProvider runs the whole job against each provider's

@@ -352,6 +352,9 @@ type Fault struct {
 	// AfterHandling applies the fault after the request was carried out
 	// (an answer lost after the change).
 	AfterHandling bool
+	// Drop closes the connection without an answer (after the change, with
+	// AfterHandling): what a client sees when the network loses the answer.
+	Drop bool
 	// Times is how many requests it answers; zero means one.
 	Times int
 }
@@ -364,6 +367,13 @@ func (e *Emulator) Inject(f Fault) {
 		f.Times = 1
 	}
 	e.faults = append(e.faults, &f)
+}
+
+// ClearFaults drops every queued fault.
+func (e *Emulator) ClearFaults() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = nil
 }
 
 func (e *Emulator) takeFault(op string) *Fault {
@@ -514,6 +524,10 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, op, reqID 
 			return true
 		case <-t.C:
 		}
+	}
+	if f.Drop {
+		// net/http closes the connection without writing anything.
+		panic(http.ErrAbortHandler)
 	}
 	if f.Status == 0 {
 		return false

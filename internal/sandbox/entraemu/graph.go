@@ -223,7 +223,7 @@ func (e *Emulator) addPasswordAction(w http.ResponseWriter, r *http.Request, a *
 	p := e.addPassword(a, name, value, start, end, now.Add(e.opts.Propagation))
 	e.mu.Unlock()
 	e.logf("entra addPassword %s %s", a.AppID, p.KeyID)
-	if f != nil && e.applyFault(w, r, "addPassword", reqID, f) {
+	if f != nil && f.AfterHandling && e.applyFault(w, r, "addPassword", reqID, f) {
 		return false
 	}
 	out := toWire(p)
@@ -264,7 +264,7 @@ func (e *Emulator) removePasswordAction(w http.ResponseWriter, r *http.Request, 
 	e.revoked++
 	e.mu.Unlock()
 	e.logf("entra removePassword %s %s", a.AppID, *body.KeyID)
-	if f != nil && e.applyFault(w, r, "removePassword", reqID, f) {
+	if f != nil && f.AfterHandling && e.applyFault(w, r, "removePassword", reqID, f) {
 		return false
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -82,7 +82,7 @@ type Emulator struct {
 	accounts map[string]*account
 	tokens   map[string]token
 	revoked  int
-	faults   []fault
+	faults   []Fault
 	seq      int
 	calls    map[string]int
 }
@@ -112,13 +112,6 @@ type key struct {
 type token struct {
 	email   string
 	expires time.Time
-}
-
-type fault struct {
-	op     string
-	status int
-	body   string
-	header http.Header
 }
 
 // New makes an empty Emulator.
@@ -268,12 +261,51 @@ func (e *Emulator) Disable(email, keyID string) bool {
 }
 
 // Fail makes the next call of op ("list", "get", "create", "disable",
-// "enable", "delete", "token") answer status with body (a Google error body
-// when empty) and header.
+// "enable", "delete", "token", "accounts") answer status with body (a Google
+// error body when empty) and header.
 func (e *Emulator) Fail(op string, status int, body string, header http.Header) {
+	e.Inject(Fault{Op: op, Status: status, Body: body, Header: header})
+}
+
+// Fault is an answer injected in place of the emulator's own, for one
+// operation: list, get, create, disable, enable, delete, token or accounts.
+type Fault struct {
+	Op string
+	// Status is the HTTP status answered, with Google's error body for it
+	// ({"error":{"code","message","status"}}: 429 RESOURCE_EXHAUSTED, 503
+	// UNAVAILABLE, other 5xx INTERNAL) unless Body is set. Zero: no answer
+	// of its own (Delay or Drop alone).
+	Status int
+	Body   string
+	Header http.Header
+	// Delay holds the answer back this long of wall-clock time, or until
+	// the client gives up.
+	Delay time.Duration
+	// AfterHandling carries the call out first, then answers with the
+	// fault (without a Status: drops the connection): a change whose
+	// answer was lost.
+	AfterHandling bool
+	// Drop closes the connection without an answer.
+	Drop bool
+	// Times is how many calls it answers; zero means one.
+	Times int
+}
+
+// Inject queues a fault after those queued for its operation.
+func (e *Emulator) Inject(f Fault) {
+	if f.Times <= 0 {
+		f.Times = 1
+	}
 	e.mu.Lock()
-	e.faults = append(e.faults, fault{op: op, status: status, body: body, header: header})
-	e.mu.Unlock()
+	defer e.mu.Unlock()
+	e.faults = append(e.faults, f)
+}
+
+// ClearFaults drops every injected fault.
+func (e *Emulator) ClearFaults() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = nil
 }
 
 // Key is one key as the control methods report it.
@@ -432,35 +464,85 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // takeFault returns the next injected failure of op, if any.
-func (e *Emulator) takeFault(op string) (fault, bool) {
+func (e *Emulator) takeFault(op string) (Fault, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i, f := range e.faults {
-		if f.op == op {
-			e.faults = append(e.faults[:i], e.faults[i+1:]...)
+	for i := range e.faults {
+		if e.faults[i].Op == op {
+			f := e.faults[i]
+			e.faults[i].Times--
+			if e.faults[i].Times <= 0 {
+				e.faults = append(e.faults[:i], e.faults[i+1:]...)
+			}
 			return f, true
 		}
 	}
-	return fault{}, false
+	return Fault{}, false
 }
 
-func (e *Emulator) injected(w http.ResponseWriter, op string) bool {
+// injected plays the part of op's next fault that comes before the call:
+// the delay, a dropped connection or the answer. It reports whether the
+// request is answered; after, when not nil, answers once the call was
+// carried out into the discarded answer it gives.
+func (e *Emulator) injected(w http.ResponseWriter, r *http.Request, op string) (answered bool, w2 http.ResponseWriter, after func()) {
 	f, ok := e.takeFault(op)
 	if !ok {
-		return false
+		return false, w, nil
 	}
-	for k, v := range f.header {
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-r.Context().Done():
+			t.Stop()
+			return true, w, nil
+		case <-t.C:
+		}
+	}
+	if f.AfterHandling {
+		return false, &discarded{h: http.Header{}}, func() { answerFault(w, f) }
+	}
+	if f.Drop {
+		// net/http closes the connection without writing anything.
+		panic(http.ErrAbortHandler)
+	}
+	if f.Status == 0 {
+		return false, w, nil
+	}
+	answerFault(w, f)
+	return true, w, nil
+}
+
+func answerFault(w http.ResponseWriter, f Fault) {
+	if f.Drop || f.Status == 0 {
+		panic(http.ErrAbortHandler)
+	}
+	for k, v := range f.Header {
 		w.Header()[k] = v
 	}
-	if f.body == "" {
-		googleError(w, f.status, statusName(f.status), http.StatusText(f.status))
-		return true
+	if f.Body == "" {
+		msg := http.StatusText(f.Status)
+		switch f.Status {
+		case 429:
+			msg = "Quota exceeded for quota metric 'Key requests' and limit 'Key requests per minute' of service 'iam.googleapis.com'."
+		case 503:
+			msg = "The service is currently unavailable."
+		case 500:
+			msg = "Internal error encountered."
+		}
+		googleError(w, f.Status, statusName(f.Status), msg)
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(f.status)
-	_, _ = w.Write([]byte(f.body))
-	return true
+	w.WriteHeader(f.Status)
+	_, _ = w.Write([]byte(f.Body))
 }
+
+// discarded is an answer nobody receives.
+type discarded struct{ h http.Header }
+
+func (d *discarded) Header() http.Header         { return d.h }
+func (d *discarded) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discarded) WriteHeader(int)             {}
 
 func statusName(code int) string {
 	switch {
@@ -518,8 +600,12 @@ func (e *Emulator) serveIAM(w http.ResponseWriter, r *http.Request) {
 		googleError(w, 401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
 		return
 	}
-	if e.injected(w, op) {
+	answered, w, after := e.injected(w, r, op)
+	if answered {
 		return
+	}
+	if after != nil {
+		defer after()
 	}
 	if r.Method == http.MethodPost {
 		var body map[string]any
@@ -637,8 +723,12 @@ func (e *Emulator) listAccounts(w http.ResponseWriter, r *http.Request, project 
 		googleError(w, 401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
 		return
 	}
-	if e.injected(w, "accounts") {
+	answered, w, after := e.injected(w, r, "accounts")
+	if answered {
 		return
+	}
+	if after != nil {
+		defer after()
 	}
 	q := r.URL.Query()
 	size := DefaultAccountsPageSize
@@ -770,8 +860,12 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, 405, "invalid_request", "POST only.")
 		return
 	}
-	if e.injected(w, "token") {
+	answered, w, after := e.injected(w, r, "token")
+	if answered {
 		return
+	}
+	if after != nil {
+		defer after()
 	}
 	if err := r.ParseForm(); err != nil {
 		tokenError(w, 400, "invalid_request", "The request body could not be read.")

@@ -122,13 +122,7 @@ type Emulator struct {
 	window      int64
 	used        int
 	calls       map[string]int
-	faults      []fault
-}
-
-type fault struct {
-	op     string
-	status int
-	count  int
+	faults      []Fault
 }
 
 // New returns an emulator.
@@ -341,20 +335,116 @@ func (e *Emulator) Calls() map[string]int {
 // delete, token, verify, apps) answer with status and Okta's error body for it
 // (429 with the rate limit's headers, 5xx with E0000009).
 func (e *Emulator) FailNext(op string, status, count int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.faults = append(e.faults, fault{op: op, status: status, count: count})
+	e.Inject(Fault{Op: op, Status: status, Times: count})
 }
 
-func (e *Emulator) takeFault(op string) (int, bool) {
+// Fault is an answer injected in place of the emulator's own, for one
+// operation: list, create, deactivate, delete, token, verify or apps.
+type Fault struct {
+	Op string
+	// Status is the HTTP status answered, with Okta's error body for it
+	// (429: E0000047 and the X-Rate-Limit-* headers; 5xx: E0000009) unless
+	// Body is set. Zero: no answer of its own (Delay or Drop alone).
+	Status int
+	// Body, when set, is the answer's body as it is (a malformed one, say).
+	Body string
+	// Delay holds the answer back this long of wall-clock time, or until
+	// the client gives up: a timeout, for a client whose deadline is
+	// shorter.
+	Delay time.Duration
+	// AfterHandling carries the call out first, then answers with the
+	// fault: a change whose answer was lost.
+	AfterHandling bool
+	// Drop closes the connection without an answer (after the change,
+	// with AfterHandling, which without a Status drops too).
+	Drop bool
+	// Times is how many calls it answers; zero means one.
+	Times int
+}
+
+// Inject queues a fault after those queued for its operation.
+func (e *Emulator) Inject(f Fault) {
+	if f.Times <= 0 {
+		f.Times = 1
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = append(e.faults, f)
+}
+
+// ClearFaults drops every injected fault.
+func (e *Emulator) ClearFaults() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = nil
+}
+
+// takeFault pops the next fault of op; the caller holds e.mu.
+func (e *Emulator) takeFault(op string) (Fault, bool) {
 	for i := range e.faults {
-		if e.faults[i].op == op && e.faults[i].count > 0 {
-			e.faults[i].count--
-			return e.faults[i].status, true
+		if e.faults[i].Op == op && e.faults[i].Times > 0 {
+			f := e.faults[i]
+			e.faults[i].Times--
+			if e.faults[i].Times == 0 {
+				e.faults = append(e.faults[:i], e.faults[i+1:]...)
+			}
+			return f, true
 		}
 	}
-	return 0, false
+	return Fault{}, false
 }
+
+// preFault plays the part of f that comes before the call is carried out:
+// the delay (with e.mu released), a dropped connection, or the answer. It
+// reports whether the request is answered; the caller holds e.mu.
+func (e *Emulator) preFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	if f.Delay > 0 {
+		e.mu.Unlock()
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-r.Context().Done():
+		case <-t.C:
+		}
+		t.Stop()
+		e.mu.Lock()
+		if r.Context().Err() != nil {
+			return true
+		}
+	}
+	if f.AfterHandling {
+		return false
+	}
+	if f.Drop {
+		e.mu.Unlock()
+		// net/http closes the connection without writing anything; the
+		// caller's deferred unlock needs the lock back.
+		defer e.mu.Lock()
+		panic(http.ErrAbortHandler)
+	}
+	if f.Status == 0 {
+		return false
+	}
+	e.faultAnswer(w, f)
+	return true
+}
+
+// postFault answers with f once the call was carried out into a discarded
+// answer; the caller holds e.mu.
+func (e *Emulator) postFault(w http.ResponseWriter, f Fault) {
+	if f.Drop || f.Status == 0 {
+		e.mu.Unlock()
+		defer e.mu.Lock()
+		panic(http.ErrAbortHandler)
+	}
+	e.faultAnswer(w, f)
+}
+
+// discarded is an answer nobody receives.
+type discarded struct{ h http.Header }
+
+func (d *discarded) Header() http.Header         { return d.h }
+func (d *discarded) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discarded) WriteHeader(int)             {}
 
 // newID is an Okta-style id: a prefix and 17 letters and digits.
 func newID(prefix string) string {
@@ -445,9 +535,13 @@ func (e *Emulator) management(w http.ResponseWriter, r *http.Request, parts []st
 	if !e.rateLimit(w) {
 		return
 	}
-	if status, ok := e.takeFault(op); ok {
-		e.faultAnswer(w, status)
+	f, faulted := e.takeFault(op)
+	if faulted && e.preFault(w, r, f) {
 		return
+	}
+	if faulted && f.AfterHandling {
+		defer e.postFault(w, f)
+		w = &discarded{h: http.Header{}}
 	}
 	a, ok := e.apps[appID]
 	if !ok || a.signOnMode != "OPENID_CONNECT" {
@@ -517,8 +611,7 @@ func (e *Emulator) listApps(w http.ResponseWriter, r *http.Request) {
 	if !e.rateLimit(w) {
 		return
 	}
-	if status, ok := e.takeFault("apps"); ok {
-		e.faultAnswer(w, status)
+	if f, ok := e.takeFault("apps"); ok && e.preFault(w, r, f) {
 		return
 	}
 	q := r.URL.Query()
@@ -717,7 +810,14 @@ func (e *Emulator) rateLimit(w http.ResponseWriter) bool {
 	return true
 }
 
-func (e *Emulator) faultAnswer(w http.ResponseWriter, status int) {
+func (e *Emulator) faultAnswer(w http.ResponseWriter, f Fault) {
+	status := f.Status
+	if f.Body != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, f.Body)
+		return
+	}
 	switch {
 	case status == http.StatusTooManyRequests:
 		w.Header().Set("X-Rate-Limit-Limit", strconv.Itoa(e.opts.RateLimit))
@@ -745,8 +845,7 @@ func (e *Emulator) orgToken(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.calls["token"]++
-	if status, ok := e.takeFault("token"); ok {
-		e.faultAnswer(w, status)
+	if f, ok := e.takeFault("token"); ok && e.preFault(w, r, f) {
 		return
 	}
 	if r.PostForm.Get("grant_type") != "client_credentials" {
@@ -817,8 +916,7 @@ func (e *Emulator) appToken(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.calls["verify"]++
-	if status, ok := e.takeFault("verify"); ok {
-		e.faultAnswer(w, status)
+	if f, ok := e.takeFault("verify"); ok && e.preFault(w, r, f) {
 		return
 	}
 	id, secret, ok := r.BasicAuth()

@@ -50,7 +50,7 @@ The runs' logs go to demo.log in the demo's folder, unless --log-level is
 given: then they go to stderr at that level. Without --workdir the demo works
 in a temporary folder that is removed at the end (kept if the demo fails).`,
 		Example: `  credrotate-sandbox demo
-  credrotate-sandbox demo --provider entra                   # Entra ID application passwords (also okta, gcpkey, http)
+  credrotate-sandbox demo --provider entra                   # Entra ID application passwords (also okta, gcpkey, http, http-okta)
   credrotate-sandbox demo --workdir /tmp/crdemo --serve      # keep the servers up afterwards
   credrotate-sandbox demo --keys 100 --latency 50ms          # a bigger world`,
 		Args: cobra.NoArgs,
@@ -65,7 +65,7 @@ in a temporary folder that is removed at the end (kept if the demo fails).`,
 	fl.IntVar(&f.keys, "keys", 4, "number of provider keys")
 	fl.DurationVar(&f.latency, "latency", 0, "latency added to every emulator and localhub call")
 	fl.StringVar(&f.transport, "transport", "rest", "Equifax transport: rest or soap")
-	fl.StringVar(&f.provider, "provider", "equifax", "the keys' provider: equifax, entra, okta, gcpkey or http (the Equifax emulator through examples/providers/equifax-rest.yaml)")
+	fl.StringVar(&f.provider, "provider", "equifax", "the keys' provider: equifax, entra, okta, gcpkey, http (the Equifax emulator through examples/providers/equifax-rest.yaml) or http-okta (the Okta emulator through examples/providers/okta.yaml)")
 	fl.StringVar(&f.encryption, "encryption", "sealedSecrets", "the environments' encryption: sealedSecrets or sops for all, or per environment (staging=sops)")
 	return cmd
 }

@@ -364,7 +364,7 @@ func TestOktaErrors(t *testing.T) {
 }
 
 // TestOktaRequestsAreValidated: a create body that Okta's request schema
-// refuses (a client_secret shorter than 14 characters) is never sent.
+// refuses (a status that is neither ACTIVE nor INACTIVE) is never sent.
 func TestOktaRequestsAreValidated(t *testing.T) {
 	t.Parallel()
 	emu := oktaemu.New(oktaemu.Options{APIToken: oktaAPIToken})
@@ -380,7 +380,7 @@ func TestOktaRequestsAreValidated(t *testing.T) {
 	short := *d
 	steps := d.Steps
 	create := *steps.Create
-	create.Body = `{"client_secret": "too-short"}`
+	create.Body = `{"client_secret": "a-secret-of-good-length-0123456789", "status": "PENDING"}`
 	steps.Create = &create
 	short.Steps = steps
 	p, err := httpprov.New(&short, httpprov.Options{Settings: map[string]string{"orgURL": srv.URL},
@@ -390,8 +390,8 @@ func TestOktaRequestsAreValidated(t *testing.T) {
 	}
 	_, err = p.Create(context.Background(), provider.Client{ClientID: "0oashort"}, provider.CreateRequest{IdempotencyKey: "k"})
 	var oe *httpprov.OpenAPIError
-	if !errors.Is(err, provider.ErrBadRequest) || !errors.As(err, &oe) || oe.Where != "body /client_secret" ||
-		!strings.Contains(oe.Operation, "createOAuth2ClientSecretForApplication") || !strings.Contains(oe.Reason, "minimum string length is 14") {
+	if !errors.Is(err, provider.ErrBadRequest) || !errors.As(err, &oe) || oe.Where != "body /status" ||
+		!strings.Contains(oe.Operation, "createOAuth2ClientSecret") || !strings.Contains(oe.Reason, "ACTIVE") {
 		t.Fatalf("err = %v", err)
 	}
 	if n := emu.Calls()["create"]; n != 0 {

@@ -196,3 +196,69 @@ func withOpenAPI(s string) string {
 	}
 	return strings.Replace(s, "openapi: equifax-rest.openapi.yaml", "openapi: "+abs, 1)
 }
+
+// TestOktaDescriptionHeldToOktasDocument: okta.yaml's requests and result
+// queries are checked against Okta's own OpenAPI description (the vendored
+// cut of okta-management-openapi-spec): a request Okta has no operation
+// for, and a query for a field Okta's schema lacks, fail config validate.
+func TestOktaDescriptionHeldToOktasDocument(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", "providers", "okta.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, err := filepath.Abs(filepath.Join("..", "..", "..", "examples", "providers", "okta.openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := strings.Replace(string(b), "openapi: okta.openapi.yaml", "openapi: "+abs, 1)
+	if base == string(b) {
+		t.Fatal("okta.yaml names no okta.openapi.yaml")
+	}
+	for _, c := range []struct {
+		name, from, to, where, says, fixMentions string
+	}{
+		{"retire is Okta's deactivate", "}}/lifecycle/deactivate\"", "}}/lifecycle/retire\"",
+			"steps.retire.url", "matches no operation", "POST /api/v1/apps/{appId}/credentials/secrets/{secretId}/lifecycle/deactivate"},
+		{"a field Okta does not answer with", "value: $.client_secret", "value: $.clientSecret",
+			"steps.create.result.secret.value", `the schema has no property "clientSecret"`, "schema"},
+		{"a token path Okta does not have", "/oauth2/{{pathescape .settings.authorizationServer}}/v1/token", "/oauth2/{{pathescape .settings.authorizationServer}}/v1/tokens",
+			"steps.verify.url", "matches no operation", "POST /oauth2/{authorizationServerId}/v1/token"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			edited := strings.Replace(base, c.from, c.to, 1)
+			if edited == base {
+				t.Fatalf("okta.yaml has no %q", c.from)
+			}
+			d, err := httpprov.Parse([]byte(edited))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = httpprov.Validate(d, nil, []string{"apiToken"})
+			var ve *httpprov.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err = %v, want a *ValidationError", err)
+			}
+			var found bool
+			for _, p := range ve.Problems {
+				if s := p.String(); strings.HasPrefix(s, c.where) && strings.Contains(s, c.says) {
+					found = true
+					if !strings.Contains(p.Fix, c.fixMentions) {
+						t.Errorf("fix %q does not mention %q", p.Fix, c.fixMentions)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("no problem at %s saying %q in:\n%v", c.where, c.says, err)
+			}
+		})
+	}
+	d, err := httpprov.Parse([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := httpprov.Validate(d, nil, []string{"apiToken"}); err != nil {
+		t.Fatalf("okta.yaml as shipped: %v", err)
+	}
+}

@@ -273,8 +273,7 @@ func (c *Config) index(p string) int {
 
 // plaintextKeys are the keys credrotate reads without decrypting: each
 // must stay plaintext under a rule's encrypted_regex.
-var plaintextKeys = []string{"apiVersion", "kind", "metadata", "name", "namespace", "annotations",
-	seal.AnnotationProviderKey, seal.AnnotationSecretID, seal.AnnotationExpiresAt, seal.AnnotationRotatedAt, seal.AnnotationFingerprint, seal.AnnotationTraceID}
+var plaintextKeys = append([]string{"apiVersion", "kind", "metadata", "name", "namespace", "annotations"}, seal.MetadataAnnotations()...)
 
 // checkSelector says why a rule's choice of what to encrypt does not fit a
 // Secret credrotate and Flux both read, or "".
