@@ -91,6 +91,9 @@ type Client struct {
 	maxItems    int
 	// identity is the login credrotate acts as, read once (see identity.go).
 	identity identityCache
+	// alerts is what OpenAlertKeys listed, kept up to date by this
+	// client's own raises and resolves (see alertkeys.go).
+	alerts alertCache
 
 	writeMu sync.Mutex
 }
@@ -298,9 +301,32 @@ func (c *Client) CheckAccess(ctx context.Context) error {
 				Message: fmt.Sprintf("installation %d has %v", c.app.installationID, perms)}
 		}
 	}
-	repo, resp, err := c.gh.Repositories.Get(ctx, c.owner, c.repo)
-	if err != nil {
-		return c.err(fmt.Sprintf("reading repository %s/%s", c.owner, c.repo), err)
+	// The four reads are independent: they go out at once, and the first
+	// failure in this order is the one reported.
+	var (
+		wg                  sync.WaitGroup
+		repo                *gh.Repository
+		resp                *gh.Response
+		repoErr, idErr      error
+		pullsErr, issuesErr error
+	)
+	wg.Add(4)
+	go func() { defer wg.Done(); repo, resp, repoErr = c.gh.Repositories.Get(ctx, c.owner, c.repo) }()
+	// Who credrotate is on GitHub decides which pull requests are its own.
+	go func() { defer wg.Done(); _, idErr = c.Identity(ctx) }()
+	// Pull requests and issues must be readable; writes are checked by the
+	// write calls themselves, which report the missing permission.
+	go func() {
+		defer wg.Done()
+		_, _, pullsErr = c.gh.PullRequests.List(ctx, c.owner, c.repo, &gh.PullRequestListOptions{ListOptions: gh.ListOptions{PerPage: 1}})
+	}()
+	go func() {
+		defer wg.Done()
+		_, _, issuesErr = c.gh.Issues.ListByRepo(ctx, c.owner, c.repo, &gh.IssueListByRepoOptions{ListOptions: gh.ListOptions{PerPage: 1}})
+	}()
+	wg.Wait()
+	if repoErr != nil {
+		return c.err(fmt.Sprintf("reading repository %s/%s", c.owner, c.repo), repoErr)
 	}
 	if p := repo.GetPermissions(); p != nil && c.app == nil {
 		if !p["push"] {
@@ -313,17 +339,14 @@ func (c *Client) CheckAccess(ctx context.Context) error {
 			return &PermissionError{Op: "checking token scopes", Permission: "repo scope", Message: "classic token scopes: " + scopes}
 		}
 	}
-	// Who credrotate is on GitHub decides which pull requests are its own.
-	if _, err := c.Identity(ctx); err != nil {
-		return err
+	if idErr != nil {
+		return idErr
 	}
-	// Pull requests and issues must be readable; writes are checked by the
-	// write calls themselves, which report the missing permission.
-	if _, _, err := c.gh.PullRequests.List(ctx, c.owner, c.repo, &gh.PullRequestListOptions{ListOptions: gh.ListOptions{PerPage: 1}}); err != nil {
-		return c.err("listing pull requests", err)
+	if pullsErr != nil {
+		return c.err("listing pull requests", pullsErr)
 	}
-	if _, _, err := c.gh.Issues.ListByRepo(ctx, c.owner, c.repo, &gh.IssueListByRepoOptions{ListOptions: gh.ListOptions{PerPage: 1}}); err != nil {
-		return c.err("listing issues", err)
+	if issuesErr != nil {
+		return c.err("listing issues", issuesErr)
 	}
 	return nil
 }
