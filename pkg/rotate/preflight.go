@@ -73,6 +73,26 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 		return fail("manifests", err, "fix or remove the file named above on the base branch")
 	}
 
+	// A key whose last run failed (an open alert issue) is never quiet: the
+	// alert issues are listed while the pull requests are.
+	var (
+		alerted    map[string]bool
+		alertedErr error
+		alertsDone = make(chan struct{})
+	)
+	// With concurrency 1 every call of the run is made in order, one at a
+	// time: the alerts are listed after the pull requests.
+	parallel := r.SkipQuiet && r.concurrency() > 1
+	if parallel {
+		go func() {
+			defer close(alertsDone)
+			alerted, alertedErr = r.Forge.OpenAlertKeys(ctx)
+		}()
+	} else {
+		close(alertsDone)
+	}
+	defer func() { <-alertsDone }()
+
 	// Open rotation pull requests and their state markers.
 	prs, err := r.Forge.ListOpenPRs(ctx, r.Settings.BranchPrefix)
 	if err != nil {
@@ -117,15 +137,14 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 		}
 	}
 
-	// A key whose last run failed (an open alert issue) is never quiet.
-	var alerted map[string]bool
-	if r.SkipQuiet {
-		alerted, err = r.Forge.OpenAlertKeys(ctx)
-		if err != nil {
-			// Without the list nothing is known to be quiet.
-			r.Log.WithError(err).Warn("could not list the open alert issues; every key is described at Equifax")
-			alerted = map[string]bool{runAlertKey: true}
-		}
+	<-alertsDone
+	if r.SkipQuiet && !parallel {
+		alerted, alertedErr = r.Forge.OpenAlertKeys(ctx)
+	}
+	if r.SkipQuiet && alertedErr != nil {
+		// Without the list nothing is known to be quiet.
+		r.Log.WithError(alertedErr).Warn("could not list the open alert issues; every key is described at Equifax")
+		alerted = map[string]bool{runAlertKey: true}
 	}
 
 	// Current secrets, then Equifax's metadata (a token each), concurrently.

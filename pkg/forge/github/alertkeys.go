@@ -2,17 +2,52 @@ package github
 
 import (
 	"context"
+	"maps"
 	"net/url"
 	"regexp"
+	"sync"
 
 	gh "github.com/google/go-github/v60/github"
 )
 
 var alertMarkerRE = regexp.MustCompile(`<!-- credrotate:alert key=([^ ]+) -->`)
 
-// OpenAlertKeys returns the keys of every open alert issue, in one listing,
-// so that a run closes alerts without a call per provider key.
+// alertCache holds the open alert keys once listed. A run lists them once:
+// the preflight, the alerts at the end and the dashboard all read the same
+// listing, which the client's own RaiseAlert and ResolveAlert keep true. An
+// alert a person opens or closes while a run goes on is seen by the next
+// run.
+type alertCache struct {
+	mu     sync.Mutex
+	listed bool
+	keys   map[string]bool
+}
+
+// mark records that key's alert is open (or no longer open) after this
+// client raised (or resolved) it.
+func (a *alertCache) mark(key string, open bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.listed {
+		return
+	}
+	if open {
+		a.keys[key] = true
+	} else {
+		delete(a.keys, key)
+	}
+}
+
+// OpenAlertKeys returns the keys of every open alert issue, in one listing
+// per client (later calls answer from it, with this client's own raises and
+// resolves applied), so that a run closes alerts without a call per
+// provider key. The map returned is the caller's.
 func (c *Client) OpenAlertKeys(ctx context.Context) (map[string]bool, error) {
+	c.alerts.mu.Lock()
+	defer c.alerts.mu.Unlock()
+	if c.alerts.listed {
+		return maps.Clone(c.alerts.keys), nil
+	}
 	keys := map[string]bool{}
 	opts := &gh.IssueListByRepoOptions{State: "open", ListOptions: gh.ListOptions{PerPage: 100}}
 	err := c.paginate("listing alert issues", func(page int) (int, *gh.Response, error) {
@@ -36,5 +71,6 @@ func (c *Client) OpenAlertKeys(ctx context.Context) (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	return keys, nil
+	c.alerts.listed, c.alerts.keys = true, keys
+	return maps.Clone(keys), nil
 }

@@ -69,6 +69,7 @@ func (c *Client) RaiseAlert(ctx context.Context, a forge.Alert) (forge.Issue, er
 		if _, _, err := c.gh.Issues.CreateComment(ctx, c.owner, c.repo, is.GetNumber(), &gh.IssueComment{Body: gh.String(a.Body)}); err != nil {
 			return forge.Issue{}, c.err(fmt.Sprintf("commenting on alert issue #%d", is.GetNumber()), err)
 		}
+		c.alerts.mark(a.Key, true)
 		return toIssue(is), nil
 	}
 	body := a.Body + "\n\n" + alertMarker(a.Key) + "\n"
@@ -76,6 +77,7 @@ func (c *Client) RaiseAlert(ctx context.Context, a forge.Alert) (forge.Issue, er
 	if err != nil {
 		return forge.Issue{}, c.err("opening alert issue for "+a.Key, err)
 	}
+	c.alerts.mark(a.Key, true)
 	return toIssue(is), nil
 }
 
@@ -85,8 +87,12 @@ func (c *Client) ResolveAlert(ctx context.Context, key, comment string) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	is, err := c.findAlert(ctx, key, "")
-	if err != nil || is == nil {
+	if err != nil {
 		return err
+	}
+	if is == nil {
+		c.alerts.mark(key, false)
+		return nil
 	}
 	if strings.TrimSpace(comment) != "" {
 		if _, _, err := c.gh.Issues.CreateComment(ctx, c.owner, c.repo, is.GetNumber(), &gh.IssueComment{Body: gh.String(comment)}); err != nil {
@@ -96,6 +102,7 @@ func (c *Client) ResolveAlert(ctx context.Context, key, comment string) error {
 	if _, _, err := c.gh.Issues.Edit(ctx, c.owner, c.repo, is.GetNumber(), &gh.IssueRequest{State: gh.String("closed"), StateReason: gh.String("completed")}); err != nil {
 		return c.err(fmt.Sprintf("closing alert issue #%d", is.GetNumber()), err)
 	}
+	c.alerts.mark(key, false)
 	return nil
 }
 
