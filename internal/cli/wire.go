@@ -235,11 +235,12 @@ func (r repoAdapter) Publish(ctx context.Context, req rotate.PublishRequest) (ro
 	res, err := r.Workspace.Publish(ctx, gitops.PublishRequest{
 		Branch:  req.Branch,
 		Message: gitops.CommitMessage(req.Keys, req.Envs, req.TraceID),
+		Fresh:   req.Fresh,
 		Apply: func(ctx context.Context, fsys gitops.FS) error {
 			return req.Apply(ctx, fsys)
 		},
 	})
-	return rotate.PublishResult{Changed: res.Changed, CommitSHA: res.CommitSHA, Attempts: res.Attempts}, err
+	return rotate.PublishResult{Changed: res.Changed, Created: res.Created, CommitSHA: res.CommitSHA, Attempts: res.Attempts}, err
 }
 
 // commandLine is the run's command as the pull request shows it, without

@@ -60,6 +60,10 @@ type PRSpec struct {
 	Branch, Base, Title, Body string
 	Labels, Reviewers         []string
 	TeamReviewers             []string
+	// NewBranch says the run's own push just created Branch: no pull
+	// request can be open from it yet, so none is looked for before one is
+	// opened.
+	NewBranch bool
 }
 
 // Alert is the issue raised when a rotation fails. Key identifies what

@@ -551,3 +551,58 @@ func TestCloneSearchesNoDeltas(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishFresh: with the hint that the branch is absent, the first
+// attempt creates it in one push, and every way the hint can be wrong (the
+// branch is there, holds this very change, or the base moved) ends as a
+// publish without the hint would.
+func TestPublishFresh(t *testing.T) {
+	t.Parallel()
+	const branch = "credrotate/k"
+	change := writeApply(map[string]string{"overlays/prod/credentials/k.yaml": "v2\n"})
+	for _, tc := range []struct {
+		name    string
+		before  func(r *remoteRepo) // after the clone, before Publish
+		created bool
+		pushed  bool
+		tries   int
+	}{
+		{name: "absent", created: true, pushed: true, tries: 1},
+		{name: "left by a crashed run", before: func(r *remoteRepo) {
+			r.commit(branch, "older rotation", map[string]string{"overlays/prod/credentials/k.yaml": "v1\n"})
+		}, pushed: true, tries: 1},
+		{name: "base moved", before: func(r *remoteRepo) {
+			r.commit("main", "concurrent merge", map[string]string{"concurrent.txt": "c\n"})
+		}, created: true, pushed: true, tries: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRemote(t, baseFiles())
+			w := mustClone(t, cloneOpts(r))
+			if tc.before != nil {
+				tc.before(r)
+			}
+			res, err := w.Publish(context.Background(), PublishRequest{Branch: branch, Message: "rotate k", Fresh: true, Apply: change})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Created != tc.created || res.Pushed != tc.pushed || res.Attempts != tc.tries {
+				t.Fatalf("result %+v, want created=%v pushed=%v attempts=%d", res, tc.created, tc.pushed, tc.tries)
+			}
+			if r.rev(branch) != res.CommitSHA || r.rev(branch+"^") != r.rev("main") || r.show(branch, "overlays/prod/credentials/k.yaml") != "v2" {
+				t.Fatalf("branch %s (parent %s), want %s on main %s", r.rev(branch), r.rev(branch+"^"), res.CommitSHA, r.rev("main"))
+			}
+			runGit(t, r.bare, "fsck", "--no-dangling")
+
+			// The same change again, still hinted: the branch already holds
+			// it, and nothing is pushed.
+			again, err := mustClone(t, cloneOpts(r)).Publish(context.Background(), PublishRequest{Branch: branch, Message: "rotate k", Fresh: true, Apply: change})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Pushed || again.Created || again.CommitSHA != res.CommitSHA {
+				t.Fatalf("re-run %+v, want the branch %s left as it is", again, res.CommitSHA)
+			}
+		})
+	}
+}

@@ -148,3 +148,29 @@ func TestLocalhubRedirectToAnotherHost(t *testing.T) {
 		t.Fatal("no redirect was served: the test proves nothing")
 	}
 }
+
+// TestLocalhubPublishFreshCreatesInOneExchange: a branch hinted absent is
+// created in one push exchange (the ref advertisement and the
+// receive-pack) over git smart HTTP, with no listing of the remote first.
+func TestLocalhubPublishFreshCreatesInOneExchange(t *testing.T) {
+	hub, url := newLocalhub(t)
+	ctx := context.Background()
+	w, err := gitops.Clone(ctx, gitops.Options{URL: url, Token: token, Author: gitops.Signature{Name: "credrotate", Email: "bot@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := hub.Calls().GitRequests
+	res, err := w.Publish(ctx, gitops.PublishRequest{Branch: "credrotate/equifax.a", Message: "rotate", Fresh: true,
+		Apply: func(_ context.Context, f gitops.FS) error {
+			return f.WriteFile("overlays/prod/credentials/equifax.a.yaml", []byte("sealed\n"), 0o644)
+		}})
+	if err != nil || !res.Created || !res.Pushed {
+		t.Fatalf("Publish = %+v, %v", res, err)
+	}
+	if n := hub.Calls().GitRequests - before; n != 2 {
+		t.Errorf("creating the branch made %d git HTTP requests, want 2", n)
+	}
+	if got := hub.BranchSHA(ctx, "credrotate/equifax.a"); got != res.CommitSHA {
+		t.Fatalf("branch at %s, want %s", got, res.CommitSHA)
+	}
+}

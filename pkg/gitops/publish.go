@@ -26,6 +26,12 @@ type PublishRequest struct {
 	// attempt, each time on a fresh base), so it must derive what it writes
 	// from what it reads, not from a previous call.
 	Apply func(ctx context.Context, fs FS) error
+	// Fresh says Branch is not expected on the remote (no pull request is
+	// open from it): the first attempt creates it in one push, refused
+	// unless the base branch is still at the commit the change was built on
+	// and Branch does not exist, instead of listing the remote first. A
+	// refused push goes on as an attempt without the hint would.
+	Fresh bool
 }
 
 // PublishResult says what Publish did.
@@ -36,6 +42,9 @@ type PublishResult struct {
 	// Pushed is false when the branch already held exactly this change on
 	// this base (a re-run), so no push was needed.
 	Pushed bool
+	// Created is true when this push made Branch: it was not on the
+	// remote, so no pull request can be open from it yet.
+	Created bool
 	// CommitSHA is the commit the branch now points to.
 	CommitSHA string
 	// BaseSHA is the base branch commit the change was built on.
@@ -107,6 +116,17 @@ func (w *Workspace) Publish(ctx context.Context, req PublishRequest) (PublishRes
 		res.Changed = true
 		res.CommitSHA = commit.String()
 
+		if attempt == 1 && req.Fresh {
+			if n, err := w.create(ctx, branchRef, baseRef, commit); err == nil {
+				res.Pushed, res.Created, res.ObjectsPushed = true, true, n
+				return res, nil
+			} else if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			// The branch is there, the base moved, or the push failed: the
+			// listing below finds out which.
+		}
+
 		remote, err := w.lsRemote(ctx)
 		if err != nil {
 			return res, err
@@ -141,7 +161,7 @@ func (w *Workspace) Publish(ctx context.Context, req PublishRequest) (PublishRes
 			refresh = true
 			continue
 		}
-		res.Pushed = true
+		res.Pushed, res.Created = true, !exists
 		res.ObjectsPushed = n
 		return res, nil
 	}
@@ -267,6 +287,28 @@ func (w *Workspace) push(ctx context.Context, branch plumbing.ReferenceName, com
 	err := w.repo.PushContext(pctx, opts)
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return 0, w.wrap(ctx, pctx, "pushing "+branch.Short(), err)
+	}
+	return n, nil
+}
+
+// create pushes commit to branch only if branch does not exist on the
+// remote and base is still at the commit the change was built on: both are
+// checked against the push's own reading of the remote, so creating a
+// branch costs one exchange.
+func (w *Workspace) create(ctx context.Context, branch, base plumbing.ReferenceName, commit plumbing.Hash) (int, error) {
+	n := w.countNewObjects(commit)
+	pctx, cancel := context.WithTimeout(ctx, w.opts.PushTimeout)
+	defer cancel()
+	err := w.repo.PushContext(pctx, &git.PushOptions{
+		RemoteName: remoteName,
+		Auth:       w.auth,
+		// Without "+", an existing branch is refused: go-git finds that
+		// the push is not a fast-forward of what is there.
+		RefSpecs:          []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", branch, branch))},
+		RequireRemoteRefs: []config.RefSpec{config.RefSpec(w.base.String() + ":" + string(base))},
+	})
+	if err != nil {
+		return 0, w.wrap(ctx, pctx, "creating "+branch.Short(), err)
 	}
 	return n, nil
 }

@@ -37,11 +37,17 @@ type PublishRequest struct {
 	Envs    []string
 	TraceID string
 	Apply   func(ctx context.Context, fsys seal.FS) error
+	// Fresh says no pull request is open from Branch, so it is likely
+	// absent on the remote and may be created in one push.
+	Fresh bool
 }
 
 // PublishResult says what Publish did.
 type PublishResult struct {
-	Changed   bool
+	Changed bool
+	// Created is true when the push made Branch: no pull request can be
+	// open from it yet.
+	Created   bool
 	CommitSHA string
 	Attempts  int
 }

@@ -160,8 +160,12 @@ func (r *Runner) propose(ctx context.Context, obs *Observation, grp []renewed, p
 
 	log.WithField("step", string(StepSeal)).Info("sealing for " + strings.Join(envs, ", "))
 	sealed := false
+	fresh := true
+	for _, pr := range obs.openPRs {
+		fresh = fresh && pr.Branch != branch
+	}
 	res, err := r.Repo.Publish(ctx, PublishRequest{
-		Branch: branch, Keys: keys, Envs: envs, TraceID: r.TraceID,
+		Branch: branch, Keys: keys, Envs: envs, TraceID: r.TraceID, Fresh: fresh,
 		Apply: func(ctx context.Context, fsys seal.FS) error {
 			if err := r.sealer().Seal(ctx, fsys, obs.Envs, items); err != nil {
 				return err
@@ -186,6 +190,7 @@ func (r *Runner) propose(ctx context.Context, obs *Observation, grp []renewed, p
 	pr, created, err := r.Forge.EnsurePR(ctx, forge.PRSpec{
 		Branch: branch, Base: r.Settings.BaseBranch, Title: forge.RenderTitle(state), Body: forge.RenderBody(state),
 		Labels: labels, Reviewers: r.Settings.Reviewers, TeamReviewers: r.Settings.TeamReviewers,
+		NewBranch: res.Created,
 	})
 	if err != nil {
 		return forge.PR{}, &StepError{Step: "pull request", Err: err}

@@ -159,10 +159,14 @@ func (c *Client) EnsurePR(ctx context.Context, spec forge.PRSpec) (forge.PR, boo
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 
-	p, err := c.findOpen(ctx, spec.Branch)
-	if err != nil {
-		return forge.PR{}, false, err
+	var p *gh.PullRequest
+	if !spec.NewBranch {
+		var err error
+		if p, err = c.findOpen(ctx, spec.Branch); err != nil {
+			return forge.PR{}, false, err
+		}
 	}
+	var err error
 	created := false
 	if p == nil {
 		p, _, err = c.gh.PullRequests.Create(ctx, c.owner, c.repo, &gh.NewPullRequest{
@@ -215,6 +219,11 @@ func (c *Client) EnsurePR(ctx context.Context, spec forge.PRSpec) (forge.PR, boo
 
 	if err := c.requestReviewers(ctx, p, spec, created); err != nil {
 		return forge.PR{}, false, err
+	}
+	if created {
+		// The answers to the create, the labels and the review request
+		// describe the new pull request whole.
+		return toPR(p), true, nil
 	}
 	if p, _, err = c.gh.PullRequests.Get(ctx, c.owner, c.repo, n); err != nil {
 		return forge.PR{}, false, c.err(fmt.Sprintf("reading pull request #%d", n), err)
@@ -295,7 +304,10 @@ func (c *Client) requestReviewers(ctx context.Context, p *gh.PullRequest, spec f
 	if len(req.Reviewers) == 0 && len(req.TeamReviewers) == 0 {
 		return nil
 	}
-	_, _, err := c.gh.PullRequests.RequestReviewers(ctx, c.owner, c.repo, p.GetNumber(), req)
+	got, _, err := c.gh.PullRequests.RequestReviewers(ctx, c.owner, c.repo, p.GetNumber(), req)
+	if err == nil && got != nil {
+		p.RequestedReviewers, p.RequestedTeams = got.RequestedReviewers, got.RequestedTeams
+	}
 	if err != nil {
 		if statusOf(err) == http.StatusUnprocessableEntity {
 			c.logf("github: requesting reviewers %v teams %v on pull request #%d refused: %s (check github.reviewers: they must be collaborators)",
