@@ -291,12 +291,20 @@ func (le *Lease) Commit() string { return le.hash.String() }
 // *HeldError (errors.Is ErrLeaseHeld). Every write is a compare-and-swap on
 // the value read, so a race has one winner and the others get the winner
 // in their HeldError.
+//
+// The lease is usually free, so the first round does not read it: it pushes
+// a create, which the server refuses if the ref exists; only then is the
+// lease read and judged. That first round is not one of the
+// maxLeaseAttempts.
 func (l *Leases) Acquire(ctx context.Context, h Holder, runTimeout time.Duration) (*Lease, error) {
 	if runTimeout <= 0 {
 		return nil, fmt.Errorf("taking the run lease: the run timeout %s must be positive", runTimeout)
 	}
-	cur, err := l.Read(ctx)
-	for attempt := 1; ; attempt++ {
+	var (
+		cur LeaseState // assumed free until read
+		err error
+	)
+	for attempt := 0; ; attempt++ {
 		if err != nil {
 			return nil, err
 		}
@@ -326,8 +334,10 @@ func (l *Leases) Acquire(ctx context.Context, h Holder, runTimeout time.Duration
 		case rerr == nil && after.Commit == le.hash.String():
 			// The push landed but its answer was lost.
 			return le, nil
-		case rerr == nil && after.Commit == cur.Commit, attempt >= maxLeaseAttempts:
-			// Nothing moved: the push failed for a reason of its own.
+		case rerr == nil && attempt > 0 && after.Commit == cur.Commit, attempt >= maxLeaseAttempts:
+			// Nothing moved: the push failed for a reason of its own. (After
+			// the unread first round a free lease may have been held and
+			// released meanwhile: that round is tried again, read.)
 			return nil, fmt.Errorf("taking the run lease %s on %s: %w", l.ref, RedactURL(l.opts.URL), perr)
 		}
 		// Someone else wrote the ref meanwhile: judge what is there now.

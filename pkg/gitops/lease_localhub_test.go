@@ -29,6 +29,11 @@ func TestLocalhubLease(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Acquire over HTTP: %v", err)
 	}
+	// A free lease is taken in one push exchange (its ref advertisement and
+	// the receive-pack), without reading it first.
+	if n := hub.Calls().GitRequests - before; n != 2 {
+		t.Errorf("taking a free lease made %d git HTTP requests, want 2", n)
+	}
 	st, err := b.Read(ctx)
 	if err != nil || !st.Held || st.Holder.TraceID != "trace-a" || st.Commit != la.Commit() {
 		t.Fatalf("Read over HTTP: %+v, %v", st, err)
