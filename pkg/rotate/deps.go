@@ -56,7 +56,9 @@ type PublishResult struct {
 type Forge interface {
 	ListOpenPRs(ctx context.Context, branchPrefix string) ([]forge.PR, error)
 	EnsurePR(ctx context.Context, spec forge.PRSpec) (forge.PR, bool, error)
-	EnableAutoMerge(ctx context.Context, pr forge.PR, method string) error
+	// EnableAutoMerge reports whether the pull request is merged once
+	// auto-merge is on (the forge merges at once when its checks passed).
+	EnableAutoMerge(ctx context.Context, pr forge.PR, method string) (merged bool, err error)
 	MergeIfGreen(ctx context.Context, pr forge.PR, method string) (bool, error)
 	ClosePR(ctx context.Context, pr forge.PR, comment string) error
 	GetPR(ctx context.Context, number int) (forge.PR, error)

@@ -148,13 +148,14 @@ func (r *Runner) landPR(ctx context.Context, pr *forge.PR) error {
 		}
 		return nil
 	}
-	if err := r.Forge.EnableAutoMerge(ctx, *pr, r.Settings.MergeMethod); err != nil {
+	merged, err := r.Forge.EnableAutoMerge(ctx, *pr, r.Settings.MergeMethod)
+	if err != nil {
 		return err
 	}
 	pr.AutoMerge = true
 	// GitHub merges at once when the checks have already passed.
-	if now, err := r.Forge.GetPR(ctx, pr.Number); err == nil && now.Merged {
-		*pr = now
+	if merged {
+		pr.Merged, pr.State = true, "closed"
 		log.Info("auto-merge enabled; merged")
 		return nil
 	}

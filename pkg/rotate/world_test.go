@@ -615,24 +615,24 @@ func (f *memForge) get(n int) *memPR {
 	return f.prs[n-1]
 }
 
-func (f *memForge) EnableAutoMerge(_ context.Context, pr forge.PR, _ string) error {
+func (f *memForge) EnableAutoMerge(_ context.Context, pr forge.PR, _ string) (bool, error) {
 	f.alive()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.autoMergeCalls++
 	if f.failAutoMerge > 0 {
 		f.failAutoMerge--
-		return fmt.Errorf("enabling auto-merge of #%d: 502 Bad Gateway", pr.Number)
+		return false, fmt.Errorf("enabling auto-merge of #%d: 502 Bad Gateway", pr.Number)
 	}
 	p := f.get(pr.Number)
 	if p == nil || !p.Open() {
-		return fmt.Errorf("#%d: %w", pr.Number, forge.ErrNotMergeable)
+		return false, fmt.Errorf("#%d: %w", pr.Number, forge.ErrNotMergeable)
 	}
 	p.AutoMerge = true
 	if f.checks == "success" {
 		f.mergeLocked(p)
 	}
-	return nil
+	return p.Merged, nil
 }
 
 func (f *memForge) mergeLocked(p *memPR) {

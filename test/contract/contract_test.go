@@ -276,7 +276,7 @@ func TestClientKeepsGitHubsContract(t *testing.T) {
 	}
 	check(t, rec, "list and find")
 
-	if err := c.EnableAutoMerge(ctx, pr, "squash"); err != nil {
+	if _, err := c.EnableAutoMerge(ctx, pr, "squash"); err != nil {
 		t.Fatalf("EnableAutoMerge: %v", err)
 	}
 	check(t, rec, "EnableAutoMerge")

@@ -244,8 +244,9 @@ func (h *hub) EnsurePR(ctx context.Context, spec forge.PRSpec) (forge.PR, bool, 
 
 // EnableAutoMerge implements rotate.Forge. GitHub merges at once when the
 // checks have passed.
-func (h *hub) EnableAutoMerge(ctx context.Context, pr forge.PR, method string) error {
-	return h.call(ctx, "enable auto-merge", func() error {
+func (h *hub) EnableAutoMerge(ctx context.Context, pr forge.PR, method string) (bool, error) {
+	merged := false
+	err := h.call(ctx, "enable auto-merge", func() error {
 		p := h.pull(pr.Number)
 		switch {
 		case p == nil:
@@ -258,8 +259,10 @@ func (h *hub) EnableAutoMerge(ctx context.Context, pr forge.PR, method string) e
 		}
 		p.autoMerge = true
 		h.autoMerge()
+		merged = p.merged
 		return nil
 	})
+	return merged, err
 }
 
 // MergeIfGreen implements rotate.Forge.

@@ -86,13 +86,14 @@
 // PUT /merge (405 while pending or failing) and auto-merge; other contexts
 // show in the combined status only.
 //
-// Auto-merge: enabling it records the request and answers at once; the merge
-// itself runs right after the response when the required check passes (as
-// GitHub's runs asynchronously), or later when SetChecks(ChecksSuccess) is
-// called, a passing status is posted, or a push or commit reaches the head. A conflicting pull request waits until a
-// push resolves it; an expectedHeadOid that no longer matches the head keeps
-// it waiting. Unlike GitHub, which refuses to enable auto-merge on a pull
-// request that could merge at once, localhub then merges it.
+// Auto-merge: as on GitHub, enabling it on a pull request that could merge
+// at once (mergeable_state clean: no conflict, the required check passed) is
+// refused with "Pull request Pull request is in clean status"; the client
+// merges it directly. Otherwise enabling it records the request and answers
+// at once; the merge runs when SetChecks(ChecksSuccess) is called, a passing
+// status is posted, or a push or commit reaches the head (as GitHub's runs
+// asynchronously). A conflicting pull request waits until a push resolves
+// it; an expectedHeadOid that no longer matches the head keeps it waiting.
 //
 // Smart HTTP is git's own git http-backend behind net/http/cgi. Merges use
 // git plumbing (merge-tree --write-tree, commit-tree, update-ref with the old

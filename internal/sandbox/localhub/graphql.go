@@ -489,6 +489,11 @@ func (gqlMutation) resolve(ex *gqlExec, field string, args map[string]any) (any,
 			return nil, unprocessable("Can't enable auto-merge for this pull request because it is a draft.")
 		case str("expectedHeadOid") != "" && str("expectedHeadOid") != p.headSHA:
 			return nil, unprocessable("Head sha didn't match expected head sha")
+		case ex.s.detailLocked(ex.r.Context(), is).mergeableState == "clean":
+			// GitHub enables auto-merge only on a pull request that has
+			// something to wait for; a mergeable one with its checks passed
+			// is refused, to be merged directly.
+			return nil, unprocessable("Pull request Pull request is in clean status")
 		}
 		p.autoMerge = &autoMerge{
 			method: method, enabledAt: time.Now().UTC(), enabledBy: ex.call.login,

@@ -146,20 +146,18 @@ func TestAutoMergeWaitsForChecks(t *testing.T) {
 	}
 }
 
-func TestAutoMergeImmediateWhenChecksPass(t *testing.T) {
+// TestAutoMergeRefusedWhenClean: as GitHub does, a pull request that could
+// merge at once (no conflict, the required check passed) gets no auto-merge:
+// the mutation is refused with GitHub's words, and nothing is recorded.
+func TestAutoMergeRefusedWhenClean(t *testing.T) {
 	h := newHub(t, localhub.Options{})
 	pr := h.openPR(t, "feature")
 	resp := h.graphql(t, "/graphql", "", enableAutoMerge, map[string]any{"id": pr.GetNodeID(), "method": "MERGE"}, nil)
-	if len(resp.Errors) > 0 {
+	if len(resp.Errors) != 1 || resp.Errors[0].Type != "UNPROCESSABLE" || resp.Errors[0].Message != "Pull request Pull request is in clean status" {
 		t.Fatalf("errors: %+v", resp.Errors)
 	}
-	got, _, err := h.client("").PullRequests.Get(context.Background(), "acme", "gitops", pr.GetNumber())
-	if err != nil || !got.GetMerged() || got.GetMergeCommitSHA() != h.revParse(t, "main") {
-		t.Fatalf("merged = %v (%v)", got.GetMerged(), err)
-	}
-	parents := strings.Fields(gitRun(t, "", "--git-dir", h.dir, "rev-list", "--parents", "-n", "1", "main"))
-	if len(parents) != 3 {
-		t.Errorf("merge method MERGE made %d parents", len(parents)-1)
+	if got := h.PullRequests()[0]; got.Merged || got.AutoMerge != "" {
+		t.Fatalf("after the refusal: %+v", got)
 	}
 }
 
@@ -258,9 +256,14 @@ func TestAutoMergeWaitsForAConflictToBeResolved(t *testing.T) {
 	if got := h.PullRequests()[0]; got.Merged {
 		t.Fatalf("merged a head other than the expected one: %+v", got)
 	}
+	// Enabling it again is refused now that the pull request is clean; it
+	// merges directly.
 	resp = h.graphql(t, "/graphql", "", enableAutoMerge, map[string]any{"id": pr.GetNodeID(), "method": "SQUASH"}, nil)
-	if len(resp.Errors) > 0 {
-		t.Fatalf("re-enable: %+v", resp.Errors)
+	if len(resp.Errors) != 1 || !strings.Contains(resp.Errors[0].Message, "clean status") {
+		t.Fatalf("re-enable on a clean pull request: %+v", resp.Errors)
+	}
+	if _, _, err := h.client("").PullRequests.Merge(context.Background(), "acme", "gitops", pr.GetNumber(), "", &github.PullRequestOptions{MergeMethod: "squash"}); err != nil {
+		t.Fatal(err)
 	}
 	if got := h.PullRequests()[0]; !got.Merged || got.MergeCommitSHA != h.revParse(t, "main") {
 		t.Fatalf("after the conflict was resolved: %+v", got)

@@ -206,7 +206,7 @@ func TestEnableAutoMergeGraphQL(t *testing.T) {
 		}
 		fmt.Fprint(w, `{"data":{"enablePullRequestAutoMerge":{"pullRequest":{"number":5,"autoMergeRequest":{"enabledAt":"2026-01-01T00:00:00Z","mergeMethod":"SQUASH"}}}}}`)
 	})
-	if err := c.EnableAutoMerge(context.Background(), forge.PR{Number: 5, NodeID: "PR_5", HeadSHA: "abc"}, "squash"); err != nil {
+	if _, err := c.EnableAutoMerge(context.Background(), forge.PR{Number: 5, NodeID: "PR_5", HeadSHA: "abc"}, "squash"); err != nil {
 		t.Fatal(err)
 	}
 	if got.Query != EnableAutoMergeMutation || got.Variables["pullRequestId"] != "PR_5" || got.Variables["mergeMethod"] != "SQUASH" || got.Variables["expectedHeadOid"] != "abc" {
@@ -218,7 +218,7 @@ func TestEnableAutoMergeGraphQL(t *testing.T) {
 		mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, `{"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded for user ID 1."}]}`)
 		})
-		err := c.EnableAutoMerge(context.Background(), forge.PR{Number: 5, NodeID: "PR_5"}, "merge")
+		_, err := c.EnableAutoMerge(context.Background(), forge.PR{Number: 5, NodeID: "PR_5"}, "merge")
 		if !errors.Is(err, forge.ErrRateLimited) {
 			t.Fatalf("err = %v, want ErrRateLimited", err)
 		}
@@ -228,7 +228,7 @@ func TestEnableAutoMergeGraphQL(t *testing.T) {
 		mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, `{"data":{"enablePullRequestAutoMerge":null},"errors":[{"type":"UNPROCESSABLE","message":"Auto merge is not allowed for this repository"}]}`)
 		})
-		err := c.EnableAutoMerge(context.Background(), forge.PR{Number: 5, NodeID: "PR_5"}, "merge")
+		_, err := c.EnableAutoMerge(context.Background(), forge.PR{Number: 5, NodeID: "PR_5"}, "merge")
 		if err == nil || !strings.Contains(err.Error(), "strategy: direct") {
 			t.Fatalf("err = %v, want a hint at the direct strategy", err)
 		}

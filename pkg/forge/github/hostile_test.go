@@ -129,7 +129,8 @@ func TestHostileRedirectToAnotherHost(t *testing.T) {
 			return err
 		}},
 		{"enable auto-merge (GraphQL)", func(c *github.Client) error {
-			return c.EnableAutoMerge(ctx, forge.PR{Number: 1, NodeID: "PR_x", HeadSHA: "abc"}, "squash")
+			_, err := c.EnableAutoMerge(ctx, forge.PR{Number: 1, NodeID: "PR_x", HeadSHA: "abc"}, "squash")
+			return err
 		}},
 		{"raise alert", func(c *github.Client) error {
 			_, err := c.RaiseAlert(ctx, forge.Alert{Key: "run", Title: "t", Body: "b"})
@@ -275,7 +276,8 @@ func TestHostileHugeBody(t *testing.T) {
 		{"list pull requests, streamed", false, false, func(c *github.Client) error { _, err := c.ListOpenPRs(ctx, "credrotate/"); return err }},
 		{"list pull requests, declared", true, false, func(c *github.Client) error { _, err := c.ListOpenPRs(ctx, "credrotate/"); return err }},
 		{"GraphQL auto-merge", false, false, func(c *github.Client) error {
-			return c.EnableAutoMerge(ctx, forge.PR{Number: 1, NodeID: "PR_x", HeadSHA: "abc"}, "squash")
+			_, err := c.EnableAutoMerge(ctx, forge.PR{Number: 1, NodeID: "PR_x", HeadSHA: "abc"}, "squash")
+			return err
 		}},
 		{"App installation token", false, true, func(c *github.Client) error { _, err := c.GitToken(ctx); return err }},
 	} {

@@ -177,8 +177,8 @@ func TestLocalhubNativeAutoMerge(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := c.EnableAutoMerge(ctx, pr, method); err != nil {
-				t.Fatalf("EnableAutoMerge: %v", err)
+			if merged, err := c.EnableAutoMerge(ctx, pr, method); err != nil || merged {
+				t.Fatalf("EnableAutoMerge with checks pending: merged=%v, %v", merged, err)
 			}
 			if got := h.pr(t, pr.Number); got.Merged || got.AutoMerge != method {
 				t.Fatalf("after enabling: merged=%v autoMerge=%q", got.Merged, got.AutoMerge)
@@ -196,9 +196,29 @@ func TestLocalhubNativeAutoMerge(t *testing.T) {
 			}
 		})
 	}
+	// With the checks green GitHub refuses auto-merge ("clean status"): the
+	// pull request merges directly, pinned to its head, and the answer
+	// says so without another read of it.
+	t.Run("checks green", func(t *testing.T) {
+		h := newHub(t, localhub.Options{Checks: localhub.ChecksSuccess})
+		c := h.client(t, nil)
+		ctx := context.Background()
+		h.commit(t, "credrotate/k", "rotate", map[string]string{"k.yaml": "v1\n"})
+		pr, _, err := c.EnsurePR(ctx, spec("credrotate/k", "rotate"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged, err := c.EnableAutoMerge(ctx, pr, "squash")
+		if err != nil || !merged {
+			t.Fatalf("EnableAutoMerge with checks green: merged=%v, %v", merged, err)
+		}
+		if got := h.pr(t, pr.Number); !got.Merged {
+			t.Fatal("reported merged, but localhub has not merged it")
+		}
+	})
 	t.Run("bad method", func(t *testing.T) {
 		h := newHub(t, localhub.Options{})
-		if err := h.client(t, nil).EnableAutoMerge(context.Background(), forge.PR{Number: 1}, "octopus"); err == nil {
+		if _, err := h.client(t, nil).EnableAutoMerge(context.Background(), forge.PR{Number: 1}, "octopus"); err == nil {
 			t.Fatal("want error")
 		}
 	})
@@ -459,7 +479,7 @@ func TestLocalhubEnterprisePrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.EnableAutoMerge(ctx, pr, "squash"); err != nil {
+	if _, err := c.EnableAutoMerge(ctx, pr, "squash"); err != nil {
 		t.Fatal(err)
 	}
 	if h.pr(t, pr.Number).AutoMerge != "squash" {
@@ -506,7 +526,7 @@ func TestLocalhubRotationFlow(t *testing.T) {
 	if err != nil || !found || got.TraceID != "trace-flow" {
 		t.Fatalf("state read back: %+v %v %v", got, found, err)
 	}
-	if err := c.EnableAutoMerge(ctx, pr, "squash"); err != nil {
+	if _, err := c.EnableAutoMerge(ctx, pr, "squash"); err != nil {
 		t.Fatal(err)
 	}
 	h.SetChecks(localhub.ChecksSuccess)

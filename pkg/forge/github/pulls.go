@@ -19,6 +19,8 @@ const EnableAutoMergeMutation = `mutation EnableAutoMerge($pullRequestId: ID!, $
   enablePullRequestAutoMerge(input: {pullRequestId: $pullRequestId, mergeMethod: $mergeMethod, expectedHeadOid: $expectedHeadOid}) {
     pullRequest {
       number
+      merged
+      state
       autoMergeRequest {
         enabledAt
         mergeMethod
@@ -336,53 +338,69 @@ func mergeMethod(method string) (rest, graphql string, err error) {
 // squash or rebase), pinned to pr.HeadSHA when known. GitHub then merges
 // once the branch protection's required checks pass. When GitHub refuses
 // because the pull request is already mergeable ("clean status"), it is
-// merged directly through MergeIfGreen.
-func (c *Client) EnableAutoMerge(ctx context.Context, pr forge.PR, method string) error {
-	_, gqlMethod, err := mergeMethod(method)
+// merged directly through MergeIfGreen. merged reports whether the pull
+// request is merged by then, as GitHub's answer says (it merges at once
+// when the required checks have already passed).
+func (c *Client) EnableAutoMerge(ctx context.Context, pr forge.PR, method string) (merged bool, err error) {
+	restMethod, gqlMethod, err := mergeMethod(method)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if pr.NodeID == "" {
 		if pr, err = c.GetPR(ctx, pr.Number); err != nil {
-			return err
+			return false, err
 		}
 	}
 	vars := map[string]any{"pullRequestId": pr.NodeID, "mergeMethod": gqlMethod}
 	if pr.HeadSHA != "" {
 		vars["expectedHeadOid"] = pr.HeadSHA
 	}
+	var out struct {
+		Enable struct {
+			PullRequest struct {
+				Merged bool   `json:"merged"`
+				State  string `json:"state"`
+			} `json:"pullRequest"`
+		} `json:"enablePullRequestAutoMerge"`
+	}
 	c.writeMu.Lock()
-	err = c.graphQL(ctx, EnableAutoMergeMutation, vars, nil)
+	err = c.graphQL(ctx, EnableAutoMergeMutation, vars, &out)
 	c.writeMu.Unlock()
 	if err == nil {
-		return nil
+		p := out.Enable.PullRequest
+		return p.Merged || p.State == "MERGED", nil
 	}
 	var ge *GraphQLErrors
 	if errors.As(err, &ge) {
 		switch {
+		case ge.has("", "clean status") && pr.HeadSHA != "":
+			// Clean is GitHub's word for mergeable with every status
+			// passing: there is nothing to wait for, so it merges now,
+			// pinned to the head the pull request was opened with.
+			return c.mergeAt(ctx, pr.Number, pr.HeadSHA, restMethod)
 		case ge.has("", "clean status"):
 			merged, err := c.MergeIfGreen(ctx, pr, method)
 			if err != nil {
-				return err
+				return false, err
 			}
 			if !merged {
 				c.logf("github: pull request #%d is mergeable but its checks are not green yet; auto-merge could not be enabled", pr.Number)
 			}
-			return nil
+			return merged, nil
 		case ge.has("", "auto merge is not allowed") || ge.has("", "auto-merge is not allowed"):
-			return fmt.Errorf("enabling auto-merge on pull request #%d: %w: turn on \"Allow auto-merge\" in the repository settings, or set github.autoMerge.strategy: direct", pr.Number, err)
+			return false, fmt.Errorf("enabling auto-merge on pull request #%d: %w: turn on \"Allow auto-merge\" in the repository settings, or set github.autoMerge.strategy: direct", pr.Number, err)
 		case ge.has("", "already merged"):
-			return nil
+			return true, nil
 		case ge.has("", "head sha didn't match") || ge.has("", "expected head"):
-			return fmt.Errorf("enabling auto-merge on pull request #%d: %w: %v", pr.Number, forge.ErrHeadMoved, err)
+			return false, fmt.Errorf("enabling auto-merge on pull request #%d: %w: %v", pr.Number, forge.ErrHeadMoved, err)
 		case ge.has("RATE_LIMITED", ""):
-			return &RateLimitError{Op: fmt.Sprintf("enabling auto-merge on pull request #%d", pr.Number), Err: err}
+			return false, &RateLimitError{Op: fmt.Sprintf("enabling auto-merge on pull request #%d", pr.Number), Err: err}
 		case ge.has("FORBIDDEN", ""):
-			return &PermissionError{Op: fmt.Sprintf("enabling auto-merge on pull request #%d", pr.Number), Permission: "pull_requests=write", Message: err.Error()}
+			return false, &PermissionError{Op: fmt.Sprintf("enabling auto-merge on pull request #%d", pr.Number), Permission: "pull_requests=write", Message: err.Error()}
 		}
-		return fmt.Errorf("enabling auto-merge on pull request #%d: %w", pr.Number, err)
+		return false, fmt.Errorf("enabling auto-merge on pull request #%d: %w", pr.Number, err)
 	}
-	return c.err(fmt.Sprintf("enabling auto-merge on pull request #%d", pr.Number), err)
+	return false, c.err(fmt.Sprintf("enabling auto-merge on pull request #%d", pr.Number), err)
 }
 
 // MergeIfGreen merges pr (strategy direct) when every commit status and
@@ -418,17 +436,22 @@ func (c *Client) MergeIfGreen(ctx context.Context, pr forge.PR, method string) (
 	if err != nil || !green {
 		return false, err
 	}
+	return c.mergeAt(ctx, pr.Number, head, restMethod)
+}
+
+// mergeAt merges pull request number if its head is still head.
+func (c *Client) mergeAt(ctx context.Context, number int, head, restMethod string) (bool, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	res, _, err := c.gh.PullRequests.Merge(ctx, c.owner, c.repo, pr.Number, "", &gh.PullRequestOptions{SHA: head, MergeMethod: restMethod})
+	res, _, err := c.gh.PullRequests.Merge(ctx, c.owner, c.repo, number, "", &gh.PullRequestOptions{SHA: head, MergeMethod: restMethod})
 	if err != nil {
 		switch statusOf(err) {
 		case http.StatusConflict:
-			return false, fmt.Errorf("merging pull request #%d: %w: %s", pr.Number, forge.ErrHeadMoved, messageOf(err))
+			return false, fmt.Errorf("merging pull request #%d: %w: %s", number, forge.ErrHeadMoved, messageOf(err))
 		case http.StatusMethodNotAllowed:
-			return false, fmt.Errorf("merging pull request #%d: %w: %s", pr.Number, forge.ErrNotMergeable, messageOf(err))
+			return false, fmt.Errorf("merging pull request #%d: %w: %s", number, forge.ErrNotMergeable, messageOf(err))
 		}
-		return false, c.err(fmt.Sprintf("merging pull request #%d", pr.Number), err)
+		return false, c.err(fmt.Sprintf("merging pull request #%d", number), err)
 	}
 	return res.GetMerged(), nil
 }
