@@ -9,10 +9,10 @@ import (
 	"github.com/credrotate/credrotate/internal/sandbox/demo"
 )
 
-// TestFreshAfterLease: a run that cloned before another run moved the base
-// branch, and then got the lease, plans from a fresh clone, never from the
-// one that may miss a merged rotation.
-func TestFreshAfterLease(t *testing.T) {
+// TestCloneUnderTheLease: the lease is taken before the clone, so a run
+// that waited while another run merged plans from the base branch as the
+// lease found it, never from an older one that may miss a merged rotation.
+func TestCloneUnderTheLease(t *testing.T) {
 	ctx := context.Background()
 	w := startDemo(t, demo.Options{})
 	a := newApp(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
@@ -26,29 +26,20 @@ func TestFreshAfterLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	wr := &wiring{cfg: cfg, log: log, traceID: "trace-fresh", red: a.red}
+	var moved string
+	wr.beforeClone = func(ctx context.Context, access func() error, _ func(context.Context, error) (string, error)) error {
+		if err := access(); err != nil {
+			return err
+		}
+		// Another run merges while this one takes the lease.
+		moved, err = w.Hub.CommitFiles(ctx, cfg.Git.BaseBranch, cfg.Git.BaseBranch, "a merged rotation", map[string][]byte{"NOTE.md": []byte("moved\n")})
+		return err
+	}
 	runner, err := wr.newRunner(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cloned := runner.Repo.(repoAdapter).BaseSHA()
-
-	// Nothing moved: the same runner.
-	same, err := freshAfterLease(ctx, wr, runner)
-	if err != nil || same != runner {
-		t.Fatalf("unmoved base: runner replaced (%v)", err)
-	}
-
-	// Another run merged in between.
-	moved, err := w.Hub.CommitFiles(ctx, cfg.Git.BaseBranch, cfg.Git.BaseBranch, "a merged rotation", map[string][]byte{"NOTE.md": []byte("moved\n")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh, err := freshAfterLease(ctx, wr, runner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := fresh.Repo.(repoAdapter).BaseSHA()
-	if fresh == runner || got == cloned || got != moved {
-		t.Fatalf("after the base moved: clone at %s (was %s), want %s", got, cloned, moved)
+	if got := runner.Repo.(repoAdapter).BaseSHA(); moved == "" || got != moved {
+		t.Fatalf("cloned %s, want the base as it was under the lease, %s", got, moved)
 	}
 }

@@ -79,14 +79,28 @@ func readLockHolder(path string) *gitops.Holder {
 	return &h
 }
 
+// leaseBeforeClone is the wiring's beforeClone of a run that writes: it
+// takes the run lease (see takeLease) before the repository is cloned.
+func (a *app) leaseBeforeClone(lock *runLock, f renewFlags, w *wiring) func(context.Context, func() error, func(context.Context, error) (string, error)) error {
+	return func(ctx context.Context, access func() error, raise func(context.Context, error) (string, error)) error {
+		return a.takeLease(ctx, lock, f, w, access, raise)
+	}
+}
+
 // takeLease takes the lease on the remote for the rest of the run, whose
 // deadline ctx carries. Another live holder stops the run with exit 3; a
 // holder past its deadline, or a lease ref that is not a lease, is a
-// failure: an alert is raised and the run exits 1. A stale lease is taken
-// over with a warning that names the run that did not finish.
-func (a *app) takeLease(ctx context.Context, lock *runLock, f renewFlags, w *wiring, runner *rotate.Runner) error {
+// failure: an alert is raised (through raise) and the run exits 1. A stale
+// lease is taken over with a warning that names the run that did not
+// finish. access is the GitHub access check that runs meanwhile: its
+// failure is the run's, returned as it is, and a lease taken is given back
+// by lock.release.
+func (a *app) takeLease(ctx context.Context, lock *runLock, f renewFlags, w *wiring, access func() error, raise func(context.Context, error) (string, error)) error {
 	leases, err := w.leases()
 	if err != nil {
+		if aerr := access(); aerr != nil {
+			return aerr
+		}
 		return a.preflightFailed(f, w.traceID, &rotate.StepError{Step: "preflight lease", Err: err, Next: "check git.url"}, "", w.log)
 	}
 	timeout := f.timeout
@@ -94,6 +108,12 @@ func (a *app) takeLease(ctx context.Context, lock *runLock, f renewFlags, w *wir
 		timeout = time.Until(dl).Round(time.Second)
 	}
 	le, err := leases.Acquire(ctx, w.holder(f), timeout)
+	if le != nil {
+		lock.lease = le
+	}
+	if aerr := access(); aerr != nil {
+		return aerr
+	}
 	var he *gitops.HeldError
 	switch {
 	case err == nil:
@@ -107,14 +127,13 @@ func (a *app) takeLease(ctx context.Context, lock *runLock, f renewFlags, w *wir
 		}
 		serr := &rotate.StepError{Step: "preflight lease", Err: err, Next: next}
 		alert := ""
-		if url, aerr := runner.RaiseRunAlert(ctx, serr); aerr == nil {
+		if url, aerr := raise(ctx, serr); aerr == nil {
 			alert = url
 		} else {
 			w.log.WithError(aerr).Error("could not raise the alert issue")
 		}
 		return a.preflightFailed(f, w.traceID, serr, alert, w.log)
 	}
-	lock.lease = le
 	fields := logrus.Fields{"lease": gitops.LeaseRef, "lease_expires_at": le.Holder.ExpiresAt}
 	if p := le.Previous; p != nil {
 		w.log.WithFields(fields).WithFields(logrus.Fields{"previous_holder": p.Host, "previous_pid": p.PID, "previous_trace_id": p.TraceID}).
@@ -255,16 +274,13 @@ func (a *app) observeLocked(ctx context.Context, command, output string, cfg *co
 	}
 	release = func() { lock.release(ctx) }
 	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: commandLine(os.Args[1:]), red: a.red}
+	w.beforeClone = a.leaseBeforeClone(lock, f, w)
 	if runner, err = w.newRunner(ctx); err != nil {
 		release()
-		return nil, nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
-	}
-	if err := a.takeLease(ctx, lock, f, w, runner); err != nil {
-		release()
-		return nil, nil, nil, err
-	}
-	if runner, err = freshAfterLease(ctx, w, runner); err != nil {
-		release()
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return nil, nil, nil, err
+		}
 		return nil, nil, nil, fmt.Errorf("%s: %w%s", command, err, nextAction(err))
 	}
 	if adjust != nil {
@@ -284,31 +300,4 @@ func logDeadline(ctx context.Context, f renewFlags, log *logrus.Entry) {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		log.WithField("timeout", f.timeout.String()).Error("the run reached its deadline (--timeout) before it finished: the steps it did not reach failed, and their alerts may be missing; the next run resumes from the state in Equifax and git")
 	}
-}
-
-// freshAfterLease makes sure the run plans from the base branch as it is
-// under the lease. The clone is made before the lease is taken (the lease
-// uses the clone's credentials), so a run that finished in between — it
-// held the lease while this one cloned — may have merged a rotation this
-// clone does not show; planning from it could revoke the secret just
-// deployed. When the base branch moved, the repository is cloned again.
-func freshAfterLease(ctx context.Context, w *wiring, runner *rotate.Runner) (*rotate.Runner, error) {
-	ra, ok := runner.Repo.(repoAdapter)
-	if !ok {
-		return runner, nil
-	}
-	sha, exists, err := ra.RemoteBranchSHA(ctx, w.cfg.Git.BaseBranch)
-	if err != nil {
-		return nil, &rotate.StepError{Step: "preflight clone", Err: fmt.Errorf("reading where %s points after taking the lease: %w", w.cfg.Git.BaseBranch, err), Next: "check git.url and the push token (git.tokenEnv) or SSH key"}
-	}
-	if !exists || sha == ra.BaseSHA() {
-		return runner, nil
-	}
-	w.log.WithFields(logrus.Fields{"step": "preflight", "cloned": ra.BaseSHA(), "now": sha}).Info("the base branch moved while this run waited for the lease; cloning it again")
-	fresh, err := w.newRunner(ctx)
-	if err != nil {
-		return nil, err
-	}
-	fresh.AfterStep, fresh.OnStep = runner.AfterStep, runner.OnStep
-	return fresh, nil
 }

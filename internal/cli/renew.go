@@ -139,6 +139,11 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 	}
 
 	w := &wiring{cfg: cfg, log: log, traceID: traceID, command: command, failpoint: os.Getenv("CREDROTATE_FAILPOINT"), emergency: f.emergency, dryRun: f.dryRun, red: a.red}
+	if lock != nil {
+		// The lease is taken before the clone, so the run plans from the
+		// base branch as it is under the lease.
+		w.beforeClone = a.leaseBeforeClone(lock, f, w)
+	}
 	runner, err := w.newRunner(ctx)
 	if err != nil {
 		var ee *exitError
@@ -146,14 +151,6 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 			return err
 		}
 		return a.preflightFailed(f, traceID, err, "", log)
-	}
-	if lock != nil {
-		if err := a.takeLease(ctx, lock, f, w, runner); err != nil {
-			return err
-		}
-		if runner, err = freshAfterLease(ctx, w, runner); err != nil {
-			return a.preflightFailed(f, traceID, err, "", log)
-		}
 	}
 	runner.SkipQuiet = f.cronMode
 	obs, err := runner.Preflight(ctx)

@@ -45,6 +45,13 @@ type wiring struct {
 	// gitToken is what the workspace pushes with (set by newRunner); the
 	// run lease uses it too.
 	gitToken string
+	// beforeClone, when set, runs in newRunner once git can be reached (the
+	// push token is known) and before the clone: renew takes the run lease
+	// there, so that the clone is made under it and shows every rotation a
+	// run before it merged. access waits for the GitHub access check, which
+	// runs meanwhile, and returns its failure; raise raises the run's alert
+	// issue.
+	beforeClone func(ctx context.Context, access func() error, raise func(context.Context, error) (string, error)) error
 }
 
 // newRunner builds the orchestrator: it clones the repository and
@@ -83,24 +90,41 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 		})
 	}
 
-	fg, err := w.forge(ctx)
+	fg, err := w.connect(ctx)
 	if err != nil {
 		return nil, &rotate.StepError{Step: "preflight github", Err: err, Next: forgeNext(err)}
 	}
+	// GitHub's access check goes on while the lease is taken and the
+	// repository cloned; its failure is reported before theirs, as if it
+	// had come first.
+	access := checkAccess(ctx, fg)
 	gitToken := os.Getenv(cfg.Git.TokenEnv)
 	if gitToken == "" && cfg.GitHub.App.Enabled() {
-		// A GitHub App pushes with its installation token.
+		// A GitHub App pushes with its installation token, which the access
+		// check has fetched.
+		if err := access(); err != nil {
+			return nil, err
+		}
 		if gitToken, err = fg.GitToken(ctx); err != nil {
 			return nil, &rotate.StepError{Step: "preflight github", Err: err, Next: "check the GitHub App's id, installation id and private key"}
 		}
 	}
 	w.gitToken = gitToken
 	w.red.Add(gitToken)
+	if w.beforeClone != nil {
+		alerter := &rotate.Runner{Log: w.log, TraceID: w.traceID, Forge: redactForge(fg, w.red), Settings: rotate.Settings{AlertLabels: cfg.GitHub.AlertLabels}}
+		if err := w.beforeClone(ctx, access, alerter.RaiseRunAlert); err != nil {
+			return nil, err
+		}
+	}
 	ws, err := gitops.Clone(ctx, gitops.Options{
 		URL: cfg.Git.URL, BaseBranch: cfg.Git.BaseBranch, Token: gitToken,
 		SSHKeyFile: cfg.Git.SSHKeyFile, SigningKeyFile: cfg.Git.SigningKeyFile,
 		Author: gitops.Signature{Name: cfg.Git.Author.Name, Email: cfg.Git.Author.Email},
 	})
+	if aerr := access(); aerr != nil {
+		return nil, aerr
+	}
 	if err != nil {
 		return nil, &rotate.StepError{Step: "preflight clone", Err: err, Next: "check git.url and the push token (git.tokenEnv) or SSH key"}
 	}
@@ -200,8 +224,40 @@ func currentSource(s config.SecretSource) (rotate.SecretReader, error) {
 	return nil, usageErrorf("a currentSecret has no source")
 }
 
-// forge connects to GitHub (or localhub) with a token or as an App.
+// forge connects to GitHub (or localhub) with a token or as an App, and
+// checks the access credrotate needs.
 func (w *wiring) forge(ctx context.Context) (*github.Client, error) {
+	c, err := w.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.CheckAccess(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkAccess starts fg's access check and returns what waits for its
+// result: nil, or the check's failure as the preflight's GitHub step. The
+// check runs once, whoever waits.
+func checkAccess(ctx context.Context, fg *github.Client) func() error {
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		if cerr := fg.CheckAccess(ctx); cerr != nil {
+			err = &rotate.StepError{Step: "preflight github", Err: cerr, Next: forgeNext(cerr)}
+		}
+	}()
+	return func() error {
+		<-done
+		return err
+	}
+}
+
+// connect makes the GitHub (or localhub) client, with a token or as an
+// App, without calling GitHub.
+func (w *wiring) connect(ctx context.Context) (*github.Client, error) {
 	gh := w.cfg.GitHub
 	opts := github.Options{APIURL: gh.APIURL, Owner: gh.Owner, Repo: gh.Repo,
 		Logf: w.log.WithField("step", "github").Warnf}
@@ -218,14 +274,7 @@ func (w *wiring) forge(ctx context.Context) (*github.Client, error) {
 			return nil, errMissingToken(gh.TokenEnv, "github.tokenEnv")
 		}
 	}
-	c, err := github.New(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.CheckAccess(ctx); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return github.New(ctx, opts)
 }
 
 // repoAdapter gives the orchestrator the workspace it needs.

@@ -386,12 +386,8 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 			return err
 		})
 	}
-	if err := clone(); err != nil {
-		res.Err = err
-		return finish(w, ctl, res)
-	}
-	// The run lease, as `credrotate renew` takes it: after the clone, then
-	// a fresh clone when the base branch moved in between.
+	// The run lease, as `credrotate renew` takes it: before the clone, so
+	// the clone shows the base branch as it is under the lease.
 	pid := w.runs
 	if w.live == nil {
 		w.live = map[int]bool{}
@@ -418,11 +414,9 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 			_ = lease.Release(ctx)
 		}
 	}()
-	if sha, ok, err := ws.RemoteBranchSHA(ctx, "main"); err != nil || (ok && sha != ws.BaseSHA()) {
-		if err := clone(); err != nil {
-			res.Err = err
-			return finish(w, ctl, res)
-		}
+	if err := clone(); err != nil {
+		res.Err = err
+		return finish(w, ctl, res)
 	}
 	client, err := w.svc.client(emuTransport{w}, log, w.now)
 	if err != nil {
