@@ -73,30 +73,151 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 		return fail("manifests", err, "fix or remove the file named above on the base branch")
 	}
 
-	// A key whose last run failed (an open alert issue) is never quiet: the
-	// alert issues are listed while the pull requests are.
-	var (
-		alerted    map[string]bool
-		alertedErr error
-		alertsDone = make(chan struct{})
-	)
+	byPath := make(map[string]seal.Manifest, len(manifests))
+	for _, m := range manifests {
+		byPath[m.Path] = m
+	}
 	// With concurrency 1 every call of the run is made in order, one at a
-	// time: the alerts are listed after the pull requests.
-	parallel := r.SkipQuiet && r.concurrency() > 1
-	if parallel {
+	// time: the pull requests, the alerts, then each key's description.
+	// Otherwise the alerts are listed while the pull requests are, and a
+	// key the manifests alone show is not quiet is described meanwhile too.
+	if r.concurrency() == 1 {
+		open, err := r.openRotations(ctx, obs, dirs)
+		if err != nil {
+			return nil, err
+		}
+		alerted := r.alerted(r.openAlertKeys(ctx))
+		if err := r.observeKeys(ctx, obs, byPath); err != nil {
+			return nil, err
+		}
+		attachOpen(obs, open)
+		for i := range obs.Keys {
+			if r.isQuiet(obs.Keys[i], alerted) {
+				obs.Keys[i].Quiet = true
+				continue
+			}
+			r.describe(ctx, obs, &obs.Keys[i])
+		}
+		for i := range obs.Keys {
+			r.setAside(&obs.Keys[i])
+		}
+		r.step(StepToken)
+		return obs, nil
+	}
+
+	if err := r.observeKeys(ctx, obs, byPath); err != nil {
+		return nil, err
+	}
+	var (
+		alertKeys map[string]bool
+		alertsErr error
+		alertsOut = make(chan struct{})
+	)
+	if r.SkipQuiet {
 		go func() {
-			defer close(alertsDone)
-			alerted, alertedErr = r.Forge.OpenAlertKeys(ctx)
+			defer close(alertsOut)
+			alertKeys, alertsErr = r.openAlertKeys(ctx)
 		}()
 	} else {
-		close(alertsDone)
+		close(alertsOut)
 	}
-	defer func() { <-alertsDone }()
+	defer func() { <-alertsOut }()
 
-	// Open rotation pull requests and their state markers.
+	// The describes: first every key not quiet by its manifests alone (an
+	// open pull request or alert only makes a key less quiet), then, once
+	// the pull requests and alerts are known, the others that are not quiet.
+	dctx, cancel := context.WithCancel(ctx)
+	g, gctx := errgroup.WithContext(dctx)
+	g.SetLimit(r.concurrency())
+	var now, later []int
+	for i := range obs.Keys {
+		if r.isQuiet(obs.Keys[i], nil) {
+			later = append(later, i)
+		} else {
+			now = append(now, i)
+		}
+	}
+	known := make(chan bool, 1) // true: the pull requests and alerts are known
+	var alerted map[string]bool
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		for _, i := range now {
+			g.Go(func() error { r.describe(gctx, obs, &obs.Keys[i]); return nil })
+		}
+		if !<-known {
+			return
+		}
+		for _, i := range later {
+			if r.isQuiet(obs.Keys[i], alerted) {
+				obs.Keys[i].Quiet = true
+				continue
+			}
+			g.Go(func() error { r.describe(gctx, obs, &obs.Keys[i]); return nil })
+		}
+	}()
+	stop := func() {
+		cancel()
+		<-fed
+		_ = g.Wait()
+	}
+
+	open, err := r.openRotations(ctx, obs, dirs)
+	if err != nil {
+		known <- false
+		stop()
+		return nil, err
+	}
+	<-alertsOut
+	alerted = r.alerted(alertKeys, alertsErr)
+	attachOpen(obs, open)
+	known <- true
+	<-fed
+	_ = g.Wait()
+	cancel()
+	for i := range obs.Keys {
+		r.setAside(&obs.Keys[i])
+	}
+	r.step(StepToken)
+	return obs, nil
+}
+
+// openAlertKeys lists the open alert issues when quiet keys are skipped
+// (only then do they matter to the preflight).
+func (r *Runner) openAlertKeys(ctx context.Context) (map[string]bool, error) {
+	if !r.SkipQuiet {
+		return nil, nil
+	}
+	return r.Forge.OpenAlertKeys(ctx)
+}
+
+// alerted is the keys with an open alert issue. Without the list nothing
+// is known to be quiet: every key is described.
+func (r *Runner) alerted(keys map[string]bool, err error) map[string]bool {
+	if r.SkipQuiet && err != nil {
+		r.Log.WithError(err).Warn("could not list the open alert issues; every key is described at Equifax")
+		return map[string]bool{runAlertKey: true}
+	}
+	return keys
+}
+
+// isQuiet reports whether ko is skipped as quiet: SkipQuiet, no open alert
+// for it or for the run (alerted), and its manifests show nothing can be
+// due. With alerted nil it answers from the manifests alone, which an open
+// pull request or alert can only make less quiet.
+func (r *Runner) isQuiet(ko KeyObservation, alerted map[string]bool) bool {
+	return r.SkipQuiet && !alerted[runAlertKey] && !alerted[alertKey(ko.Key)] && r.quiet(ko)
+}
+
+// openRotations reads the open rotation pull requests and what each
+// proposes, by key, and records them in obs.
+func (r *Runner) openRotations(ctx context.Context, obs *Observation, dirs []string) (map[credential.ProviderKey][]OpenRotation, error) {
+	fail := func(err error, next string) (map[credential.ProviderKey][]OpenRotation, error) {
+		return nil, &StepError{Step: string(StepPreflight) + " pull requests", Err: err, Next: next}
+	}
 	prs, err := r.Forge.ListOpenPRs(ctx, r.Settings.BranchPrefix)
 	if err != nil {
-		return fail("pull requests", err, "check the GitHub token's access to the repository")
+		return fail(err, "check the GitHub token's access to the repository")
 	}
 	open := map[credential.ProviderKey][]OpenRotation{}
 	for _, pr := range prs {
@@ -118,7 +239,7 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 				obs.Warnings = append(obs.Warnings, fmt.Sprintf("pull request #%d on %s: %v; it is left alone", pr.Number, pr.Branch, err))
 				continue
 			case err != nil:
-				return fail("pull requests", fmt.Errorf("reading rotation branch %s of pull request #%d: %w", pr.Branch, pr.Number, err), "check the git remote is reachable; nothing was changed")
+				return fail(fmt.Errorf("reading rotation branch %s of pull request #%d: %w", pr.Branch, pr.Number, err), "check the git remote is reachable; nothing was changed")
 			}
 		}
 		if pr.MergeableState == "" && pr.Mergeable == nil {
@@ -136,37 +257,22 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 			open[k] = append(open[k], OpenRotation{Number: pr.Number, URL: pr.URL, Branch: pr.Branch, NewSecretID: ks.NewSecretID, OldSecretID: ks.OldSecretID, Fingerprint: ks.Fingerprint, ExpiresAt: ks.ExpiresAt, Emergency: ks.Emergency, Conflicting: pr.Conflicting()})
 		}
 	}
+	return open, nil
+}
 
-	<-alertsDone
-	if r.SkipQuiet && !parallel {
-		alerted, alertedErr = r.Forge.OpenAlertKeys(ctx)
-	}
-	if r.SkipQuiet && alertedErr != nil {
-		// Without the list nothing is known to be quiet.
-		r.Log.WithError(alertedErr).Warn("could not list the open alert issues; every key is described at Equifax")
-		alerted = map[string]bool{runAlertKey: true}
-	}
-
-	// Current secrets, then Equifax's metadata (a token each), concurrently.
-	byPath := make(map[string]seal.Manifest, len(manifests))
-	for _, m := range manifests {
-		byPath[m.Path] = m
-	}
+// observeKeys reads each key's current secret and what the base branch
+// deploys of it into obs.Keys.
+func (r *Runner) observeKeys(ctx context.Context, obs *Observation, byPath map[string]seal.Manifest) error {
 	obs.Keys = make([]KeyObservation, len(r.Keys))
 	obs.index = make(map[credential.ProviderKey]int, len(r.Keys))
 	for i, k := range r.Keys {
 		sec, err := k.Current.Read(ctx)
 		if err != nil {
-			return fail("current secret", fmt.Errorf("%s: %w", k.Key, err), "make the current secret of "+string(k.Key)+" readable at "+k.Current.Describe())
+			return &StepError{Step: string(StepPreflight) + " current secret", Err: fmt.Errorf("%s: %w", k.Key, err), Next: "make the current secret of " + string(k.Key) + " readable at " + k.Current.Describe()}
 		}
 		obs.current[k.Key] = sec
 		obs.specs[k.Key] = k
 		ko := KeyObservation{Key: k.Key, ClientID: k.ClientID, Service: serviceName(k.Provider), Environments: len(r.Envs), CurrentFingerprint: sec.Fingerprint()}
-		if prs := open[k.Key]; len(prs) > 0 {
-			sort.Slice(prs, func(i, j int) bool { return prs[i].Number > prs[j].Number })
-			first := prs[0]
-			ko.Open, ko.Others = &first, prs[1:]
-		}
 		for _, e := range obs.Envs {
 			if m, ok := byPath[e.ManifestPath(k.Key)]; ok && m.Metadata.ProviderKey == k.Key {
 				ko.Deployed = append(ko.Deployed, Deployed{Env: e.Name, Path: m.Path, SecretID: m.Metadata.SecretID, Fingerprint: m.Metadata.Fingerprint, ExpiresAt: m.Metadata.ExpiresAt, RotatedAt: m.Metadata.RotatedAt})
@@ -175,47 +281,61 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 		obs.Keys[i] = ko
 		obs.index[k.Key] = i
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.concurrency())
+	return nil
+}
+
+// attachOpen records each key's open rotations: the newest as Open, the
+// others (duplicates) as Others.
+func attachOpen(obs *Observation, open map[credential.ProviderKey][]OpenRotation) {
 	for i := range obs.Keys {
-		g.Go(func() error {
-			ko := &obs.Keys[i]
-			if r.SkipQuiet && !alerted[runAlertKey] && !alerted[alertKey(ko.Key)] && r.quiet(*ko) {
-				ko.Quiet = true
-				return nil
-			}
-			spec := obs.specs[ko.Key]
-			cur := obs.current[ko.Key]
-			info, err := spec.Provider.Describe(gctx, equifax.Credentials{ClientID: spec.ClientID, ClientSecret: cur})
-			if err != nil {
-				svc := serviceName(spec.Provider)
-				next := "check the " + svc + " client and its current secret; the next run describes it again"
-				if errors.Is(err, equifax.ErrUnauthorized) {
-					next = "the credentials for " + string(ko.Key) + " are not accepted by " + svc + ": check " + spec.Current.Describe() + " holds the deployed secret, and the management identity where the provider has one"
-				} else if equifax.Retryable(err) {
-					next = svc + " did not answer for this key; the other keys went ahead, and the next run describes it again"
-				}
-				ko.DescribeErr, ko.DescribeNext = err, next
-				r.Log.WithFields(map[string]any{"provider_key": ko.Key, "step": string(StepDescribe)}).WithError(err).Error("describing the key at " + svc + " failed; the other keys proceed")
-				return nil
-			}
-			ko.Client = info
-			for _, s := range info.Secrets {
-				if s.Status.Valid() && s.Hint != "" && strings.HasPrefix(cur.Reveal(), s.Hint) {
-					ko.HintMatches = append(ko.HintMatches, s.SecretID)
-				}
-			}
-			setForeignAside(ko)
-			if n := len(ko.SetAside); n > 0 {
-				r.Log.WithFields(map[string]any{"provider_key": ko.Key, "step": string(StepDescribe), "set_aside": n}).
-					Infof("%d secret(s) of client %s were not made by credrotate and nothing it manages refers to them; they are left alone", n, ko.ClientID)
-			}
-			return nil
-		})
+		ko := &obs.Keys[i]
+		if prs := open[ko.Key]; len(prs) > 0 {
+			sort.Slice(prs, func(i, j int) bool { return prs[i].Number > prs[j].Number })
+			first := prs[0]
+			ko.Open, ko.Others = &first, prs[1:]
+		}
 	}
-	_ = g.Wait()
-	r.step(StepToken)
-	return obs, nil
+}
+
+// describe reads ko's client at its provider (a token and the describe),
+// with the current secret. A failure is ko's alone. It touches only what
+// the description sets (Client, HintMatches, DescribeErr, DescribeNext), so
+// it may run while the open rotations are attached.
+func (r *Runner) describe(ctx context.Context, obs *Observation, ko *KeyObservation) {
+	spec := obs.specs[ko.Key]
+	cur := obs.current[ko.Key]
+	info, err := spec.Provider.Describe(ctx, equifax.Credentials{ClientID: spec.ClientID, ClientSecret: cur})
+	if err != nil {
+		svc := serviceName(spec.Provider)
+		next := "check the " + svc + " client and its current secret; the next run describes it again"
+		if errors.Is(err, equifax.ErrUnauthorized) {
+			next = "the credentials for " + string(ko.Key) + " are not accepted by " + svc + ": check " + spec.Current.Describe() + " holds the deployed secret, and the management identity where the provider has one"
+		} else if equifax.Retryable(err) {
+			next = svc + " did not answer for this key; the other keys went ahead, and the next run describes it again"
+		}
+		ko.DescribeErr, ko.DescribeNext = err, next
+		r.Log.WithFields(map[string]any{"provider_key": ko.Key, "step": string(StepDescribe)}).WithError(err).Error("describing the key at " + svc + " failed; the other keys proceed")
+		return
+	}
+	ko.Client = info
+	for _, s := range info.Secrets {
+		if s.Status.Valid() && s.Hint != "" && strings.HasPrefix(cur.Reveal(), s.Hint) {
+			ko.HintMatches = append(ko.HintMatches, s.SecretID)
+		}
+	}
+}
+
+// setAside sets a described key's foreign secrets aside (see
+// setForeignAside), once its open rotations are known.
+func (r *Runner) setAside(ko *KeyObservation) {
+	if ko.Quiet || ko.DescribeErr != nil {
+		return
+	}
+	setForeignAside(ko)
+	if n := len(ko.SetAside); n > 0 {
+		r.Log.WithFields(map[string]any{"provider_key": ko.Key, "step": string(StepDescribe), "set_aside": n}).
+			Infof("%d secret(s) of client %s were not made by credrotate and nothing it manages refers to them; they are left alone", n, ko.ClientID)
+	}
 }
 
 // errUnreadableBranch marks a rotation branch whose change credrotate
