@@ -569,3 +569,31 @@ func TestLocalhubCloseKeepBranch(t *testing.T) {
 		t.Fatalf("branch at %q after the close, want %s", sha, before)
 	}
 }
+
+// TestLocalhubEnsurePRNewBranch: for a branch the run's own push just made,
+// the pull request is opened without looking for one first and not read
+// back; if one is open after all, GitHub's "already exists" leads to it.
+func TestLocalhubEnsurePRNewBranch(t *testing.T) {
+	h := newHub(t, localhub.Options{Checks: localhub.ChecksPending})
+	c := h.client(t, nil)
+	ctx := context.Background()
+	h.commit(t, "credrotate/k", "rotate", map[string]string{"k.yaml": "v1\n"})
+	s := spec("credrotate/k", "rotate")
+	s.NewBranch = true
+	before := h.Calls().API
+	pr, created, err := c.EnsurePR(ctx, s)
+	if err != nil || !created || pr.Number == 0 || pr.HeadSHA == "" || len(pr.Labels) != len(s.Labels) {
+		t.Fatalf("EnsurePR = %+v, created=%v, %v", pr, created, err)
+	}
+	after := h.Calls().API
+	for route, n := range after {
+		if strings.HasPrefix(route, "GET ") && n != before[route] {
+			t.Errorf("%s called %d times while opening the pull request, want no read", route, n-before[route])
+		}
+	}
+
+	again, created, err := c.EnsurePR(ctx, s)
+	if err != nil || created || again.Number != pr.Number {
+		t.Fatalf("EnsurePR on a branch with an open pull request = %+v, created=%v, %v; want #%d", again, created, err, pr.Number)
+	}
+}

@@ -161,14 +161,15 @@ func (c *Client) EnsurePR(ctx context.Context, spec forge.PRSpec) (forge.PR, boo
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 
-	var p *gh.PullRequest
+	var (
+		p   *gh.PullRequest
+		err error
+	)
 	if !spec.NewBranch {
-		var err error
 		if p, err = c.findOpen(ctx, spec.Branch); err != nil {
 			return forge.PR{}, false, err
 		}
 	}
-	var err error
 	created := false
 	if p == nil {
 		p, _, err = c.gh.PullRequests.Create(ctx, c.owner, c.repo, &gh.NewPullRequest{
