@@ -68,7 +68,7 @@ func run(ctx context.Context, out, cssPath, chromium string) error {
 		return err
 	}
 	var pages []page
-	for _, n := range []int{4, 100} {
+	for _, n := range []int{4, 100, 1000} {
 		pr, dash, err := scheduledRun(ctx, n)
 		if err != nil {
 			return fmt.Errorf("a run of %d keys: %w", n, err)
