@@ -205,20 +205,6 @@ func (w *Workspace) BaseSHA() string { return w.base.String() }
 // BaseBranch is the configured base branch.
 func (w *Workspace) BaseBranch() string { return w.opts.BaseBranch }
 
-// RemoteBranchSHA asks the remote (ls-remote style) where branch points.
-// ok is false when the branch does not exist.
-func (w *Workspace) RemoteBranchSHA(ctx context.Context, branch string) (string, bool, error) {
-	refs, err := w.lsRemote(ctx)
-	if err != nil {
-		return "", false, err
-	}
-	h, ok := refs[plumbing.NewBranchReferenceName(branch)]
-	if !ok {
-		return "", false, nil
-	}
-	return h.String(), true, nil
-}
-
 // lsRemote lists the remote's branch heads.
 func (w *Workspace) lsRemote(ctx context.Context) (map[plumbing.ReferenceName]plumbing.Hash, error) {
 	rem, err := w.repo.Remote(remoteName)

@@ -404,17 +404,10 @@ func TestPublishApplyError(t *testing.T) {
 	}
 }
 
-func TestRemoteBranchAndReadBranchFile(t *testing.T) {
+func TestReadBranchFile(t *testing.T) {
 	r := newRemote(t, baseFiles())
-	sha := r.commit("credrotate/k", "rotation", map[string]string{"overlays/prod/credentials/k.yaml": "on branch\n"})
+	r.commit("credrotate/k", "rotation", map[string]string{"overlays/prod/credentials/k.yaml": "on branch\n"})
 	w := mustClone(t, cloneOpts(r))
-	got, ok, err := w.RemoteBranchSHA(context.Background(), "credrotate/k")
-	if err != nil || !ok || got != sha {
-		t.Fatalf("RemoteBranchSHA = %s, %v, %v; want %s", got, ok, err, sha)
-	}
-	if _, ok, err := w.RemoteBranchSHA(context.Background(), "nope"); ok || err != nil {
-		t.Fatalf("missing branch: ok=%v err=%v", ok, err)
-	}
 	data, err := w.ReadBranchFile(context.Background(), "credrotate/k", "overlays/prod/credentials/k.yaml")
 	if err != nil || string(data) != "on branch\n" {
 		t.Fatalf("ReadBranchFile = %q, %v", data, err)
