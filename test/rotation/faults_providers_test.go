@@ -218,8 +218,8 @@ func (w *world) hasOpenPR(k demo.Key) bool {
 // not survive yet, by provider type and fault kind; each is skipped, loudly,
 // until it is fixed.
 var knownCreateGaps = map[string]string{
-	"entra/stall":  "a stalled addPassword that Graph carries out after the client gave up, then the client's retry: a third valid password (the entra client retries a create that cannot be replayed)",
-	"gcpkey/stall": "a stalled keys.create that IAM carries out after the client gave up, then the retry: two keys next to the deployed one, and the key is blocked until a person revokes one",
+	"entra/stall":  "a stalled addPassword that Graph carries out after the client gave up (the client does not retry it): the next run describes the application before the stalled create lands, adds a password of its own, and the late one makes three valid",
+	"gcpkey/stall": "a stalled keys.create that IAM carries out after the client gave up: the next run describes the account before the stalled create lands, creates a key of its own, and the late one makes two keys next to the deployed one, so the key is blocked until a person revokes one",
 }
 
 // TestFaultMatrixEveryProvider plays each provider's faults at every phase
