@@ -597,3 +597,40 @@ func TestLocalhubEnsurePRNewBranch(t *testing.T) {
 		t.Fatalf("EnsurePR on a branch with an open pull request = %+v, created=%v, %v; want #%d", again, created, err, pr.Number)
 	}
 }
+
+// TestLocalhubOpenAlertKeysListedOnce: a client lists the open alert issues
+// once; later answers come from that listing, kept true by the client's own
+// raises and resolves, and are the caller's to change.
+func TestLocalhubOpenAlertKeysListedOnce(t *testing.T) {
+	h := newHub(t, localhub.Options{})
+	c := h.client(t, nil)
+	ctx := context.Background()
+	if _, err := h.client(t, nil).RaiseAlert(ctx, forge.Alert{Key: "equifax.a", Title: "a failed", Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	listings := func() int { return h.Calls().API["GET /repos/{owner}/{repo}/issues"] }
+	first := listings()
+	keys, err := c.OpenAlertKeys(ctx)
+	if err != nil || !keys["equifax.a"] || len(keys) != 1 {
+		t.Fatalf("OpenAlertKeys = %v, %v", keys, err)
+	}
+	if listings() == first {
+		t.Fatal("the first OpenAlertKeys did not list the issues")
+	}
+	keys["changed by the caller"] = true
+	before := listings()
+	if _, err := c.RaiseAlert(ctx, forge.Alert{Key: "equifax.b", Title: "b failed", Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ResolveAlert(ctx, "equifax.a", "fixed"); err != nil {
+		t.Fatal(err)
+	}
+	raisesAndResolves := listings() - before
+	keys, err = c.OpenAlertKeys(ctx)
+	if err != nil || keys["equifax.a"] || !keys["equifax.b"] || len(keys) != 1 {
+		t.Fatalf("after a raise and a resolve: %v, %v; want only equifax.b", keys, err)
+	}
+	if n := listings() - before - raisesAndResolves; n != 0 {
+		t.Errorf("the second OpenAlertKeys listed the issues %d more times, want 0", n)
+	}
+}
