@@ -294,7 +294,8 @@ func (w *Workspace) push(ctx context.Context, branch plumbing.ReferenceName, com
 // create pushes commit to branch only if branch does not exist on the
 // remote and base is still at the commit the change was built on: both are
 // checked against the push's own reading of the remote, so creating a
-// branch costs one exchange.
+// branch costs one exchange. Unlike push, "already up to date" is an error
+// here: the branch exists, and the caller goes on to compare it.
 func (w *Workspace) create(ctx context.Context, branch, base plumbing.ReferenceName, commit plumbing.Hash) (int, error) {
 	n := w.countNewObjects(commit)
 	pctx, cancel := context.WithTimeout(ctx, w.opts.PushTimeout)

@@ -156,25 +156,22 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 			g.Go(func() error { r.describe(gctx, obs, &obs.Keys[i]); return nil })
 		}
 	}()
-	stop := func() {
-		cancel()
-		<-fed
-		_ = g.Wait()
-	}
 
 	open, err := r.openRotations(ctx, obs, dirs)
-	if err != nil {
-		known <- false
-		stop()
-		return nil, err
+	if err == nil {
+		<-alertsOut
+		alerted = r.alerted(alertKeys, alertsErr)
+		attachOpen(obs, open)
+	} else {
+		cancel() // the describes under way are not needed
 	}
-	<-alertsOut
-	alerted = r.alerted(alertKeys, alertsErr)
-	attachOpen(obs, open)
-	known <- true
+	known <- err == nil
 	<-fed
 	_ = g.Wait()
 	cancel()
+	if err != nil {
+		return nil, err
+	}
 	for i := range obs.Keys {
 		r.setAside(&obs.Keys[i])
 	}
