@@ -343,7 +343,10 @@ func hostile(t *testing.T, h http.HandlerFunc, mod func(*okta.Options)) *okta.Cl
 	t.Helper()
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	opts := okta.Options{OrgURL: ts.URL, APIToken: credential.NewSecret(apiToken), Timeout: 2 * time.Second}
+	// A transport of its own: closing another test's server closes the
+	// idle connections of the default transport, which can break a
+	// request of this one that is about to reuse one.
+	opts := okta.Options{OrgURL: ts.URL, APIToken: credential.NewSecret(apiToken), Timeout: 2 * time.Second, HTTPClient: ts.Client()}
 	if mod != nil {
 		mod(&opts)
 	}
