@@ -155,7 +155,7 @@ func (w *wiring) newRunner(ctx context.Context) (*rotate.Runner, error) {
 			AlertLabels: cfg.GitHub.AlertLabels,
 			RenewBefore: cfg.Rotation.RenewBefore, GracePeriod: cfg.Rotation.GracePeriod, RevokeAfter: cfg.Rotation.RevokeAfter,
 			Concurrency: cfg.Rotation.Concurrency, MockSafe: !cfg.Rotation.EnableClientSecretRenewal, Command: w.command,
-			CriticalBefore: cfg.Rotation.CriticalBefore, Emergency: w.emergency,
+			CriticalBefore: cfg.Rotation.CriticalBefore, CreateSettle: cfg.Rotation.CreateSettle, Emergency: w.emergency,
 			RunURL: actionsRunURL(),
 		},
 	}

@@ -156,6 +156,12 @@ type Rotation struct {
 	// EnableClientSecretRenewal false selects the mock-safe provider for
 	// every key: nothing is created or revoked at any provider.
 	EnableClientSecretRenewal bool `json:"enableClientSecretRenewal"`
+	// CreateSettle is how long a create the service never answered may
+	// still be carried out there, at services that do not replay creates
+	// (Entra ID, Okta, Google Cloud): the run waits this long, then looks
+	// for and revokes what it may have minted. Zero keeps each provider's
+	// own (two minutes).
+	CreateSettle time.Duration `json:"createSettle,omitempty"`
 }
 
 // The provider types.

@@ -177,6 +177,9 @@ type rawRotation struct {
 	Timeout        string `mapstructure:"timeout"`
 	// EnableClientSecretRenewal is the feature flag for every provider.
 	EnableClientSecretRenewal string `mapstructure:"enableClientSecretRenewal"`
+	// CreateSettle has no equifax.* spelling: it matters only to services
+	// that do not replay a create.
+	CreateSettle string `mapstructure:"createSettle"`
 }
 
 // rotationKeys are the rotation policy's keys: each is read from rotation.*
@@ -205,7 +208,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	for k := range defaults {
 		envKeys[EnvPrefix+"_"+strings.ToUpper(strings.ReplaceAll(k, ".", "_"))] = k
 	}
-	for _, k := range rotationKeys {
+	for _, k := range append(rotationKeys, "createSettle") {
 		envKeys[EnvPrefix+"_ROTATION_"+strings.ToUpper(k)] = "rotation." + k
 	}
 	for _, kv := range environ {
@@ -394,6 +397,17 @@ func Load(opts LoadOptions) (*Config, error) {
 		RenewBefore: cfg.Equifax.RenewBefore, GracePeriod: cfg.Equifax.GracePeriod, RevokeAfter: cfg.Equifax.RevokeAfter,
 		CriticalBefore: cfg.Equifax.CriticalBefore, Concurrency: cfg.Equifax.Concurrency, Timeout: cfg.Equifax.Timeout,
 		EnableClientSecretRenewal: cfg.Equifax.EnableClientSecretRenewal,
+	}
+	if val := strings.TrimSpace(raw.Rotation.CreateSettle); val != "" {
+		d, err := parseDuration(val)
+		switch {
+		case err != nil:
+			problems = append(problems, Problem{Key: "rotation.createSettle", Value: val, Message: "is not a duration", Fix: `write it like "2m" or "90s", or leave it out for each provider's own`})
+		case d < 0:
+			problems = append(problems, Problem{Key: "rotation.createSettle", Value: val, Message: "is negative", Fix: `set how long an unanswered create may still land, e.g. "2m", or leave it out for each provider's own`})
+		default:
+			cfg.Rotation.CreateSettle = d
+		}
 	}
 	for i := range cfg.Environments {
 		if cfg.Environments[i].Scope == "" {

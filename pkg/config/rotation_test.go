@@ -304,3 +304,32 @@ func TestRenewalFlagIsProviderNeutral(t *testing.T) {
 		t.Errorf("both spellings, disagreeing: %v", err)
 	}
 }
+
+// rotation.createSettle is optional (zero keeps each provider's own), read
+// from the file or CREDROTATE_ROTATION_CREATESETTLE, and refused when it is
+// not a duration or is negative, naming the key and the fix.
+func TestCreateSettle(t *testing.T) {
+	t.Parallel()
+	cfg, err := withFile(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Rotation.CreateSettle != 0 {
+		t.Errorf("createSettle = %s without the key, want 0 (each provider's own)", cfg.Rotation.CreateSettle)
+	}
+	cfg, err = withFile(t, "rotation:\n  createSettle: 90s\n")
+	if err != nil || cfg.Rotation.CreateSettle != 90*time.Second {
+		t.Fatalf("createSettle from the file: %v, %v", cfg, err)
+	}
+	cfg, err = withFile(t, "", "CREDROTATE_ROTATION_CREATESETTLE=5s")
+	if err != nil || cfg.Rotation.CreateSettle != 5*time.Second {
+		t.Fatalf("createSettle from the environment: %v, %v", cfg, err)
+	}
+	for _, bad := range []string{"soon", "-1m"} {
+		_, err := withFile(t, "rotation:\n  createSettle: "+bad+"\n")
+		ps := problemsOf(t, err)
+		if len(ps) != 1 || ps[0].Key != "rotation.createSettle" || ps[0].Fix == "" {
+			t.Errorf("createSettle %q: problems %+v", bad, ps)
+		}
+	}
+}

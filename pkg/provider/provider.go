@@ -197,7 +197,19 @@ type Rules struct {
 	// Force: the service has eligibility rules that CreateRequest.Force
 	// lifts.
 	Force bool
+	// CreateSettle is how long a create whose answer never came (a
+	// timeout, a lost connection, a 5xx) may still take to be carried out
+	// at a service that does not replay creates. The run waits this long
+	// before it looks for such a secret, so that a late one never lands
+	// beside the next run's. Zero is DefaultCreateSettle; services that
+	// replay ignore it.
+	CreateSettle time.Duration
 }
+
+// DefaultCreateSettle is Rules.CreateSettle when a provider sets none: a
+// request a service's front end has accepted ends within its own timeout,
+// a minute or two at the services credrotate speaks to.
+const DefaultCreateSettle = 2 * time.Minute
 
 // Provider is the contract every service implements and the conformance
 // suite (package conformance) checks.

@@ -23,48 +23,11 @@ import (
 // newer one as an orphan.)
 func TestForeignGCPKeyIsNeverCountedOrRevoked(t *testing.T) {
 	t.Parallel()
-	gemu := gcpemu.New(gcpemu.Options{KeyBits: 1024})
-	srv := httptest.NewServer(gemu)
-	t.Cleanup(srv.Close)
-	gemu.SetURL(srv.URL)
-	_, mgmt, err := gemu.SeedKey("credrotate@ops.iam.gserviceaccount.com", gemu.Now().Add(-time.Hour), time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgmtFile := filepath.Join(t.TempDir(), "mgmt.json")
-	if err := os.WriteFile(mgmtFile, mgmt, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	const email = "exporter@app.iam.gserviceaccount.com"
-	// Due: no expiry, made 80 days ago, treated as expiring at 90.
-	deployedID, deployedFile, err := gemu.SeedKey(email, gemu.Now().Add(-80*day), time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGCPWorld(t, 5*time.Second)
+	gemu, w, k, deployedID, tune, email := g.emu, g.w, g.k, g.deployedID, g.tune, g.email
 	foreign, err := gemu.SeedUploadedKey(email, gemu.Now().Add(-day), time.Time{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	prov, err := gcpkey.New(context.Background(), gcpkey.Options{Endpoint: srv.URL, TokenURL: srv.URL + "/token", CredentialsFile: mgmtFile,
-		MaxKeyAge: 90 * day, HTTPClient: srv.Client(), Timeout: 5 * time.Second, Now: gemu.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	w := newWorld(t)
-	k := &wkey{key: "gcpkey.exporter", clientID: email, cur: &workload{}}
-	k.cur.set(credential.NewSecret(string(deployedFile)))
-	w.keys = []*wkey{k}
-	w.sealer.values[deployedID] = credential.NewSecret(string(deployedFile))
-	if _, err := seal.Write(context.Background(), w.repo.base, w.sealEnvs(), []seal.Item{{
-		Ref: seal.SecretRef{Name: "gcpkey-exporter", Namespace: "credit", DataKey: "client_secret"}, Value: credential.NewSecret(string(deployedFile)),
-		Metadata: credential.Metadata{ProviderKey: k.key, SecretID: deployedID, ExpiresAt: gemu.Now().Add(10 * day), RotatedAt: gemu.Now().Add(-80 * day)},
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	tune := func(r *Runner) {
-		r.Now = gemu.Now
-		r.Keys[0].Provider = prov
 	}
 	foreignLeft := func(when string) {
 		t.Helper()
@@ -126,4 +89,60 @@ func TestForeignGCPKeyIsNeverCountedOrRevoked(t *testing.T) {
 		t.Fatalf("plan %s after the cycle, want noop: %s", kp.Action, kp.Reason)
 	}
 	foreignLeft("at the end")
+}
+
+// gcpWorld is a world whose one key, gcpkey.exporter, is a Google Cloud
+// service account key against the IAM emulator, due for renewal.
+type gcpWorld struct {
+	emu        *gcpemu.Emulator
+	w          *world
+	k          *wkey
+	email      string
+	deployedID string
+	tune       func(*Runner)
+}
+
+// newGCPWorld seeds a management key and the deployed key (made 80 days
+// ago, with no expiry: due at a 90-day maximum age) and seals it; timeout
+// bounds each call of the provider.
+func newGCPWorld(t *testing.T, timeout time.Duration) gcpWorld {
+	t.Helper()
+	gemu := gcpemu.New(gcpemu.Options{KeyBits: 1024})
+	srv := httptest.NewServer(gemu)
+	t.Cleanup(srv.Close)
+	gemu.SetURL(srv.URL)
+	_, mgmt, err := gemu.SeedKey("credrotate@ops.iam.gserviceaccount.com", gemu.Now().Add(-time.Hour), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgmtFile := filepath.Join(t.TempDir(), "mgmt.json")
+	if err := os.WriteFile(mgmtFile, mgmt, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const email = "exporter@app.iam.gserviceaccount.com"
+	deployedID, deployedFile, err := gemu.SeedKey(email, gemu.Now().Add(-80*day), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := gcpkey.New(context.Background(), gcpkey.Options{Endpoint: srv.URL, TokenURL: srv.URL + "/token", CredentialsFile: mgmtFile,
+		MaxKeyAge: 90 * day, HTTPClient: srv.Client(), Timeout: timeout, Now: gemu.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t)
+	k := &wkey{key: "gcpkey.exporter", clientID: email, cur: &workload{}}
+	k.cur.set(credential.NewSecret(string(deployedFile)))
+	w.keys = []*wkey{k}
+	w.sealer.values[deployedID] = credential.NewSecret(string(deployedFile))
+	if _, err := seal.Write(context.Background(), w.repo.base, w.sealEnvs(), []seal.Item{{
+		Ref: seal.SecretRef{Name: "gcpkey-exporter", Namespace: "credit", DataKey: "client_secret"}, Value: credential.NewSecret(string(deployedFile)),
+		Metadata: credential.Metadata{ProviderKey: k.key, SecretID: deployedID, ExpiresAt: gemu.Now().Add(10 * day), RotatedAt: gemu.Now().Add(-80 * day)},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	tune := func(r *Runner) {
+		r.Now = gemu.Now
+		r.Keys[0].Provider = prov
+	}
+	return gcpWorld{emu: gemu, w: w, k: k, email: email, deployedID: deployedID, tune: tune}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -106,7 +107,7 @@ func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credenti
 		// below, without asking.
 		err = &provider.Error{Provider: spec.Provider.Name(), Op: "create", Kind: provider.ErrNotReplayable, Description: "the service does not replay a create"}
 	} else {
-		res, err = spec.Provider.Create(ctx, creds, req)
+		res, err = r.create(ctx, spec, creds, req, client, log)
 		res, err = r.renewPastDead(ctx, spec, creds, kp, client, req, res, err, log)
 	}
 	if kp.Action == ActionRecover && err == nil && res.Secret.SecretID != kp.NewSecretID {
@@ -125,7 +126,7 @@ func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credenti
 		}
 		r.step(StepRevokeOrphan)
 		req.IdempotencyKey = equifax.IdempotencyKey(spec.ClientID, kp.CurrentSecretID+"/after/"+kp.NewSecretID)
-		res, err = spec.Provider.Create(ctx, creds, req)
+		res, err = r.create(ctx, spec, creds, req, client, log)
 	}
 	res, err = r.renewPastDead(ctx, spec, creds, kp, client, req, res, err, log)
 	if err != nil {
@@ -148,6 +149,124 @@ func (r *Runner) renew(ctx context.Context, spec KeySpec, creds equifax.Credenti
 	r.step(StepVerify)
 	log.WithField("step", string(StepVerify)).Info("the new secret obtains a token")
 	return res, "", nil
+}
+
+// create asks the provider for a new secret. A service that does not replay
+// creates may still carry out one whose answer never came (a timeout, a lost
+// connection, a 5xx), after the run gave up on it: its secret, whose value
+// nobody holds, would land beside the one the next run creates (a third
+// valid secret, or one over the service's limit). So after such a failure
+// the run waits out the provider's settle time while it still holds the
+// lease, looks again, and revokes whatever secret appeared meanwhile; the
+// next run then renews afresh. before is the client as the preflight
+// described it.
+func (r *Runner) create(ctx context.Context, spec KeySpec, creds equifax.Credentials, req equifax.RenewRequest, before equifax.ClientInfo, log *logrus.Entry) (equifax.RenewResult, error) {
+	res, err := spec.Provider.Create(ctx, creds, req)
+	if err == nil || spec.Provider.Rules().Replays || !createInDoubt(err) {
+		return res, err
+	}
+	failedAt := r.now()
+	settle := r.createSettle(spec.Provider)
+	if answered(err) {
+		// The service answered, so it carried the create out: the secret
+		// is there to find now.
+		settle = 0
+	}
+	e := &unansweredCreate{err: err, settle: settle}
+	log = log.WithField("step", string(StepRenew))
+	log.WithError(err).Warnf("the create was not answered; looking for a secret it may have minted in %s", settle)
+	if settle > 0 {
+		if serr := r.sleep(ctx, failedAt.Add(settle).Sub(r.now())); serr != nil {
+			e.lookErr = serr
+			return res, e
+		}
+	}
+	after, derr := spec.Provider.Describe(ctx, creds)
+	if derr != nil {
+		e.lookErr = derr
+		return res, e
+	}
+	for _, s := range after.Secrets {
+		if _, known := before.Find(s.SecretID); known || s.Foreign || !s.Status.Valid() {
+			continue
+		}
+		if rerr := spec.Provider.Revoke(ctx, creds, s.SecretID); rerr != nil {
+			e.lookErr = fmt.Errorf("revoking %s: %w", s.SecretID, rerr)
+			return res, e
+		}
+		r.step(StepRevokeOrphan)
+		log.WithField("secret_id", s.SecretID).Warn("the unanswered create minted " + s.SecretID + ", whose value is lost; it was revoked")
+		e.revoked = append(e.revoked, s.SecretID)
+	}
+	return res, e
+}
+
+// createInDoubt reports whether a failed create may have been carried out:
+// no answer, a 5xx other than 503 (which the services use to refuse work),
+// or an answer that could not be read.
+func createInDoubt(err error) bool {
+	if refusedUnperformed(err) {
+		return false
+	}
+	if errors.Is(err, equifax.ErrMalformedResponse) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var pe *provider.Error
+	var e *equifax.Error
+	switch {
+	case errors.As(err, &pe):
+		return errors.Is(err, provider.ErrTransient) && (pe.HTTPStatus == 0 || pe.HTTPStatus >= 500)
+	case errors.As(err, &e):
+		return errors.Is(err, equifax.ErrTransient) && (e.HTTPStatus == 0 || e.HTTPStatus >= 500)
+	}
+	return errors.Is(err, equifax.ErrTransient)
+}
+
+// answered reports whether a failed create came with a success answer that
+// could not be read: the service carried it out.
+func answered(err error) bool {
+	var pe *provider.Error
+	var e *equifax.Error
+	switch {
+	case errors.As(err, &pe):
+		return errors.Is(err, provider.ErrMalformedResponse) && pe.HTTPStatus >= 200 && pe.HTTPStatus < 300
+	case errors.As(err, &e):
+		return errors.Is(err, equifax.ErrMalformedResponse) && e.HTTPStatus >= 200 && e.HTTPStatus < 300
+	}
+	return false
+}
+
+// unansweredCreate is a create that may have been carried out, after the
+// run looked for what it minted.
+type unansweredCreate struct {
+	err     error
+	settle  time.Duration
+	revoked []string // the secrets it minted, revoked
+	lookErr error    // why the run could not look (or revoke), if it could not
+}
+
+func (e *unansweredCreate) Error() string {
+	msg := e.err.Error()
+	switch {
+	case e.lookErr != nil:
+		return msg + "; looking for a secret it may have minted failed: " + e.lookErr.Error()
+	case len(e.revoked) > 0:
+		return msg + "; it minted " + strings.Join(e.revoked, ", ") + ", whose value is lost: revoked"
+	}
+	return msg + fmt.Sprintf("; nothing it could have minted appeared within %s", e.settle)
+}
+
+func (e *unansweredCreate) Unwrap() error { return e.err }
+
+// createSettle is how long an unanswered create of p may still land.
+func (r *Runner) createSettle(p Provider) time.Duration {
+	switch {
+	case r.Settings.CreateSettle > 0:
+		return r.Settings.CreateSettle
+	case p.Rules().CreateSettle > 0:
+		return p.Rules().CreateSettle
+	}
+	return provider.DefaultCreateSettle
 }
 
 // renewPastDead: a replay can hand back a secret minted from the same
@@ -264,6 +383,7 @@ func (r *Runner) renewNext(p Provider, kp KeyPlan, step Step, err error) (string
 		grace = kp.InUseValidUntil
 	}
 	inUse := orUnknown(kp.InUseSecretID)
+	var unanswered *unansweredCreate
 	onGrace, recovers := "is on its grace period until", "replays the renew"
 	if !p.Rules().RetiresOnCreate {
 		onGrace = "stays valid until"
@@ -288,6 +408,8 @@ func (r *Runner) renewNext(p Provider, kp KeyPlan, step Step, err error) (string
 		return fmt.Sprintf("%s was unavailable and refused the renew, so nothing was minted; the current secret %s is untouched (valid until %s) and the next run retries", svc, inUse, until(kp.InUseValidUntil)), kp.InUseValidUntil
 	case errors.Is(err, equifax.ErrNotEligible):
 		return svc + " does not allow a renewal yet; the next run after the eligibility time renews", kp.InUseValidUntil
+	case errors.As(err, &unanswered) && unanswered.lookErr == nil:
+		return fmt.Sprintf("%s did not answer the renew; the run looked again after %s and nothing it may have minted is left valid, so nothing was sealed or proposed; the deployed secret %s stays valid until %s and the next run renews again", svc, unanswered.settle, inUse, until(kp.InUseValidUntil)), kp.InUseValidUntil
 	case equifax.Retryable(err), errors.Is(err, equifax.ErrMalformedResponse):
 		if !p.Rules().Replays {
 			return fmt.Sprintf("%s did not answer the renew, so a new secret may have been minted: if so, the next run finds it, revokes it (its value is lost) and renews again; the deployed secret %s stays valid until %s", svc, inUse, until(grace)), grace

@@ -68,6 +68,9 @@ type Settings struct {
 	// first token (some providers refuse a new secret for seconds); the
 	// proof is retried with backoff within it. Zero is DefaultProofTimeout.
 	ProofTimeout time.Duration
+	// CreateSettle overrides every provider's Rules.CreateSettle (how long
+	// an unanswered create may still land); zero keeps each provider's.
+	CreateSettle time.Duration
 	// Emergency renews the selected keys now whatever the window, with the
 	// contract's force, labels the pull request EmergencyLabel and says so
 	// in its body (a leaked secret).

@@ -46,8 +46,12 @@ const (
 var providerFaultKinds = []providerFaultKind{pfRateLimit, pfServerError, pfUnavailable, pfStall, pfMalformed, pfDrop}
 
 // providerFaultTimeouts keep a stalled call short; a stall holds its answer
-// for faultStall, longer than any of them.
-var providerFaultTimeouts = []string{"CREDROTATE_ROTATION_TIMEOUT=2s", "CREDROTATE_EQUIFAX_TIMEOUT=2s"}
+// for faultStall, longer than any of them, and then carries the call out.
+// An unanswered create is waited for createSettle after the client gave
+// up: longer than the rest of the stall.
+var providerFaultTimeouts = []string{"CREDROTATE_ROTATION_TIMEOUT=2s", "CREDROTATE_EQUIFAX_TIMEOUT=2s", "CREDROTATE_ROTATION_CREATESETTLE=" + createSettle.String()}
+
+const createSettle = 5 * time.Second
 
 const faultStall = 5 * time.Second
 
@@ -214,14 +218,6 @@ func (w *world) hasOpenPR(k demo.Key) bool {
 	return false
 }
 
-// knownCreateGaps are the create faults the matrix found the rotation does
-// not survive yet, by provider type and fault kind; each is skipped, loudly,
-// until it is fixed.
-var knownCreateGaps = map[string]string{
-	"entra/stall":  "a stalled addPassword that Graph carries out after the client gave up (the client does not retry it): the next run describes the application before the stalled create lands, adds a password of its own, and the late one makes three valid",
-	"gcpkey/stall": "a stalled keys.create that IAM carries out after the client gave up would, as on Entra, land after the next run created a key of its own: two keys next to the deployed one, and the key blocked until a person revokes one (gcpemu drops a stalled create the client gave up on, so this case passes here without showing it)",
-}
-
 // TestFaultMatrixEveryProvider plays each provider's faults at every phase
 // of a rotation against its emulator, through the production binary.
 func TestFaultMatrixEveryProvider(t *testing.T) {
@@ -265,9 +261,6 @@ func TestFaultMatrixEveryProvider(t *testing.T) {
 			for _, op := range fx.create {
 				for _, k := range kinds {
 					t.Run("create/"+op+"/"+string(k), func(t *testing.T) {
-						if why := knownCreateGaps[typ+"/"+string(k)]; why != "" {
-							t.Skip("known gap: " + why)
-						}
 						t.Parallel()
 						w := newWorld(t, demo.Options{Provider: typ})
 						f := faultsOf(t, w)

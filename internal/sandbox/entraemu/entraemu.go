@@ -346,8 +346,9 @@ type Fault struct {
 	Body   string
 	// RetryAfter, when set, is sent as the Retry-After header.
 	RetryAfter string
-	// Delay holds the answer back this long of wall-clock time (a
-	// timeout, for a client whose deadline is shorter).
+	// Delay holds the call back this long of wall-clock time (a timeout,
+	// for a client whose deadline is shorter); then it is carried out,
+	// even if the client has given up, as a service would.
 	Delay time.Duration
 	// AfterHandling applies the fault after the request was carried out
 	// (an answer lost after the change).
@@ -517,13 +518,10 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, op, reqID 
 		return false
 	}
 	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
-			return true
-		case <-t.C:
-		}
+		// A service does not notice a client that gave up: the call is
+		// carried out when the delay ends, whether or not anyone waits
+		// for its answer.
+		time.Sleep(f.Delay)
 	}
 	if f.Drop {
 		// net/http closes the connection without writing anything.

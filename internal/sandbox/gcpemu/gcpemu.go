@@ -278,8 +278,8 @@ type Fault struct {
 	Status int
 	Body   string
 	Header http.Header
-	// Delay holds the answer back this long of wall-clock time, or until
-	// the client gives up.
+	// Delay holds the call back this long of wall-clock time; then it is
+	// carried out, even if the client has given up, as a service would.
 	Delay time.Duration
 	// AfterHandling carries the call out first, then answers with the
 	// fault (without a Status: drops the connection): a change whose
@@ -490,13 +490,10 @@ func (e *Emulator) injected(w http.ResponseWriter, r *http.Request, op string) (
 		return false, w, nil
 	}
 	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
-			return true, w, nil
-		case <-t.C:
-		}
+		// A service does not notice a client that gave up: the call is
+		// carried out when the delay ends, whether or not anyone waits
+		// for its answer.
+		time.Sleep(f.Delay)
 	}
 	if f.AfterHandling {
 		return false, &discarded{h: http.Header{}}, func() { answerFault(w, f) }

@@ -348,9 +348,9 @@ type Fault struct {
 	Status int
 	// Body, when set, is the answer's body as it is (a malformed one, say).
 	Body string
-	// Delay holds the answer back this long of wall-clock time, or until
-	// the client gives up: a timeout, for a client whose deadline is
-	// shorter.
+	// Delay holds the call back this long of wall-clock time (a timeout,
+	// for a client whose deadline is shorter); then it is carried out,
+	// even if the client has given up, as a service would.
 	Delay time.Duration
 	// AfterHandling carries the call out first, then answers with the
 	// fault: a change whose answer was lost.
@@ -399,17 +399,12 @@ func (e *Emulator) takeFault(op string) (Fault, bool) {
 // reports whether the request is answered; the caller holds e.mu.
 func (e *Emulator) preFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
 	if f.Delay > 0 {
+		// A service does not notice a client that gave up: the call is
+		// carried out when the delay ends, whether or not anyone waits
+		// for its answer.
 		e.mu.Unlock()
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-r.Context().Done():
-		case <-t.C:
-		}
-		t.Stop()
+		time.Sleep(f.Delay)
 		e.mu.Lock()
-		if r.Context().Err() != nil {
-			return true
-		}
 	}
 	if f.AfterHandling {
 		return false
