@@ -137,7 +137,7 @@ func (a *app) takeLease(ctx context.Context, lock *runLock, f renewFlags, w *wir
 	fields := logrus.Fields{"lease": gitops.LeaseRef, "lease_expires_at": le.Holder.ExpiresAt}
 	if p := le.Previous; p != nil {
 		w.log.WithFields(fields).WithFields(logrus.Fields{"previous_holder": p.Host, "previous_pid": p.PID, "previous_trace_id": p.TraceID}).
-			Warnf("took over the run lease from %s: %s; that run did not finish, and this one picks up where it stopped", p, le.TakeoverReason)
+			Warnf("took over the run lease from %s: %s; that run did not finish, and this one picks up where it stopped (every key is described, quiet or not)", p, le.TakeoverReason)
 	} else {
 		w.log.WithFields(fields).Info("took the run lease")
 	}

@@ -152,7 +152,11 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		}
 		return a.preflightFailed(f, traceID, err, "", log)
 	}
-	runner.SkipQuiet = f.cronMode
+	// A run that took over the lease of one that did not finish describes
+	// every key: the run that stopped may have minted a secret for a key
+	// its manifests call quiet (a manual run killed after its create), and
+	// only the provider shows it.
+	runner.SkipQuiet = f.cronMode && lock.note() == nil
 	obs, err := runner.Preflight(ctx)
 	if err != nil {
 		alert := ""

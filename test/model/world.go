@@ -449,7 +449,9 @@ func (w *World) run(ctx context.Context, ctl *runCtl, cron bool) RunResult {
 			RenewBefore: w.renewBefore, GracePeriod: w.grace, RevokeAfter: w.revokeAfter,
 			Concurrency: 1, Command: "credrotate renew",
 		},
-		SkipQuiet: cron,
+		// As `credrotate renew` does: after a run that did not finish,
+		// every key is described.
+		SkipQuiet: cron && lease.Previous == nil,
 		AfterStep: ctl.point,
 		// The proof's retries wait in planned time: a killed run's proof
 		// fails at once, and real waits would stall the exploration. A
