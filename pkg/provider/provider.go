@@ -18,6 +18,7 @@ package provider
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/credrotate/credrotate/pkg/credential"
@@ -70,6 +71,23 @@ func (s SecretInfo) ValidUntil() time.Time {
 	return s.ExpiresAt
 }
 
+// MaxHint is the most of a secret's value a hint keeps.
+const MaxHint = 6
+
+// HintOf is a hint from a value as a service lists it: the part before a
+// mask of dots when the service masks it (Okta's "DRUFXG......DreBCd"),
+// and never more than MaxHint characters, so that a service that lists
+// whole values gives no more than their start away.
+func HintOf(listed string) string {
+	if i := strings.Index(listed, "..."); i >= 0 {
+		listed = listed[:i]
+	}
+	if len(listed) > MaxHint {
+		listed = listed[:MaxHint]
+	}
+	return listed
+}
+
 // Policy is a client's secret policy as the service reports it, or as its
 // rules imply.
 type Policy struct {
@@ -87,6 +105,12 @@ type ClientInfo struct {
 	RenewalEligibleAt time.Time    `json:"renewalEligibleAt"`
 	Policy            Policy       `json:"policy"`
 	Secrets           []SecretInfo `json:"secrets"`
+	// CallerSecretID is the id of the secret Describe was given
+	// (Client.ClientSecret), where the value names its own secret (a
+	// Google Cloud key file's private_key_id): which of two valid secrets
+	// the workload holds, when no manifest says. Empty where the value
+	// does not tell.
+	CallerSecretID string `json:"callerSecretId,omitempty"`
 }
 
 // Active returns the ACTIVE secret, if any.

@@ -316,7 +316,14 @@ func (r *Runner) describe(ctx context.Context, obs *Observation, ko *KeyObservat
 	}
 	ko.Client = info
 	for _, s := range info.Secrets {
-		if s.Status.Valid() && s.Hint != "" && strings.HasPrefix(cur.Reveal(), s.Hint) {
+		switch {
+		case !s.Status.Valid():
+		case info.CallerSecretID != "":
+			// The value names its secret: that one and no other.
+			if s.SecretID == info.CallerSecretID {
+				ko.HintMatches = append(ko.HintMatches, s.SecretID)
+			}
+		case s.Hint != "" && strings.HasPrefix(cur.Reveal(), s.Hint):
 			ko.HintMatches = append(ko.HintMatches, s.SecretID)
 		}
 	}

@@ -268,7 +268,9 @@ func (p *Provider) Describe(ctx context.Context, c provider.Client) (provider.Cl
 			deployed = f.PrivateKeyID
 		}
 	}
-	return p.info(c.ClientID, keys, deployed), nil
+	info := p.info(c.ClientID, keys, deployed)
+	info.CallerSecretID = deployed
+	return info, nil
 }
 
 func (p *Provider) list(ctx context.Context, op, clientID string) ([]*iam.ServiceAccountKey, error) {

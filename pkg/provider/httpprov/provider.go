@@ -448,7 +448,7 @@ func (p *Provider) readSecret(q secretQueries, node any, requireCreated bool) (p
 		if err != nil {
 			return si, err
 		}
-		si.Hint = clean(h, 64)
+		si.Hint = clean(provider.HintOf(h), 64)
 	}
 	if q.name != nil {
 		n, _, err := q.name.str(node)

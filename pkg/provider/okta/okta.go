@@ -296,7 +296,10 @@ func (c *Client) list(ctx context.Context, op, appID string) ([]secret, error) {
 	return out, nil
 }
 
-// infos maps Okta's secrets onto the contract's, newest first.
+// infos maps Okta's secrets onto the contract's, newest first. Each one's
+// hint is the start of its value as the list shows it (masked or not): it
+// tells which of two valid secrets the workload holds when no manifest
+// says.
 func (c *Client) infos(ss []secret) []provider.SecretInfo {
 	sorted := append([]secret(nil), ss...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Created.After(sorted[j].Created) })
@@ -310,7 +313,7 @@ func (c *Client) infos(ss []secret) []provider.SecretInfo {
 				st, newest = provider.StatusActive, false
 			}
 		}
-		out = append(out, provider.SecretInfo{SecretID: s.ID, Status: st, CreatedAt: s.Created.UTC(), ExpiresAt: s.Created.Add(c.maxAge).UTC()})
+		out = append(out, provider.SecretInfo{SecretID: s.ID, Status: st, Hint: provider.HintOf(s.ClientSecret), CreatedAt: s.Created.UTC(), ExpiresAt: s.Created.Add(c.maxAge).UTC()})
 	}
 	return out
 }
