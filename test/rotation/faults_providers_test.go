@@ -60,13 +60,17 @@ const faultStall = 5 * time.Second
 // describe), the create, and each step of a revoke.
 type faultSites struct{ preflight, create, revoke []string }
 
+var oktaSites = faultSites{preflight: []string{"list"}, create: []string{"create"}, revoke: []string{"deactivate", "delete"}}
+
 var sitesOf = map[string]faultSites{
 	// Self-managed: the application's own token, then its passwords
 	// (describe is a GET of the application).
 	"entra": {preflight: []string{"token", "get"}, create: []string{"addPassword"}, revoke: []string{"removePassword"}},
 	// An API token needs no token request; describe lists the app's
 	// secrets; a revoke deactivates, then deletes.
-	"okta": {preflight: []string{"list"}, create: []string{"create"}, revoke: []string{"deactivate", "delete"}},
+	"okta": oktaSites,
+	// okta.yaml against the same emulator: the same operations.
+	"http-okta": oktaSites,
 	// The management identity's token (a signed JWT exchanged at the
 	// token endpoint), then the keys list; a revoke disables, then
 	// deletes.
@@ -83,13 +87,13 @@ type faulter struct {
 	clear  func()
 }
 
-// faultsOf returns the faulter of w's provider.
-func faultsOf(t *testing.T, w *world) faulter {
+// faultsOf returns the faulter of w's provider, the demo provider typ.
+func faultsOf(t *testing.T, w *world, typ string) faulter {
 	t.Helper()
 	switch svc := w.Service.(type) {
 	case interface{ Emulator() *entraemu.Emulator }:
 		emu := svc.Emulator()
-		return faulter{faultSites: sitesOf[w.Service.Type()],
+		return faulter{faultSites: sitesOf[typ],
 			inject: func(op string, k providerFaultKind, times int) {
 				f := entraemu.Fault{Op: op, Times: times}
 				switch k {
@@ -112,7 +116,7 @@ func faultsOf(t *testing.T, w *world) faulter {
 		}
 	case interface{ Emulator() *oktaemu.Emulator }:
 		emu := svc.Emulator()
-		return faulter{faultSites: sitesOf[w.Service.Type()],
+		return faulter{faultSites: sitesOf[typ],
 			inject: func(op string, k providerFaultKind, times int) {
 				f := oktaemu.Fault{Op: op, Times: times}
 				switch k {
@@ -135,7 +139,7 @@ func faultsOf(t *testing.T, w *world) faulter {
 		}
 	case interface{ Emulator() *gcpemu.Emulator }:
 		emu := svc.Emulator()
-		return faulter{faultSites: sitesOf[w.Service.Type()],
+		return faulter{faultSites: sitesOf[typ],
 			inject: func(op string, k providerFaultKind, times int) {
 				f := gcpemu.Fault{Op: op, Times: times}
 				switch k {
@@ -159,7 +163,7 @@ func faultsOf(t *testing.T, w *world) faulter {
 	}
 	if w.Emulator != nil {
 		emu := w.Emulator
-		return faulter{faultSites: sitesOf[w.Service.Type()],
+		return faulter{faultSites: sitesOf[typ],
 			inject: func(op string, k providerFaultKind, times int) {
 				kind := map[providerFaultKind]emulator.FaultKind{
 					pfRateLimit: emulator.FaultRateLimit, pfServerError: emulator.FaultServerError, pfUnavailable: emulator.FaultUnavailable,
@@ -226,9 +230,6 @@ func TestFaultMatrixEveryProvider(t *testing.T) {
 		t.Run(typ, func(t *testing.T) {
 			t.Parallel()
 			fx, ok := sitesOf[typ]
-			if !ok && typ == "http-okta" {
-				t.Skip("http-okta (okta.yaml against the Okta emulator) has no fault sites in this matrix yet; its crash matrix runs in TestCrashMatrixEveryProvider")
-			}
 			if !ok {
 				t.Fatalf("no fault sites for provider type %s", typ)
 			}
@@ -246,7 +247,7 @@ func TestFaultMatrixEveryProvider(t *testing.T) {
 					t.Run(op, func(t *testing.T) {
 						t.Parallel()
 						w := newWorld(t, demo.Options{Provider: typ})
-						f := faultsOf(t, w)
+						f := faultsOf(t, w, typ)
 						for _, k := range kinds {
 							f.inject(op, k, 1)
 							res := w.run(providerFaultTimeouts, "renew", "--cron-mode")
@@ -263,7 +264,7 @@ func TestFaultMatrixEveryProvider(t *testing.T) {
 					t.Run("create/"+op+"/"+string(k), func(t *testing.T) {
 						t.Parallel()
 						w := newWorld(t, demo.Options{Provider: typ})
-						f := faultsOf(t, w)
+						f := faultsOf(t, w, typ)
 						f.inject(op, k, 1)
 						res := w.run(providerFaultTimeouts, "renew", "--cron-mode")
 						f.clear()
@@ -282,7 +283,7 @@ func TestFaultMatrixEveryProvider(t *testing.T) {
 					t.Run("revoke/"+op+"/"+string(k), func(t *testing.T) {
 						t.Parallel()
 						w := newWorld(t, demo.Options{Provider: typ})
-						f := faultsOf(t, w)
+						f := faultsOf(t, w, typ)
 						w.mustRun("renew", "--cron-mode")
 						if _, err := w.Rollout(context.Background()); err != nil {
 							t.Fatal(err)
@@ -299,7 +300,7 @@ func TestFaultMatrixEveryProvider(t *testing.T) {
 			t.Run("down", func(t *testing.T) {
 				t.Parallel()
 				w := newWorld(t, demo.Options{Provider: typ})
-				f := faultsOf(t, w)
+				f := faultsOf(t, w, typ)
 				w.providerDownFailsCleanly(f)
 			})
 		})
