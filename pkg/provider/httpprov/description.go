@@ -211,6 +211,10 @@ type RetrySpec struct {
 	// MaxRetryAfter is the longest Retry-After waited for; a longer one
 	// ends the call with ErrRateLimited.
 	MaxRetryAfter Duration `json:"maxRetryAfter,omitempty"`
+	// ResetHeader names a header that tells, in seconds since the epoch,
+	// when a spent rate limit resets (Okta's X-Rate-Limit-Reset): a failed
+	// answer carrying it is retried no sooner, as with Retry-After.
+	ResetHeader string `json:"resetHeader,omitempty"`
 }
 
 // Duration is a time.Duration written as "500ms" or "10s".

@@ -35,6 +35,7 @@ var oktaDescription = sync.OnceValues(func() (*httpprov.Description, error) {
 type oktaOrg struct {
 	emu  *oktaemu.Emulator
 	prov provider.Provider
+	url  string
 }
 
 // oktaImpl builds one implementation for an org served at url.
@@ -81,7 +82,7 @@ func newOktaOrg(t *testing.T, impl oktaImpl, apiToken string) *oktaOrg {
 	if apiToken == "" {
 		apiToken = oktaAPIToken
 	}
-	return &oktaOrg{emu: emu, prov: impl.build(t, srv.URL, emu, apiToken)}
+	return &oktaOrg{emu: emu, prov: impl.build(t, srv.URL, emu, apiToken), url: srv.URL}
 }
 
 func (o *oktaOrg) seed(t *testing.T, appID string) (provider.Client, oktaemu.Secret) {
@@ -396,5 +397,43 @@ func TestOktaRequestsAreValidated(t *testing.T) {
 	}
 	if n := emu.Calls()["create"]; n != 0 {
 		t.Fatalf("%d creates reached Okta", n)
+	}
+}
+
+// TestOktaRateLimitResetIsWaitedFor: Okta answers a spent rate limit with
+// 429 and X-Rate-Limit-Reset, no Retry-After. okta.yaml names the header
+// (retry.resetHeader), so the wait it asks for is until the reset, as the
+// hand-written provider reads it; without the header named there is no
+// wait to go by.
+func TestOktaRateLimitResetIsWaitedFor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, named := range []bool{true, false} {
+		o := newOktaOrg(t, oktaImpls[0], "")
+		cl, _ := o.seed(t, "0oareset")
+		if !named {
+			d, err := oktaDescription()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plain httpprov.Description = *d
+			plain.Retry = nil
+			none := 0
+			p, err := httpprov.New(&plain, httpprov.Options{Settings: map[string]string{"orgURL": o.url}, Secrets: map[string]credential.Secret{"apiToken": credential.NewSecret(oktaAPIToken)}, Retry: &httpprov.RetrySpec{MaxRetries: &none}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.prov = p
+		}
+		o.emu.Inject(oktaemu.Fault{Op: "list", Status: 429})
+		_, err := o.prov.Describe(ctx, cl)
+		pe := wantKind(t, err, provider.ErrRateLimited)
+		reset := 30 * time.Second // the emulator's reset is 30 s away
+		switch {
+		case named && (pe.RetryAfter < reset-2*time.Second || pe.RetryAfter > reset+time.Second):
+			t.Errorf("with resetHeader: retry after %s, want about %s", pe.RetryAfter, reset)
+		case !named && pe.RetryAfter != 0:
+			t.Errorf("without resetHeader: retry after %s, want none", pe.RetryAfter)
+		}
 	}
 }

@@ -75,26 +75,33 @@ type errorQueries struct {
 type retry struct {
 	maxRetries                int
 	initial, max, maxRetryAft time.Duration
+	resetHeader               string
 }
 
 func retryPolicy(def, step *RetrySpec) retry {
 	r := retry{maxRetries: 3, initial: 500 * time.Millisecond, max: 10 * time.Second, maxRetryAft: 2 * time.Minute}
-	for _, s := range []*RetrySpec{def, step} {
-		if s == nil {
-			continue
-		}
-		if s.MaxRetries != nil {
-			r.maxRetries = max(*s.MaxRetries, 0)
-		}
-		if s.InitialBackoff > 0 {
-			r.initial = time.Duration(s.InitialBackoff)
-		}
-		if s.MaxBackoff > 0 {
-			r.max = time.Duration(s.MaxBackoff)
-		}
-		if s.MaxRetryAfter > 0 {
-			r.maxRetryAft = time.Duration(s.MaxRetryAfter)
-		}
+	return r.with(def).with(step)
+}
+
+// with is r with what s sets.
+func (r retry) with(s *RetrySpec) retry {
+	if s == nil {
+		return r
+	}
+	if s.MaxRetries != nil {
+		r.maxRetries = max(*s.MaxRetries, 0)
+	}
+	if s.InitialBackoff > 0 {
+		r.initial = time.Duration(s.InitialBackoff)
+	}
+	if s.MaxBackoff > 0 {
+		r.max = time.Duration(s.MaxBackoff)
+	}
+	if s.MaxRetryAfter > 0 {
+		r.maxRetryAft = time.Duration(s.MaxRetryAfter)
+	}
+	if s.ResetHeader != "" {
+		r.resetHeader = s.ResetHeader
 	}
 	return r
 }
@@ -112,8 +119,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Timeout bounds each attempt; default 30s.
 	Timeout time.Duration
-	// Retry, when set, overrides every step's retry policy (tests, and
-	// the run's configuration).
+	// Retry, when set, overrides in every step's retry policy what it sets
+	// (tests, and the run's configuration).
 	Retry *RetrySpec
 	// TokenExpiryDelta renews a cached token this long before it expires;
 	// default 1m.
@@ -161,7 +168,7 @@ func New(d *Description, opts Options) (*Provider, error) {
 	}
 	if opts.Retry != nil {
 		for _, s := range prog.steps {
-			s.retry = retryPolicy(nil, opts.Retry)
+			s.retry = s.retry.with(opts.Retry)
 		}
 	}
 	if opts.Timeout <= 0 {
@@ -869,6 +876,9 @@ func readCapped(r io.Reader) ([]byte, bool, error) {
 func (p *Provider) answerError(s *cstep, resp *http.Response, b []byte, reqID string, secrets []string) error {
 	e := &provider.Error{Provider: p.Name(), Op: s.name, HTTPStatus: resp.StatusCode, RequestID: reqID}
 	e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	if h := s.retry.resetHeader; h != "" {
+		e.RetryAfter = max(e.RetryAfter, resetAfter(resp.Header.Get(h), time.Now()))
+	}
 	var doc any
 	if len(bytes.TrimSpace(b)) > 0 {
 		d, err := decodeAnswer(b)
@@ -976,6 +986,22 @@ func retryAfter(h string, now time.Time) time.Duration {
 		return min(t.Sub(now), 24*time.Hour)
 	}
 	return 0
+}
+
+// resetAfter reads a rate limit's reset time (seconds since the epoch) as
+// the wait until then: at least a second, at most an hour (a later one is
+// waited for no longer than maxRetryAfter anyway), nothing once it passed
+// or when the header is not a number.
+func resetAfter(h string, now time.Time) time.Duration {
+	n, err := strconv.ParseInt(strings.TrimSpace(h), 10, 64)
+	if err != nil || n <= 0 || n > now.Unix()+int64(24*time.Hour/time.Second) {
+		return 0
+	}
+	d := time.Unix(n, 0).Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return min(max(d.Round(time.Second), time.Second), time.Hour)
 }
 
 // clean keeps printable text, at most max bytes.

@@ -199,7 +199,13 @@ func compile(d *Description, settings map[string]string, secretNames []string) (
 	if d.Steps.Create != nil && d.Rules.Replays && d.Steps.Create.IdempotencyHeader == "" {
 		add("create", "idempotencyHeader", "is missing while rules.replays is true", "name the header that carries the idempotency key, e.g. Idempotency-Key")
 	}
+	if h := resetHeaderOf(d.Retry); h != "" && !validHeaderName(h) {
+		add("", "retry.resetHeader", fmt.Sprintf("%q is not a header name", clean(h, 64)), "name the header that gives when a rate limit resets, e.g. X-Rate-Limit-Reset")
+	}
 	for _, ns := range d.steps() {
+		if h := resetHeaderOf(ns.step.Retry); h != "" && !validHeaderName(h) {
+			add(ns.name, "retry.resetHeader", fmt.Sprintf("%q is not a header name", clean(h, 64)), "name the header that gives when a rate limit resets, e.g. X-Rate-Limit-Reset")
+		}
 		cs, sps := compileStep(d, ns.name, ns.step, settings, secretNames)
 		ps = append(ps, sps...)
 		if cs == nil {
@@ -395,4 +401,25 @@ func compileErrorSpec(step string, e ErrorSpec) (*errorQueries, []Problem) {
 	}
 	out := &errorQueries{code: q("code", e.Code), message: q("message", e.Message), eligibleAt: q("eligibleAt", e.EligibleAt), retryAfter: q("retryAfter", e.RetryAfter)}
 	return out, ps
+}
+
+func resetHeaderOf(r *RetrySpec) string {
+	if r == nil {
+		return ""
+	}
+	return r.ResetHeader
+}
+
+// validHeaderName reports whether h is an HTTP header field name (a token,
+// RFC 9110 section 5.1).
+func validHeaderName(h string) bool {
+	if h == "" {
+		return false
+	}
+	for _, c := range []byte(h) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }

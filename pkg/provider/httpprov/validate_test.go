@@ -70,6 +70,11 @@ func TestBadDescriptions(t *testing.T) {
 			where: "steps.token.url", says: `"tokenpath"`, fixMentions: ".settings",
 		},
 		{
+			name:  "reset header that is no header name",
+			edit:  func(s string) string { return strings.Replace(s, "  maxRetryAfter: 2m", "  maxRetryAfter: 2m\n  resetHeader: \"Rate Reset:\"", 1) },
+			where: "retry.resetHeader", says: "is not a header name", fixMentions: "X-Rate-Limit-Reset",
+		},
+		{
 			name: "secret in a query",
 			edit: func(s string) string {
 				return strings.Replace(s, "/secrets\"\n    headers:", "/secrets?key={{.client.secret}}\"\n    headers:", 1)
