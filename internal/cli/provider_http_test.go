@@ -16,7 +16,8 @@ import (
 // TestDryRunValidatesAgainstOpenAPI: renew --dry-run checks the http
 // provider's requests and answers against the description's OpenAPI
 // document, and names the step, the operation and the fix of a mismatch;
-// a normal run does not check unless openapiValidation says always, and
+// such a dry run exits 1, after its plan; a normal run does not check
+// unless openapiValidation says always, and
 // openapiValidation: never turns the dry run's checks off.
 func TestDryRunValidatesAgainstOpenAPI(t *testing.T) {
 	w := startDemo(t, demo.Options{Provider: "http"})
@@ -40,8 +41,11 @@ func TestDryRunValidatesAgainstOpenAPI(t *testing.T) {
 	if err := os.WriteFile(doc, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, stderr, _ := runCmd(t, "", dry...)
-	for _, want := range []string{"http.client_001  unobserved  retry", "steps.describe", "describeSecrets", "/clientId", "maximum string length is 3", "fix:"} {
+	out, stderr, code := runCmd(t, "", dry...)
+	if code != exitFailure {
+		t.Errorf("a dry run that met an answer the document refuses exited %d, want %d", code, exitFailure)
+	}
+	for _, want := range []string{"http.client_001  unobserved  retry", "steps.describe", "describeSecrets", "/clientId", "maximum string length is 3", "fix:", "do not keep the OpenAPI document of http.client_001"} {
 		if !strings.Contains(out+stderr, want) {
 			t.Errorf("the failed dry run does not say %q:\n%s\n%s", want, out, stderr)
 		}

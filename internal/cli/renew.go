@@ -21,6 +21,7 @@ import (
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/credential"
 	"github.com/credrotate/credrotate/pkg/inventory"
+	"github.com/credrotate/credrotate/pkg/provider/httpprov"
 	"github.com/credrotate/credrotate/pkg/rotate"
 )
 
@@ -177,7 +178,10 @@ func (a *app) renew(ctx context.Context, f renewFlags, command string) error {
 		log.WithFields(map[string]any{"provider_key": k.Key, "step": "plan", "state": k.State, "action": k.Action}).Info(k.Reason)
 	}
 	if f.dryRun {
-		return printPlan(a.stdout, f.output, traceID, plan)
+		if err := printPlan(a.stdout, f.output, traceID, plan); err != nil {
+			return err
+		}
+		return openAPIMismatches(obs)
 	}
 	if f.output == "table" {
 		_ = printPlan(a.stdout, "table", traceID, plan)
@@ -314,3 +318,22 @@ func printReport(w io.Writer, format string, rep *rotate.Report) error {
 
 // killSelf ends the process at once, as a crash would.
 func killSelf() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+
+// openAPIMismatches fails a dry run (exit 1) whose describes met a request
+// or an answer that does not keep the http provider's OpenAPI document: the
+// dry run is where a description is checked, so a mismatch must not pass
+// as a plan. Its plan is printed first; each mismatch was logged with the
+// step, the operation and the fix.
+func openAPIMismatches(obs *rotate.Observation) error {
+	var keys []string
+	for _, ko := range obs.Keys {
+		var oe *httpprov.OpenAPIError
+		if errors.As(ko.DescribeErr, &oe) {
+			keys = append(keys, string(ko.Key))
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return &exitError{code: exitFailure, err: fmt.Errorf("the dry run found requests or answers that do not keep the OpenAPI document of %s (see each one's step, operation and fix above); fix the description or its document, then run it again", strings.Join(keys, ", "))}
+}
