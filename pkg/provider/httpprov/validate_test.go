@@ -70,8 +70,10 @@ func TestBadDescriptions(t *testing.T) {
 			where: "steps.token.url", says: `"tokenpath"`, fixMentions: ".settings",
 		},
 		{
-			name:  "reset header that is no header name",
-			edit:  func(s string) string { return strings.Replace(s, "  maxRetryAfter: 2m", "  maxRetryAfter: 2m\n  resetHeader: \"Rate Reset:\"", 1) },
+			name: "reset header that is no header name",
+			edit: func(s string) string {
+				return strings.Replace(s, "  maxRetryAfter: 2m", "  maxRetryAfter: 2m\n  resetHeader: \"Rate Reset:\"", 1)
+			},
 			where: "retry.resetHeader", says: "is not a header name", fixMentions: "X-Rate-Limit-Reset",
 		},
 		{
