@@ -125,10 +125,12 @@
 // emulator cloned per scenario like Equifax's, on a reduced space: one key,
 // auto-merge, every starting state, every crash point and every pair of
 // pause points. The waits of a run move those worlds' clocks (Entra refuses
-// a new password for a while). Violations it finds that the planner does
-// not handle yet are listed in knownGaps and reported, not failed: an
-// orphan left by a killed manual run on a key that is not due, and an
-// orphan left by a key's disturbed first rotation (no manifest yet).
+// a new password for a while). Every violation fails it. (Two gaps it once
+// reported are closed: an orphan left by a killed manual run on a key that
+// is not due is found because the next run, taking over the killed run's
+// lease, describes every key; and an orphan of a disturbed first rotation
+// is told from the deployed secret by the workload's own value: Okta's
+// listed start of each secret, a Google Cloud key file's private_key_id.)
 //
 // # Soak
 //
