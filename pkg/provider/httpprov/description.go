@@ -107,6 +107,12 @@ type RulesSpec struct {
 	// keeps both valid until one is deactivated), the newest by createdAt
 	// is the contract's ACTIVE and the others RETIRING.
 	NewestActive bool `json:"newestActive,omitempty"`
+	// ClearsInactive: before a create, when the client holds MaxValid
+	// secrets and one is INACTIVE (what an interrupted two-step revoke
+	// leaves), that one is revoked first (the revoke step), once the
+	// deployed secret is proven to work and so cannot be it. Without proof
+	// it is left alone, and the create meets the service's limit.
+	ClearsInactive bool `json:"clearsInactive,omitempty"`
 }
 
 // Steps are the calls of the contract. Describe, create and revoke are
@@ -212,8 +218,8 @@ type RetrySpec struct {
 	// ends the call with ErrRateLimited.
 	MaxRetryAfter Duration `json:"maxRetryAfter,omitempty"`
 	// ResetHeader names a header that tells, in seconds since the epoch,
-	// when a spent rate limit resets (Okta's X-Rate-Limit-Reset): a failed
-	// answer carrying it is retried no sooner, as with Retry-After.
+	// when a spent rate limit resets (Okta's X-Rate-Limit-Reset): a 429
+	// carrying it is retried no sooner, as with Retry-After.
 	ResetHeader string `json:"resetHeader,omitempty"`
 }
 

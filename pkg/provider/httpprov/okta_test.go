@@ -74,9 +74,13 @@ var oktaImpls = []oktaImpl{
 	}},
 }
 
-func newOktaOrg(t *testing.T, impl oktaImpl, apiToken string) *oktaOrg {
+func newOktaOrg(t *testing.T, impl oktaImpl, apiToken string, tune ...func(*oktaemu.Options)) *oktaOrg {
 	t.Helper()
-	emu := oktaemu.New(oktaemu.Options{APIToken: oktaAPIToken})
+	eo := oktaemu.Options{APIToken: oktaAPIToken}
+	for _, f := range tune {
+		f(&eo)
+	}
+	emu := oktaemu.New(eo)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	if apiToken == "" {
@@ -435,5 +439,54 @@ func TestOktaRateLimitResetIsWaitedFor(t *testing.T) {
 		case !named && pe.RetryAfter != 0:
 			t.Errorf("without resetHeader: retry after %s, want none", pe.RetryAfter)
 		}
+		// Okta sends the header on every answer; only a 429 waits for it.
+		o.emu.Inject(oktaemu.Fault{Op: "list", Status: 403})
+		_, err = o.prov.Describe(ctx, cl)
+		if !errors.As(err, &pe) || errors.Is(err, provider.ErrRateLimited) || pe.RetryAfter != 0 {
+			t.Errorf("a 403: %v (retry after %v)", err, pe.RetryAfter)
+		}
 	}
+}
+
+// TestOktaCreateClearsAnInterruptedRevoke: the app holds the deployed
+// secret and, INACTIVE, the one an interrupted revoke left. The create
+// deletes the INACTIVE one first (the deployed secret obtains a token, so
+// it is not that one) instead of meeting Okta's limit of two; when the
+// deployed secret does not work, nothing is deleted and the create meets
+// the limit. The org masks listed values, so that the hand-written
+// provider, too, has only the token to go by.
+func TestOktaCreateClearsAnInterruptedRevoke(t *testing.T) {
+	t.Parallel()
+	forEachOkta(t, func(t *testing.T, impl oktaImpl) {
+		ctx := context.Background()
+		for _, proven := range []bool{true, false} {
+			o := newOktaOrg(t, impl, "", func(eo *oktaemu.Options) { eo.MaskSecrets = true })
+			cl, _ := o.seed(t, "0oaclear")
+			left, err := o.emu.AddSecret(cl.ClientID, "", "ACTIVE")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := o.emu.Deactivate(cl.ClientID, left.ID); err != nil {
+				t.Fatal(err)
+			}
+			if !proven {
+				cl.ClientSecret = credential.NewSecret("not-the-deployed-secret-0123456789")
+			}
+			_, err = o.prov.Create(ctx, cl, provider.CreateRequest{IdempotencyKey: "k"})
+			switch {
+			case proven && err != nil:
+				t.Fatalf("create beside an interrupted revoke: %v", err)
+			case proven && o.emu.Revoked() != 1:
+				t.Fatalf("the INACTIVE secret was not deleted (%d revoked)", o.emu.Revoked())
+			case !proven:
+				wantKind(t, err, provider.ErrTooManySecrets)
+				if o.emu.Revoked() != 0 {
+					t.Fatal("a secret was deleted without proof that it is not the deployed one")
+				}
+			}
+			if n := len(o.emu.Secrets(cl.ClientID)); n > 2 {
+				t.Fatalf("%d secrets", n)
+			}
+		}
+	})
 }

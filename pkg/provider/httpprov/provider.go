@@ -533,6 +533,9 @@ func (p *Provider) Create(ctx context.Context, c provider.Client, req provider.C
 	if req.IdempotencyKey == "" {
 		return provider.Created{}, p.local("create", provider.ErrBadRequest, "a create needs an idempotency key")
 	}
+	if err := p.clearInactive(ctx, c); err != nil {
+		return provider.Created{}, err
+	}
 	s := p.prog.steps["create"]
 	extra := map[string]any{"request": map[string]any{
 		"idempotencyKey":     req.IdempotencyKey,
@@ -572,6 +575,35 @@ func (p *Provider) Create(ctx context.Context, c provider.Client, req provider.C
 		return provider.Created{}, err
 	}
 	return out, nil
+}
+
+// clearInactive makes room for a create where the description says so
+// (rules.clearsInactive): a client at its limit whose secrets include an
+// INACTIVE one, the remains of an interrupted revoke, has that one revoked,
+// once the deployed secret obtains a token (an INACTIVE secret never does,
+// so it is not the deployed one). Without that proof nothing is revoked.
+func (p *Provider) clearInactive(ctx context.Context, c provider.Client) error {
+	r := p.prog.desc.Rules
+	if !r.ClearsInactive || r.MaxValid <= 0 || c.ClientSecret.IsZero() {
+		return nil
+	}
+	info, err := p.Describe(ctx, c)
+	if err != nil {
+		return err
+	}
+	if len(info.Secrets) < r.MaxValid {
+		return nil
+	}
+	for _, s := range info.Secrets {
+		if s.Status != provider.StatusInactive {
+			continue
+		}
+		if p.Verify(ctx, c, c.ClientSecret) != nil {
+			return nil // no proof that it is not the deployed one
+		}
+		return p.Revoke(ctx, c, s.SecretID)
+	}
+	return nil
 }
 
 func expiresAt(t time.Time) string {
@@ -876,7 +908,9 @@ func readCapped(r io.Reader) ([]byte, bool, error) {
 func (p *Provider) answerError(s *cstep, resp *http.Response, b []byte, reqID string, secrets []string) error {
 	e := &provider.Error{Provider: p.Name(), Op: s.name, HTTPStatus: resp.StatusCode, RequestID: reqID}
 	e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
-	if h := s.retry.resetHeader; h != "" {
+	if h := s.retry.resetHeader; h != "" && resp.StatusCode == http.StatusTooManyRequests {
+		// Okta sends its rate-limit headers on every answer: only a
+		// spent limit is waited for.
 		e.RetryAfter = max(e.RetryAfter, resetAfter(resp.Header.Get(h), time.Now()))
 	}
 	var doc any
