@@ -7,6 +7,7 @@ import (
 
 	"github.com/credrotate/credrotate/pkg/config"
 	"github.com/credrotate/credrotate/pkg/provider"
+	"github.com/credrotate/credrotate/pkg/credential/assertion"
 	"github.com/credrotate/credrotate/pkg/provider/okta"
 )
 
@@ -42,7 +43,7 @@ func buildOkta(b providerBuild) (provider.Provider, error) {
 		if err != nil {
 			return nil, needsFixf("okta.management.serviceApp.privateKeyFile: %v; point it at the PEM private key of the service app", err)
 		}
-		key, err := okta.ParsePrivateKey(pemBytes)
+		key, err := assertion.ParsePrivateKey(pemBytes)
 		if err != nil {
 			return nil, usageErrorf("okta.management.serviceApp.privateKeyFile %s: %v; use a PEM RSA or EC private key (PKCS #8, PKCS #1 or SEC 1)", m.ServiceApp.PrivateKeyFile, err)
 		}

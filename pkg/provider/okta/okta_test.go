@@ -7,8 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -519,26 +517,6 @@ func TestServiceApp(t *testing.T) {
 			}
 			_ = created
 		})
-	}
-}
-
-func TestParsePrivateKey(t *testing.T) {
-	t.Parallel()
-	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	p8, _ := x509.MarshalPKCS8PrivateKey(rsaKey)
-	sec1, _ := x509.MarshalECPrivateKey(ecKey)
-	for name, b := range map[string][]byte{
-		"pkcs8": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8}),
-		"pkcs1": pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}),
-		"sec1":  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1}),
-	} {
-		if _, err := okta.ParsePrivateKey(b); err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	if _, err := okta.ParsePrivateKey([]byte("nope")); err == nil {
-		t.Error("garbage parsed")
 	}
 }
 
