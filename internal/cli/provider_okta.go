@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/credrotate/credrotate/pkg/config"
-	"github.com/credrotate/credrotate/pkg/provider"
 	"github.com/credrotate/credrotate/pkg/credential/assertion"
+	"github.com/credrotate/credrotate/pkg/provider"
 	"github.com/credrotate/credrotate/pkg/provider/okta"
 )
 
