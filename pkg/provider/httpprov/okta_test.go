@@ -2,8 +2,13 @@ package httpprov_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -489,4 +494,109 @@ func TestOktaCreateClearsAnInterruptedRevoke(t *testing.T) {
 			}
 		}
 	})
+}
+
+// oktaServiceAppDescription is examples/providers/okta-service-app.yaml.
+var oktaServiceAppDescription = sync.OnceValues(func() (*httpprov.Description, error) {
+	return httpprov.Load(filepath.Join("..", "..", "..", "examples", "providers", "okta-service-app.yaml"))
+})
+
+// TestOktaServiceAppDescription: okta-service-app.yaml manages an app's
+// secrets with an OAuth service app's Bearer token, obtained with a client
+// assertion its private key signs (privateKeyJWT), every request and
+// answer held to Okta's document: a whole cycle, one management token, and
+// a key the org does not know is refused at the token step.
+func TestOktaServiceAppDescription(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, err := oktaServiceAppDescription()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	for _, known := range []bool{true, false} {
+		emu := oktaemu.New(oktaemu.Options{APIToken: oktaAPIToken})
+		srv := httptest.NewServer(emu)
+		t.Cleanup(srv.Close)
+		if known {
+			emu.RegisterServiceApp("0oaservice", key.Public(), "okta.apps.read", "okta.apps.manage")
+		}
+		none := 0
+		p, err := httpprov.New(d, httpprov.Options{
+			Settings:        map[string]string{"orgURL": srv.URL, "scope": "credrotate.proof", "serviceAppClientID": "0oaservice", "serviceAppKeyID": "kid1"},
+			Secrets:         map[string]credential.Secret{"serviceAppKey": credential.NewSecret(keyPEM)},
+			ValidateOpenAPI: true,
+			Retry:           &httpprov.RetrySpec{MaxRetries: &none},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := &oktaOrg{emu: emu, prov: p, url: srv.URL}
+		cl, first := o.seed(t, "0oamanaged")
+		if !known {
+			_, err := p.Describe(ctx, cl)
+			if err == nil || !strings.Contains(err.Error(), "token") {
+				t.Fatalf("a service app the org does not know: %v", err)
+			}
+			if strings.Contains(err.Error(), "BEGIN PRIVATE KEY") || strings.Contains(err.Error(), keyPEM[40:80]) {
+				t.Fatalf("the error quotes the key: %v", err)
+			}
+			continue
+		}
+		if _, err := p.Describe(ctx, cl); err != nil {
+			t.Fatal(err)
+		}
+		created, err := p.Create(ctx, cl, provider.CreateRequest{IdempotencyKey: "k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Verify(ctx, cl, created.ClientSecret); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Revoke(ctx, cl, first.ID); err != nil {
+			t.Fatal(err)
+		}
+		if o.emu.ActiveSecrets(cl.ClientID) != 1 || o.emu.Revoked() != 1 {
+			t.Fatalf("after the cycle: %d active, %d revoked", o.emu.ActiveSecrets(cl.ClientID), o.emu.Revoked())
+		}
+		if n := o.emu.Calls()["token"]; n != 1 {
+			t.Errorf("%d management tokens fetched, want 1 (cached)", n)
+		}
+	}
+}
+
+// TestOktaServiceAppDescriptionIsOktaYAML: okta-service-app.yaml is
+// okta.yaml with the API token swapped for the service app (its name, two
+// settings, the token step and Bearer headers), so a fix to one is made to
+// both.
+func TestOktaServiceAppDescriptionIsOktaYAML(t *testing.T) {
+	t.Parallel()
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", "providers", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		return s[strings.Index(s, "\nname: ")+1:] // past the opening comment
+	}
+	plain, svc := read("okta.yaml"), read("okta-service-app.yaml")
+	i, j := strings.Index(svc, "steps:\n  token:\n"), strings.Index(svc, "  describe:\n")
+	if i < 0 || j < i {
+		t.Fatal("okta-service-app.yaml has no token step before describe")
+	}
+	want := strings.Replace(plain, "name: okta\n", "name: okta-service-app\n", 1)
+	want = strings.Replace(want, "  orgURL: https://example.okta.com\n", "  orgURL: https://example.okta.com\n  serviceAppClientID: \"\"         # the service app's client id\n  serviceAppKeyID: \"\"            # the kid of its key, when it has several\n", 1)
+	want = strings.ReplaceAll(want, `Authorization: "SSWS {{.secrets.apiToken}}"`, `Authorization: "Bearer {{.token.accessToken}}"`)
+	want = strings.Replace(want, "steps:\n", svc[i:j], 1)
+	if svc != want {
+		t.Errorf("okta-service-app.yaml is not okta.yaml with the service app's changes; make the same change to both")
+	}
 }

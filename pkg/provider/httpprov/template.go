@@ -11,6 +11,9 @@ import (
 	"strings"
 	"text/template"
 	"text/template/parse"
+	"time"
+
+	"github.com/credrotate/credrotate/pkg/credential/assertion"
 )
 
 // maxRendered caps what one template may render (a URL, a header, a body).
@@ -32,6 +35,11 @@ var funcs = template.FuncMap{
 	"urlquery": url.QueryEscape,
 	// pathescape escapes its string for one URL path segment.
 	"pathescape": url.PathEscape,
+	// privateKeyJWT signs a client assertion (private_key_jwt, RFC 7523)
+	// with a PEM private key (a .secrets entry): issued by and about
+	// clientID, for the token endpoint audience, valid five minutes, with
+	// a fresh jti; an optional fourth argument is the key id (kid).
+	"privateKeyJWT": privateKeyJWT,
 	// dict builds a map from key, value pairs, leaving out empty values
 	// (0, false, ""), for a JSON body with optional fields.
 	"dict": func(kv ...any) (map[string]any, error) {
@@ -116,7 +124,7 @@ func templateError(err error) error {
 		}
 		// Function errors are ours and name no value; other messages
 		// may quote one.
-		for _, f := range []string{"json:", "dict:"} {
+		for _, f := range []string{"json:", "dict:", "privateKeyJWT:"} {
 			if strings.Contains(msg, f) {
 				return fmt.Errorf("template: %s", msg[strings.Index(msg, f):])
 			}
@@ -224,4 +232,32 @@ func walk(n parse.Node, f func(parse.Node)) {
 	case *parse.TemplateNode:
 		walk(x.Pipe, f)
 	}
+}
+
+// privateKeyJWT is the template function of that name. Checked against
+// placeholder data (a description's validation), the key is a marker and
+// the assertion one too, so that a URL that would carry it is refused.
+func privateKeyJWT(key, clientID, audience string, keyID ...string) (string, error) {
+	if strings.HasPrefix(key, markSource) {
+		return markSource + "assertion", nil
+	}
+	if clientID == "" || audience == "" {
+		return "", errors.New("privateKeyJWT: the client id and the audience (the token endpoint) are required")
+	}
+	if len(keyID) > 1 {
+		return "", errors.New("privateKeyJWT: at most one key id")
+	}
+	signer, err := assertion.ParsePrivateKey([]byte(key))
+	if err != nil {
+		return "", errors.New("privateKeyJWT: the key is not a PEM RSA or EC private key (PKCS #8, PKCS #1 or SEC 1)")
+	}
+	kid := ""
+	if len(keyID) == 1 {
+		kid = keyID[0]
+	}
+	a, err := assertion.Sign(signer, clientID, audience, kid, time.Now())
+	if err != nil {
+		return "", errors.New("privateKeyJWT: the key cannot sign (RSA or ECDSA P-256)")
+	}
+	return a, nil
 }

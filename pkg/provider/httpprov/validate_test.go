@@ -34,10 +34,7 @@ func TestExampleDescriptionsAreValid(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Each names in its comment the secrets a configuration gives it.
-		var secrets []string
-		if filepath.Base(f) == "okta.yaml" {
-			secrets = []string{"apiToken"}
-		}
+		secrets := map[string][]string{"okta.yaml": {"apiToken"}, "okta-service-app.yaml": {"serviceAppKey"}}[filepath.Base(f)]
 		if err := httpprov.Validate(d, nil, secrets); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}

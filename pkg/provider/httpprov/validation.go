@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -240,6 +241,15 @@ func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) err
 			}
 		}
 	case "http":
+		if strings.EqualFold(s.Scheme, "postBody") {
+			// Okta's documents name client credentials sent in the form
+			// body this way (client_secret_post, client_secret_jwt,
+			// private_key_jwt).
+			if !bodyCredentials(r) {
+				return errNoCredentials
+			}
+			break
+		}
 		if !strings.HasPrefix(strings.ToLower(auth), strings.ToLower(s.Scheme)+" ") {
 			return errNoCredentials
 		}
@@ -249,4 +259,25 @@ func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) err
 		}
 	}
 	return nil
+}
+
+// bodyCredentials reports whether a form body carries client credentials:
+// a client_secret, or a client_assertion of the JWT bearer type. The body
+// is read and put back for the body's own validation.
+func bodyCredentials(r *http.Request) bool {
+	if r.Body == nil || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return false
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxRendered+1))
+	_ = r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	if err != nil {
+		return false
+	}
+	form, err := url.ParseQuery(string(b))
+	if err != nil {
+		return false
+	}
+	return form.Get("client_secret") != "" ||
+		form.Get("client_assertion") != "" && form.Get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 }
