@@ -3,6 +3,8 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -105,4 +107,20 @@ func KindForStatus(status int) error {
 		return ErrBadRequest
 	}
 	return ErrMalformedResponse
+}
+
+// ResetAfter reads a rate limit's reset time given in seconds since the
+// epoch (Okta's X-Rate-Limit-Reset) as the wait until then: at least a
+// second, at most an hour; zero once it passed, more than a day away, or
+// when h is not a number.
+func ResetAfter(h string, now time.Time) time.Duration {
+	n, err := strconv.ParseInt(strings.TrimSpace(h), 10, 64)
+	if err != nil || n <= 0 || n > now.Unix()+int64(24*time.Hour/time.Second) {
+		return 0
+	}
+	d := time.Unix(n, 0).Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return min(max(d.Round(time.Second), time.Second), time.Hour)
 }

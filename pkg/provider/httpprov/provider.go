@@ -911,7 +911,7 @@ func (p *Provider) answerError(s *cstep, resp *http.Response, b []byte, reqID st
 	if h := s.retry.resetHeader; h != "" && resp.StatusCode == http.StatusTooManyRequests {
 		// Okta sends its rate-limit headers on every answer: only a
 		// spent limit is waited for.
-		e.RetryAfter = max(e.RetryAfter, resetAfter(resp.Header.Get(h), time.Now()))
+		e.RetryAfter = max(e.RetryAfter, provider.ResetAfter(resp.Header.Get(h), time.Now()))
 	}
 	var doc any
 	if len(bytes.TrimSpace(b)) > 0 {
@@ -1020,22 +1020,6 @@ func retryAfter(h string, now time.Time) time.Duration {
 		return min(t.Sub(now), 24*time.Hour)
 	}
 	return 0
-}
-
-// resetAfter reads a rate limit's reset time (seconds since the epoch) as
-// the wait until then: at least a second, at most an hour (a later one is
-// waited for no longer than maxRetryAfter anyway), nothing once it passed
-// or when the header is not a number.
-func resetAfter(h string, now time.Time) time.Duration {
-	n, err := strconv.ParseInt(strings.TrimSpace(h), 10, 64)
-	if err != nil || n <= 0 || n > now.Unix()+int64(24*time.Hour/time.Second) {
-		return 0
-	}
-	d := time.Unix(n, 0).Sub(now)
-	if d <= 0 {
-		return 0
-	}
-	return min(max(d.Round(time.Second), time.Second), time.Hour)
 }
 
 // clean keeps printable text, at most max bytes.

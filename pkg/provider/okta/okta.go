@@ -793,9 +793,8 @@ func lastActive(desc string) bool {
 // retryAfter reads X-Rate-Limit-Reset (epoch seconds), else Retry-After,
 // else one second.
 func (c *Client) retryAfter(h http.Header) time.Duration {
-	if v, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-Rate-Limit-Reset")), 10, 64); err == nil && v > 0 {
-		d := time.Unix(v, 0).Sub(c.now())
-		return min(max(d.Round(time.Second), time.Second), time.Hour)
+	if d := provider.ResetAfter(h.Get("X-Rate-Limit-Reset"), c.now()); d > 0 {
+		return d
 	}
 	if v, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && v > 0 {
 		return min(time.Duration(v)*time.Second, time.Hour)
