@@ -64,7 +64,7 @@ var defaults = map[string]any{
 	"equifax.criticalBefore":            "72h",
 	"schedule":                          DefaultSchedule,
 	"equifax.revokeAfter":               "24h",
-	"equifax.concurrency":               8,
+	"equifax.concurrency":               16,
 	"equifax.timeout":                   "30s",
 	"entra.tenantID":                    "",
 	"entra.graphURL":                    "https://graph.microsoft.com",
@@ -339,7 +339,7 @@ func Load(opts LoadOptions) (*Config, error) {
 		if k == "concurrency" {
 			n, err := strconv.Atoi(strings.TrimSpace(val))
 			if err != nil {
-				problems = append(problems, Problem{Key: "rotation.concurrency", Value: val, Message: "is not a whole number", Fix: "set how many keys are worked on at once, e.g. 8"})
+				problems = append(problems, Problem{Key: "rotation.concurrency", Value: val, Message: "is not a whole number", Fix: "set how many keys are worked on at once, e.g. 16"})
 				continue
 			}
 			switch lo, ln := level("equifax.concurrency"), level("rotation.concurrency"); {

@@ -220,7 +220,7 @@ func (c *Config) validateEquifax(ps *problems) {
 	}
 	ps.checkCritical(e)
 	if e.Concurrency < 1 || e.Concurrency > 64 {
-		ps.add("equifax.concurrency", fmt.Sprint(e.Concurrency), "must be between 1 and 64", "use e.g. 8")
+		ps.add("equifax.concurrency", fmt.Sprint(e.Concurrency), "must be between 1 and 64", "use e.g. 16")
 	}
 	if e.Timeout <= 0 {
 		ps.add("equifax.timeout", e.Timeout.String(), "must be positive", "use e.g. 30s")

@@ -25,6 +25,7 @@ import (
 	"github.com/credrotate/credrotate/internal/sandbox/demo"
 	"github.com/credrotate/credrotate/internal/sandbox/emulator"
 	"github.com/credrotate/credrotate/internal/sandbox/localhub"
+	"github.com/credrotate/credrotate/pkg/config"
 )
 
 // bench runs the workloads.
@@ -523,16 +524,15 @@ func secretName(key string) string {
 	return strings.NewReplacer(".", "-", "_", "-").Replace(key)
 }
 
-// concurrencyOf reads equifax.concurrency from a configuration file; 8,
-// the default, when it says nothing.
+// concurrencyOf is the rotation.concurrency a run of the configuration
+// file works with, as credrotate's own loader reads it (the file, its older
+// equifax.concurrency spelling, or the default); 1 when the file does not
+// load. Only the setting matters here: a file the loader decodes but finds
+// incomplete still says its concurrency.
 func concurrencyOf(path string) int {
-	var cfg struct {
-		Equifax struct {
-			Concurrency int `json:"concurrency"`
-		} `json:"equifax"`
+	cfg, _ := config.Load(config.LoadOptions{Path: path, Environ: []string{}})
+	if cfg == nil || cfg.Rotation.Concurrency < 1 {
+		return 1
 	}
-	if b, err := os.ReadFile(path); err == nil && yaml.Unmarshal(b, &cfg) == nil && cfg.Equifax.Concurrency > 0 {
-		return cfg.Equifax.Concurrency
-	}
-	return 8
+	return cfg.Rotation.Concurrency
 }

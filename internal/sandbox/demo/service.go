@@ -111,7 +111,7 @@ rotation:
   renewBefore: 336h
   gracePeriod: 168h
   revokeAfter: 24h
-  concurrency: 8
+  concurrency: 16
   timeout: 10s
 `, transport, url, url, url)
 }

@@ -72,7 +72,7 @@ rotation:
   enableClientSecretRenewal: true
   renewBefore: 336h
   revokeAfter: 24h
-  concurrency: 8
+  concurrency: 16
   timeout: 10s
 `, s.emu.Tenant(), url, url)
 }

@@ -73,7 +73,7 @@ rotation:
   renewBefore: 336h
   gracePeriod: 168h
   revokeAfter: 24h
-  concurrency: 8
+  concurrency: 16
   timeout: 10s
 `, httpDescription, s.descFile, url)
 }
