@@ -599,7 +599,7 @@ func (r *Report) Markdown() string {
 
 	p("## Workloads\n\n")
 	p("The floor is the least time the network allows at latency D and the configured concurrency c\n")
-	p("(`equifax.concurrency`, %d in these runs): every round trip costs D and local work is free:\n\n", r.concurrency())
+	p("(`rotation.concurrency`, %d in these runs): every round trip costs D and local work is free:\n\n", r.concurrency())
 	p("    floor = ( 2·⌈N/c⌉    preflight: a token and a describe per key, c keys at a time\n")
 	p("            + 2·⌈N/c⌉    renew and verify: the renew, then a token with the new secret\n")
 	p("            + %d + %d        git: a shallow clone and a push, each a ref advertisement and a pack\n", floorCloneTrips, floorPushTrips)
