@@ -4,9 +4,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sort"
+	"strings"
 
-	"github.com/getsops/sops/v3/aes"
-	sopsage "github.com/getsops/sops/v3/age"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/credrotate/credrotate/pkg/credential"
 )
@@ -42,53 +42,51 @@ func (o *Opened) Keys() []string {
 // one a line), checks its MAC as `sops decrypt` does, and returns its
 // values. It is what a cluster's kustomize-controller does with the file.
 func Open(file []byte, identity string) (*Opened, error) {
-	var ids sopsage.ParsedIdentities
-	if err := ids.Import(identity); err != nil {
+	ids, err := parseIdentities(identity)
+	if err != nil {
 		return nil, fmt.Errorf("%w: the age identity does not parse", ErrDecrypt)
 	}
-	tree, err := newStore().LoadEncryptedFile(file)
+	f, err := loadSOPS(file)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSOPSSecret, err)
 	}
-	if len(tree.Branches) != 1 {
-		return nil, fmt.Errorf("%w: the file holds %d documents", ErrNotSOPSSecret, len(tree.Branches))
-	}
-	dataKey, err := dataKeyOf(&tree, ids)
+	dataKey, err := dataKeyOf(f, ids)
 	if err != nil {
 		return nil, err
 	}
-	if err := verifyAndDecrypt(&tree, dataKey, aes.NewCipher()); err != nil {
+	plain, err := verifyAndDecrypt(f, dataKey)
+	if err != nil {
 		return nil, err
 	}
-	doc := tree.Branches[0]
-	md := branch(get(doc, "metadata"))
-	o := &Opened{Name: str(get(md, "name")), Namespace: str(get(md, "namespace")), Annotations: map[string]string{}, data: map[string]credential.Secret{}}
-	for _, it := range branch(get(md, "annotations")) {
-		if k := keyString(it.Key); k != "" {
-			o.Annotations[k] = str(it.Value)
+	value := func(n *yaml.Node) string {
+		if d, ok := plain[n]; ok {
+			return string(d.b)
+		}
+		return scalarString(n)
+	}
+	md := mapGet(f.root, "metadata")
+	o := &Opened{Name: value(mapGet(md, "name")), Namespace: value(mapGet(md, "namespace")), Annotations: map[string]string{}, data: map[string]credential.Secret{}}
+	if a := mapGet(md, "annotations"); a != nil && a.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(a.Content); i += 2 {
+			o.Annotations[a.Content[i].Value] = value(a.Content[i+1])
 		}
 	}
-	for _, g := range tree.Metadata.KeyGroups {
-		for _, k := range g {
-			if ak, ok := k.(*sopsage.MasterKey); ok {
-				o.Recipients = append(o.Recipients, ak.Recipient)
+	for _, a := range f.meta.Age {
+		o.Recipients = append(o.Recipients, strings.TrimSpace(a.Recipient))
+	}
+	if d := mapGet(f.root, "data"); d != nil && d.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(d.Content); i += 2 {
+			k := d.Content[i].Value
+			b, err := base64.StdEncoding.DecodeString(value(d.Content[i+1]))
+			if err != nil {
+				return nil, fmt.Errorf("%w: data.%s is not base64", ErrNotSOPSSecret, k)
 			}
+			o.data[k] = credential.NewSecret(string(b))
 		}
 	}
-	for _, it := range branch(get(doc, "data")) {
-		k := keyString(it.Key)
-		if k == "" {
-			continue
-		}
-		b, err := base64.StdEncoding.DecodeString(str(it.Value))
-		if err != nil {
-			return nil, fmt.Errorf("%w: data.%s is not base64", ErrNotSOPSSecret, k)
-		}
-		o.data[k] = credential.NewSecret(string(b))
-	}
-	for _, it := range branch(get(doc, "stringData")) {
-		if k := keyString(it.Key); k != "" {
-			o.data[k] = credential.NewSecret(str(it.Value))
+	if sd := mapGet(f.root, "stringData"); sd != nil && sd.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(sd.Content); i += 2 {
+			o.data[sd.Content[i].Value] = credential.NewSecret(value(sd.Content[i+1]))
 		}
 	}
 	return o, nil

@@ -2,28 +2,34 @@
 // encrypted with SOPS for age recipients, the format Flux's
 // kustomize-controller decrypts natively, and opens them again.
 //
-// Everything SOPS-specific is SOPS's own code: the YAML store
-// (stores/yaml) parses and emits the file, the tree encrypts and decrypts
-// the values and computes the MAC, the AES-GCM cipher (aes) encrypts them
-// and the age key source (age) wraps the data key for each recipient. Only
-// data and stringData are encrypted (encrypted_regex ^(data|stringData)$,
-// as Flux documents it), so apiVersion, kind and metadata — with the
-// credrotate.io annotations the planner reads — stay plaintext.
+// The SOPS format is implemented here (format.go, age.go) as sops v3 reads
+// and writes it for YAML: each value sealed with AES-256-GCM under the
+// file's data key and bound to its path, the MAC over the values, and the
+// data key wrapped for each age recipient as an armored age file. The
+// package's tests hold every kind of file it writes to the sops command
+// built from the module go.mod pins (decrypt, with its MAC check, and
+// set), and it reads files the sops command wrote. Linking sops's own
+// library would bring every KMS client it supports into credrotate, which
+// encrypts for age only.
+//
+// Only data and stringData are encrypted (encrypted_regex
+// ^(data|stringData)$, as Flux documents it), so apiVersion, kind and
+// metadata — with the credrotate.io annotations the planner reads — stay
+// plaintext.
 //
 // An update keeps what it does not change. With an identity of one of the
 // recipients (Options.Identity) the file is decrypted, its MAC checked, the
-// rotated value and the annotations set, and the file encrypted again with
-// the same data key; every value whose plaintext did not change keeps its
-// exact ciphertext (a value's ciphertext is bound only to the data key and
-// its path, so reusing it is what SOPS would decrypt), and the MAC is
-// computed anew over the whole tree by SOPS. Without an identity the data
-// key cannot be opened: a file whose encrypted part holds only the rotated
-// key is encrypted afresh (a new data key) with everything else in it kept,
-// and a file holding other keys is refused with the fix.
+// rotated value and the annotations set, and only the changed values are
+// encrypted again with the same data key: every other value keeps its exact
+// ciphertext (a value's ciphertext is bound only to the data key and its
+// path), its comments stay as they are, and the MAC is computed anew over
+// the whole file. Without an identity the data key cannot be opened: a file
+// whose encrypted part holds only the rotated key is encrypted afresh (a new
+// data key) with everything else in it kept, and a file holding other keys
+// is refused with the fix.
 package sopsout
 
 import (
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -32,13 +38,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getsops/sops/v3"
-	"github.com/getsops/sops/v3/aes"
-	sopsage "github.com/getsops/sops/v3/age"
-	"github.com/getsops/sops/v3/config"
-	"github.com/getsops/sops/v3/keys"
-	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
-	"github.com/getsops/sops/v3/version"
+	"filippo.io/age"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/credrotate/credrotate/pkg/seal"
 )
@@ -92,9 +93,11 @@ type Options struct {
 // seal.Encoder.
 type Encoder struct {
 	recipients []string
-	identities sopsage.ParsedIdentities
+	parsed     map[string]age.Recipient
+	identities []age.Identity
 	now        func() time.Time
 	regex      string
+	sel        selector
 	macAll     bool
 }
 
@@ -105,27 +108,33 @@ func New(o Options) (*Encoder, error) {
 	if len(o.Recipients) == 0 {
 		return nil, fmt.Errorf("%w: none given", ErrRecipients)
 	}
-	e := &Encoder{now: o.Now, regex: o.EncryptedRegex, macAll: o.MACAll}
+	e := &Encoder{now: o.Now, regex: o.EncryptedRegex, macAll: o.MACAll, parsed: map[string]age.Recipient{}}
 	if e.regex == "" {
 		e.regex = EncryptedRegex
 	}
-	if _, err := regexp.Compile(e.regex); err != nil {
+	rx, err := regexp.Compile(e.regex)
+	if err != nil {
 		return nil, fmt.Errorf("encrypted_regex %q does not compile: %w", e.regex, err)
 	}
+	e.sel = selector{encRegex: rx}
 	for _, r := range o.Recipients {
 		r = strings.TrimSpace(r)
-		if _, err := sopsage.MasterKeyFromRecipient(r); err != nil {
+		pr, err := ParseRecipient(r)
+		if err != nil {
 			return nil, fmt.Errorf("%w: %q: %w", ErrRecipients, r, err)
 		}
 		if !slices.Contains(e.recipients, r) {
 			e.recipients = append(e.recipients, r)
+			e.parsed[r] = pr
 		}
 	}
 	if strings.TrimSpace(o.Identity) != "" {
-		if err := e.identities.Import(o.Identity); err != nil {
+		ids, err := parseIdentities(o.Identity)
+		if err != nil {
 			// The parse error could quote the key: say only what it is.
 			return nil, fmt.Errorf("the age identity does not parse (expected AGE-SECRET-KEY-1... lines)")
 		}
+		e.identities = ids
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -136,302 +145,349 @@ func New(o Options) (*Encoder, error) {
 // Recipients returns the recipients files are encrypted for.
 func (e *Encoder) Recipients() []string { return slices.Clone(e.recipients) }
 
-func newStore() *sopsyaml.Store { return sopsyaml.NewStore(&config.YAMLStoreConfig{}) }
-
 // Encode implements seal.Encoder: it returns the SOPS Secret holding t,
 // made from existing (nil for a new file).
 func (e *Encoder) Encode(existing []byte, t seal.Target) ([]byte, error) {
 	if t.Value.IsZero() {
 		return nil, fmt.Errorf("the secret value is empty")
 	}
-	if len(bytes.TrimSpace(existing)) == 0 {
+	if len(strings.TrimSpace(string(existing))) == 0 {
 		return e.fresh(nil, t)
 	}
-	store := newStore()
-	plain, err := store.LoadPlainFile(existing)
+	doc, err := parseYAML(existing)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSOPSSecret, err)
 	}
-	if len(plain) != 1 {
-		return nil, fmt.Errorf("%w: the file holds %d documents", ErrNotSOPSSecret, len(plain))
-	}
-	doc := plain[0]
-	apiVersion, kind := str(get(doc, "apiVersion")), str(get(doc, "kind"))
+	root := doc.Content[0]
+	apiVersion, kind := scalarString(mapGet(root, "apiVersion")), scalarString(mapGet(root, "kind"))
 	switch {
 	case kind == seal.Kind && strings.HasPrefix(apiVersion, "bitnami.com/"):
 		// An environment moved from SealedSecrets: a file holding only the
 		// rotated key becomes a SOPS Secret; other keys cannot be carried
 		// over without their plaintext.
-		others := slices.DeleteFunc(keysOf(get(branch(get(doc, "spec")), "encryptedData")), func(k string) bool { return k == t.DataKey })
+		others := slices.DeleteFunc(mapKeys(mapGet(mapGet(root, "spec"), "encryptedData")), func(k string) bool { return k == t.DataKey })
 		if len(others) > 0 {
 			return nil, fmt.Errorf("%w: the file is a SealedSecret with other keys %v; the environment is now on sops: re-create those keys in a SOPS Secret by hand or keep the environment on sealedSecrets", ErrNotSOPSSecret, others)
 		}
 		return e.fresh(nil, t)
 	case apiVersion == "v1" && kind == "Secret":
-		if get(doc, "sops") == nil {
+		if mapGet(root, metadataKey) == nil {
 			return nil, fmt.Errorf("%w: the file is an unencrypted Secret: remove it from the repository (its values are exposed) and let credrotate write a SOPS one", ErrNotSOPSSecret)
 		}
 	default:
 		return nil, fmt.Errorf("%w: it is apiVersion %q kind %q", ErrNotSOPSSecret, apiVersion, kind)
 	}
-
-	tree, err := store.LoadEncryptedFile(existing)
+	f, err := loadSOPSDoc(doc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSOPSSecret, err)
 	}
-	if pk := annotation(tree.Branches[0], seal.AnnotationProviderKey); pk != "" && pk != string(t.Metadata.ProviderKey) {
+	if pk := annotation(root, seal.AnnotationProviderKey); pk != "" && pk != string(t.Metadata.ProviderKey) {
 		return nil, fmt.Errorf("%w: the file carries %s %q, not %q", seal.ErrIncompatibleManifest, seal.AnnotationProviderKey, pk, t.Metadata.ProviderKey)
 	}
 	if len(e.identities) > 0 {
-		return e.update(&tree, t)
+		return e.update(f, t)
 	}
-	return e.reencrypt(tree, t)
+	return e.reencrypt(f, t)
 }
 
-// fresh encrypts base (nil: a new Secret) with t applied under a new data
+// fresh encrypts doc (nil: a new Secret) with t applied under a new data
 // key for the configured recipients.
-func (e *Encoder) fresh(base sops.TreeBranch, t seal.Target) ([]byte, error) {
-	if base == nil {
-		base = sops.TreeBranch{
-			{Key: "apiVersion", Value: "v1"},
-			{Key: "kind", Value: "Secret"},
-			{Key: "metadata", Value: sops.TreeBranch{{Key: "name", Value: t.Name}}},
-			{Key: "type", Value: "Opaque"},
-			{Key: "data", Value: sops.TreeBranch{}},
+func (e *Encoder) fresh(doc *yaml.Node, t seal.Target) ([]byte, error) {
+	if doc == nil {
+		root := mappingNode()
+		md := mappingNode()
+		md.Content = []*yaml.Node{strNode("name"), strNode(t.Name)}
+		root.Content = []*yaml.Node{
+			strNode("apiVersion"), strNode("v1"),
+			strNode("kind"), strNode("Secret"),
+			strNode("metadata"), md,
+			strNode("type"), strNode("Opaque"),
+			strNode("data"), mappingNode(),
 		}
+		doc = &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}
 	}
-	base, err := applyTarget(base, t)
-	if err != nil {
+	root := doc.Content[0]
+	mapDel(root, metadataKey)
+	if err := applyTarget(root, t); err != nil {
 		return nil, err
-	}
-	tree := sops.Tree{
-		Branches: sops.TreeBranches{base},
-		Metadata: sops.Metadata{EncryptedRegex: e.regex, MACOnlyEncrypted: !e.macAll, Version: version.Version},
 	}
 	dataKey := make([]byte, 32)
 	if _, err := randRead(dataKey); err != nil {
 		return nil, fmt.Errorf("generating the SOPS data key: %w", err)
 	}
-	group, err := e.keyGroup(nil, dataKey)
-	if err != nil {
-		return nil, err
-	}
-	tree.Metadata.KeyGroups = []sops.KeyGroup{group}
-	return e.encryptAndEmit(&tree, dataKey, aes.NewCipher())
-}
-
-// reencrypt handles an existing SOPS Secret without an identity: possible
-// only when its encrypted part holds nothing but the rotated key.
-func (e *Encoder) reencrypt(tree sops.Tree, t seal.Target) ([]byte, error) {
-	if tree.Metadata.EncryptedRegex != e.regex || tree.Metadata.UnencryptedSuffix != "" || tree.Metadata.EncryptedSuffix != "" ||
-		tree.Metadata.UnencryptedRegex != "" || tree.Metadata.EncryptedCommentRegex != "" || tree.Metadata.UnencryptedCommentRegex != "" {
-		return nil, fmt.Errorf("%w (it was encrypted with other SOPS rules than encrypted_regex %s): set environments[].sops.ageKeyFile to an identity of one of its recipients", ErrNeedIdentity, e.regex)
-	}
-	doc := tree.Branches[0]
-	if p := encryptedOutside(doc); p != "" {
-		// A value encrypted outside data and stringData (a label the regex
-		// matches) cannot be carried over without the data key.
-		return nil, fmt.Errorf("%w (%s is encrypted): set environments[].sops.ageKeyFile to an identity of one of the file's recipients", ErrNeedIdentity, p)
-	}
-	var others []string
-	for _, sect := range []string{"data", "stringData"} {
-		for _, k := range keysOf(get(doc, sect)) {
-			if k != t.DataKey {
-				others = append(others, sect+"."+k)
-			}
-		}
-	}
-	if len(others) > 0 {
-		return nil, fmt.Errorf("%w (%v): set environments[].sops.ageKeyFile to an identity of one of the file's recipients, or move those keys to a file of their own", ErrNeedIdentity, others)
-	}
-	for _, sect := range []string{"data", "stringData"} {
-		if b, ok := get(doc, sect).(sops.TreeBranch); ok {
-			// Encrypted comments cannot be carried over without the key.
-			b = slices.DeleteFunc(b, func(it sops.TreeItem) bool { _, c := it.Key.(sops.Comment); return c || keyString(it.Key) == t.DataKey })
-			doc = set(doc, sect, b)
-		}
-	}
-	return e.fresh(doc, t)
-}
-
-// update decrypts tree with the identities, checks its MAC, applies t and
-// encrypts it again with the same data key, keeping every unchanged value's
-// ciphertext.
-func (e *Encoder) update(tree *sops.Tree, t seal.Target) ([]byte, error) {
-	dataKey, err := dataKeyOf(tree, e.identities)
-	if err != nil {
-		return nil, err
-	}
-	rc := &reusingCipher{inner: aes.NewCipher(), seen: map[string][]seenValue{}}
-	if err := verifyAndDecrypt(tree, dataKey, rc); err != nil {
-		return nil, err
-	}
-	doc, err := applyTarget(tree.Branches[0], t)
-	if err != nil {
-		return nil, err
-	}
-	tree.Branches[0] = doc
-	if len(tree.Metadata.KeyGroups) != 1 {
-		return nil, fmt.Errorf("%w: the file has %d key groups (Shamir); credrotate updates files with one", ErrNotSOPSSecret, len(tree.Metadata.KeyGroups))
-	}
-	group, err := e.keyGroup(tree.Metadata.KeyGroups[0], dataKey)
-	if err != nil {
-		return nil, err
-	}
-	tree.Metadata.KeyGroups[0] = group
-	tree.Metadata.Version = version.Version
-	return e.encryptAndEmit(tree, dataKey, rc)
-}
-
-// keyGroup returns the key group for the configured recipients: an age key
-// already in old for a configured recipient keeps its wrapped data key, new
-// recipients get dataKey wrapped for them, age keys no longer configured are
-// dropped, and keys of other kinds (a person's PGP or KMS key) are kept.
-func (e *Encoder) keyGroup(old sops.KeyGroup, dataKey []byte) (sops.KeyGroup, error) {
-	var group sops.KeyGroup
-	have := map[string]bool{}
-	for _, k := range old {
-		ak, ok := k.(*sopsage.MasterKey)
-		if !ok {
-			group = append(group, k)
-			continue
-		}
-		if slices.Contains(e.recipients, ak.Recipient) && !have[ak.Recipient] {
-			have[ak.Recipient] = true
-			group = append(group, ak)
-		}
-	}
-	for _, r := range e.recipients {
-		if have[r] {
-			continue
-		}
-		mk, err := sopsage.MasterKeyFromRecipient(r)
+	mac := newMAC(!e.macAll)
+	err := walk(root, func(n *yaml.Node, path []string) error {
+		pv, err := scalarValue(n)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %q: %w", ErrRecipients, r, err)
+			return fmt.Errorf("%s: %w", strings.Join(path, "."), err)
 		}
-		if err := mk.Encrypt(dataKey); err != nil {
-			return nil, fmt.Errorf("wrapping the SOPS data key for %s: %w", r, err)
+		enc := e.sel.encrypted(path)
+		mac.add(pv, enc)
+		if enc {
+			return encryptNode(n, pv, dataKey, path)
 		}
-		group = append(group, mk)
-	}
-	return group, nil
-}
-
-// encryptAndEmit encrypts the tree and its MAC as SOPS does
-// (common.EncryptTree, with this Encoder's clock) and renders the file.
-func (e *Encoder) encryptAndEmit(tree *sops.Tree, dataKey []byte, cipher sops.Cipher) ([]byte, error) {
-	mac, err := tree.Encrypt(dataKey, cipher)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("encrypting the Secret: %w", err)
 	}
-	tree.Metadata.LastModified = e.now().UTC().Truncate(time.Second)
-	tree.Metadata.MessageAuthenticationCode, err = aes.NewCipher().Encrypt(mac, dataKey, tree.Metadata.LastModified.Format(time.RFC3339))
-	if err != nil {
-		return nil, fmt.Errorf("encrypting the MAC: %w", err)
+	meta := mappingNode()
+	ages := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	for _, r := range e.recipients {
+		item, err := e.wrapFor(r, dataKey)
+		if err != nil {
+			return nil, err
+		}
+		ages.Content = append(ages.Content, item)
 	}
-	out, err := newStore().EmitEncryptedFile(*tree)
+	meta.Content = append(meta.Content, strNode("age"), ages)
+	last, macText, err := e.sealMAC(mac, dataKey)
+	if err != nil {
+		return nil, err
+	}
+	meta.Content = append(meta.Content, strNode("lastmodified"), strNode(last), strNode("mac"), strNode(macText),
+		strNode("encrypted_regex"), strNode(e.regex))
+	if !e.macAll {
+		meta.Content = append(meta.Content, strNode("mac_only_encrypted"), boolNode(true))
+	}
+	meta.Content = append(meta.Content, strNode("version"), strNode(FormatVersion))
+	root.Content = append(root.Content, strNode(metadataKey), meta)
+	return e.render(doc)
+}
+
+// wrapFor returns the age list item of recipient r holding dataKey.
+func (e *Encoder) wrapFor(r string, dataKey []byte) (*yaml.Node, error) {
+	enc, err := wrapDataKey(e.parsed[r], dataKey)
+	if err != nil {
+		return nil, fmt.Errorf("wrapping the SOPS data key for %s: %w", r, err)
+	}
+	item := mappingNode()
+	item.Content = []*yaml.Node{strNode("recipient"), strNode(r), strNode("enc"), {Kind: yaml.ScalarNode, Tag: "!!str", Value: enc, Style: yaml.LiteralStyle}}
+	return item, nil
+}
+
+// sealMAC stamps lastmodified and returns it with the MAC encrypted under
+// the data key, bound to that time, as sops does.
+func (e *Encoder) sealMAC(mac *macState, dataKey []byte) (last, sealed string, err error) {
+	last = e.now().UTC().Truncate(time.Second).Format(time.RFC3339)
+	sealed, err = encryptValue(plainValue{typ: "str", b: []byte(mac.hex())}, dataKey, last)
+	if err != nil {
+		return "", "", fmt.Errorf("encrypting the MAC: %w", err)
+	}
+	return last, sealed, nil
+}
+
+func (e *Encoder) render(doc *yaml.Node) ([]byte, error) {
+	out, err := emit(doc)
 	if err != nil {
 		return nil, fmt.Errorf("rendering the SOPS file: %w", err)
 	}
 	return out, nil
 }
 
-// verifyAndDecrypt decrypts tree in place and checks its MAC the way
-// common.DecryptTree does.
-func verifyAndDecrypt(tree *sops.Tree, dataKey []byte, cipher sops.Cipher) error {
-	computed, err := tree.Decrypt(dataKey, cipher)
+// encryptNode replaces a scalar's value with its ciphertext.
+func encryptNode(n *yaml.Node, pv plainValue, dataKey []byte, path []string) error {
+	s, err := encryptValue(pv, dataKey, additionalData(path))
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrDecrypt, err)
+		return err
 	}
-	fileMac, err := aes.NewCipher().Decrypt(tree.Metadata.MessageAuthenticationCode, dataKey, tree.Metadata.LastModified.Format(time.RFC3339))
-	if err != nil || fileMac != computed {
-		return fmt.Errorf("%w: the file's values do not match its MAC (edited without sops?): open it with `sops edit` or restore it", ErrMACMismatch)
-	}
+	n.Kind, n.Tag, n.Value, n.Style = yaml.ScalarNode, "!!str", s, 0
 	return nil
 }
 
+// reencrypt handles an existing SOPS Secret without an identity: possible
+// only when its encrypted part holds nothing but the rotated key.
+func (e *Encoder) reencrypt(f *sopsFile, t seal.Target) ([]byte, error) {
+	m := f.meta
+	if m.EncryptedRegex != e.regex || m.UnencryptedSuffix != "" || m.EncryptedSuffix != "" || m.UnencryptedRegex != "" {
+		return nil, fmt.Errorf("%w (it was encrypted with other SOPS rules than encrypted_regex %s): set environments[].sops.ageKeyFile to an identity of one of its recipients", ErrNeedIdentity, e.regex)
+	}
+	root := f.root
+	if p := encryptedOutside(root); p != "" {
+		// A value encrypted outside data and stringData (a label the regex
+		// matches) cannot be carried over without the data key.
+		return nil, fmt.Errorf("%w (%s is encrypted): set environments[].sops.ageKeyFile to an identity of one of the file's recipients", ErrNeedIdentity, p)
+	}
+	var others []string
+	for _, sect := range []string{"data", "stringData"} {
+		for _, k := range mapKeys(mapGet(root, sect)) {
+			if k != t.DataKey {
+				others = append(others, sect+"."+k)
+			}
+		}
+	}
+	if len(others) > 0 {
+		return nil, fmt.Errorf("%w (%v): set environments[].sops.ageKeyFile to an identity of one of the file's recipients", ErrNeedIdentity, others)
+	}
+	for _, sect := range []string{"data", "stringData"} {
+		if b := mapGet(root, sect); b != nil && b.Kind == yaml.MappingNode {
+			// Encrypted comments cannot be carried over without the key.
+			mapDel(b, t.DataKey)
+			stripComments(b)
+		}
+	}
+	return e.fresh(f.doc, t)
+}
+
+// stripComments removes the comments of n and everything below it.
+func stripComments(n *yaml.Node) {
+	n.HeadComment, n.LineComment, n.FootComment = "", "", ""
+	for _, c := range n.Content {
+		stripComments(c)
+	}
+}
+
+// update decrypts the file with the identities, checks its MAC, applies t
+// and encrypts what changed with the same data key, keeping every unchanged
+// value's ciphertext.
+func (e *Encoder) update(f *sopsFile, t seal.Target) ([]byte, error) {
+	if len(f.meta.KeyGroups) > 0 {
+		return nil, fmt.Errorf("%w: the file's data key is split across %d key_groups (Shamir); credrotate updates files with one group", ErrNotSOPSSecret, len(f.meta.KeyGroups))
+	}
+	dataKey, err := dataKeyOf(f, e.identities)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := verifyAndDecrypt(f, dataKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyTarget(f.root, t); err != nil {
+		return nil, err
+	}
+	mac := newMAC(f.meta.MACOnlyEncrypted)
+	err = walk(f.root, func(n *yaml.Node, path []string) error {
+		enc := f.sel.encrypted(path)
+		if pv, ok := plain[n]; ok && enc {
+			mac.add(pv, true)
+			return nil
+		}
+		pv, err := scalarValue(n)
+		if err != nil {
+			return fmt.Errorf("%s: %w", strings.Join(path, "."), err)
+		}
+		mac.add(pv, enc)
+		if enc {
+			return encryptNode(n, pv, dataKey, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encrypting the Secret: %w", err)
+	}
+	// The age list: kept for configured recipients, added for new ones,
+	// dropped for the rest; keys of other kinds (a person's PGP or KMS
+	// key) are left as they are.
+	ages := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	have := map[string]bool{}
+	if old := mapGet(f.metaNode, "age"); old != nil {
+		for _, item := range old.Content {
+			r := strings.TrimSpace(scalarString(mapGet(item, "recipient")))
+			if slices.Contains(e.recipients, r) && !have[r] {
+				have[r] = true
+				ages.Content = append(ages.Content, item)
+			}
+		}
+	}
+	for _, r := range e.recipients {
+		if have[r] {
+			continue
+		}
+		item, err := e.wrapFor(r, dataKey)
+		if err != nil {
+			return nil, err
+		}
+		ages.Content = append(ages.Content, item)
+	}
+	mapSet(f.metaNode, "age", ages)
+	last, macText, err := e.sealMAC(mac, dataKey)
+	if err != nil {
+		return nil, err
+	}
+	mapSet(f.metaNode, "lastmodified", strNode(last))
+	mapSet(f.metaNode, "mac", strNode(macText))
+	mapSet(f.metaNode, "version", strNode(FormatVersion))
+	return e.render(f.doc)
+}
+
+// verifyAndDecrypt opens every encrypted value of the file and checks the
+// MAC the way `sops decrypt` does. It returns the opened values by node;
+// the file is not changed.
+func verifyAndDecrypt(f *sopsFile, dataKey []byte) (map[*yaml.Node]plainValue, error) {
+	plain := map[*yaml.Node]plainValue{}
+	mac := newMAC(f.meta.MACOnlyEncrypted)
+	err := walk(f.root, func(n *yaml.Node, path []string) error {
+		enc := f.sel.encrypted(path)
+		if !enc {
+			pv, err := scalarValue(n)
+			if err != nil {
+				return fmt.Errorf("%s: %w", strings.Join(path, "."), err)
+			}
+			mac.add(pv, false)
+			return nil
+		}
+		if n.ShortTag() != "!!str" {
+			return fmt.Errorf("%s is not encrypted", strings.Join(path, "."))
+		}
+		pv, err := decryptValue(n.Value, dataKey, additionalData(path))
+		if err != nil {
+			return fmt.Errorf("%s: %w", strings.Join(path, "."), err)
+		}
+		plain[n] = pv
+		mac.add(pv, true)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
+	}
+	fileMAC, err := f.decryptMAC(dataKey)
+	if err != nil || fileMAC != mac.hex() {
+		return nil, fmt.Errorf("%w: the file's values do not match its MAC (edited without sops?): open it with `sops edit` or restore it", ErrMACMismatch)
+	}
+	return plain, nil
+}
+
 // dataKeyOf unwraps the data key with the identities, trying every age key
-// of the file's (single) key group.
-func dataKeyOf(tree *sops.Tree, ids sopsage.ParsedIdentities) ([]byte, error) {
+// of the file.
+func dataKeyOf(f *sopsFile, ids []age.Identity) ([]byte, error) {
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("%w: no identity given", ErrDecrypt)
 	}
-	if len(tree.Metadata.KeyGroups) != 1 {
-		return nil, fmt.Errorf("%w: the file has %d key groups; one is supported", ErrDecrypt, len(tree.Metadata.KeyGroups))
+	if len(f.meta.KeyGroups) > 0 {
+		return nil, fmt.Errorf("%w: the file has %d key groups; one is supported", ErrDecrypt, len(f.meta.KeyGroups))
 	}
-	for _, k := range tree.Metadata.KeyGroups[0] {
-		ak, ok := k.(*sopsage.MasterKey)
-		if !ok {
-			continue
-		}
-		probe := &sopsage.MasterKey{Recipient: ak.Recipient, EncryptedKey: ak.EncryptedKey}
-		ids.ApplyToMasterKey(probe)
-		if dk, err := probe.Decrypt(); err == nil {
+	for _, a := range f.meta.Age {
+		if dk, err := unwrapDataKey(a.Enc, ids); err == nil {
 			return dk, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: none of the file's age recipients matches the identity", ErrDecrypt)
 }
 
-// reusingCipher is SOPS's AES cipher that remembers what it decrypted and,
-// encrypting the same plaintext at the same path again, returns the
-// original ciphertext, so that an update changes only what changed.
-type reusingCipher struct {
-	inner aes.Cipher
-	seen  map[string][]seenValue
-}
-
-type seenValue struct {
-	plain, cipher string
-	used          bool
-}
-
-func repr(v any) string { return fmt.Sprintf("%T:%v", v, v) }
-
-func (c *reusingCipher) Decrypt(ciphertext string, key []byte, additionalData string) (any, error) {
-	v, err := c.inner.Decrypt(ciphertext, key, additionalData)
-	if err == nil {
-		c.seen[additionalData] = append(c.seen[additionalData], seenValue{plain: repr(v), cipher: ciphertext})
-	}
-	return v, err
-}
-
-func (c *reusingCipher) Encrypt(plaintext any, key []byte, additionalData string) (string, error) {
-	p := repr(plaintext)
-	for i, s := range c.seen[additionalData] {
-		if !s.used && s.plain == p {
-			c.seen[additionalData][i].used = true
-			return s.cipher, nil
-		}
-	}
-	return c.inner.Encrypt(plaintext, key, additionalData)
-}
-
-var _ sops.Cipher = (*reusingCipher)(nil)
-
 // applyTarget sets the Secret's name, namespace and credrotate annotations
 // and the rotated value (in data, base64; removed from stringData).
-func applyTarget(doc sops.TreeBranch, t seal.Target) (sops.TreeBranch, error) {
-	md, ok := get(doc, "metadata").(sops.TreeBranch)
-	if !ok {
-		if get(doc, "metadata") != nil {
-			return nil, fmt.Errorf("%w: metadata is not a mapping", ErrNotSOPSSecret)
-		}
-		md = sops.TreeBranch{}
+func applyTarget(root *yaml.Node, t seal.Target) error {
+	md := mapGet(root, "metadata")
+	switch {
+	case md == nil || md.ShortTag() == "!!null":
+		md = mappingNode()
+		mapSet(root, "metadata", md)
+	case md.Kind != yaml.MappingNode:
+		return fmt.Errorf("%w: metadata is not a mapping", ErrNotSOPSSecret)
 	}
-	md = set(md, "name", t.Name)
+	mapSet(md, "name", strNode(t.Name))
 	if t.Namespace != "" {
-		md = set(md, "namespace", t.Namespace)
+		mapSet(md, "namespace", strNode(t.Namespace))
 	} else {
-		md = del(md, "namespace")
+		mapDel(md, "namespace")
 	}
-	md = del(md, "creationTimestamp")
-	annos, ok := get(md, "annotations").(sops.TreeBranch)
-	if !ok {
-		if get(md, "annotations") != nil {
-			return nil, fmt.Errorf("%w: metadata.annotations is not a mapping", ErrNotSOPSSecret)
-		}
-		annos = sops.TreeBranch{}
+	mapDel(md, "creationTimestamp")
+	annos := mapGet(md, "annotations")
+	switch {
+	case annos == nil || annos.ShortTag() == "!!null":
+		annos = mappingNode()
+	case annos.Kind != yaml.MappingNode:
+		return fmt.Errorf("%w: metadata.annotations is not a mapping", ErrNotSOPSSecret)
 	}
 	md1 := t.Metadata
 	if md1.Fingerprint == "" {
@@ -441,37 +497,33 @@ func applyTarget(doc sops.TreeBranch, t seal.Target) (sops.TreeBranch, error) {
 	order, values := t.Annotations()
 	for _, k := range order {
 		if v := values[k]; v != "" {
-			annos = set(annos, k, v)
+			mapSet(annos, k, strNode(v))
 		} else {
-			annos = del(annos, k)
+			mapDel(annos, k)
 		}
 	}
-	if len(annos) > 0 {
-		md = set(md, "annotations", annos)
+	if len(annos.Content) > 0 {
+		if mapGet(md, "annotations") != annos {
+			mapSet(md, "annotations", annos)
+		}
 	} else {
-		md = del(md, "annotations")
+		mapDel(md, "annotations")
 	}
-	doc = set(doc, "metadata", md)
 
-	data, ok := get(doc, "data").(sops.TreeBranch)
-	if !ok {
-		if get(doc, "data") != nil {
-			return nil, fmt.Errorf("%w: data is not a mapping", ErrNotSOPSSecret)
-		}
-		data = sops.TreeBranch{}
+	data := mapGet(root, "data")
+	switch {
+	case data == nil || data.ShortTag() == "!!null":
+		data = mappingNode()
+		mapSet(root, "data", data)
+	case data.Kind != yaml.MappingNode:
+		return fmt.Errorf("%w: data is not a mapping", ErrNotSOPSSecret)
 	}
-	data = set(data, t.DataKey, base64.StdEncoding.EncodeToString([]byte(t.Value.Reveal())))
-	doc = set(doc, "data", data)
-	if sd, ok := get(doc, "stringData").(sops.TreeBranch); ok {
-		sd = del(sd, t.DataKey)
-		if len(sd) == 0 {
-			doc = del(doc, "stringData")
-		} else {
-			doc = set(doc, "stringData", sd)
+	mapSet(data, t.DataKey, strNode(base64.StdEncoding.EncodeToString([]byte(t.Value.Reveal()))))
+	if sd := mapGet(root, "stringData"); sd != nil && sd.Kind == yaml.MappingNode {
+		mapDel(sd, t.DataKey)
+		if len(sd.Content) == 0 {
+			mapDel(root, "stringData")
 		}
 	}
-	return doc, nil
+	return nil
 }
-
-// keys.MasterKey is named so that the key group's element type is clear.
-var _ keys.MasterKey = (*sopsage.MasterKey)(nil)
