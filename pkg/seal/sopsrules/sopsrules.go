@@ -1,14 +1,16 @@
 // Package sopsrules honours a GitOps repository's .sops.yaml: the creation
 // rules that people's `sops` commands follow in that repository. For each
 // file credrotate writes on an environment on sops it finds the rule SOPS
-// would apply (SOPS's own config package parses the file and picks the
-// rule: the first whose path_regex matches the file's path relative to the
-// repository root, or that has none), and checks that the rule agrees with
-// the environment's configuration: the same age recipients, in one key
-// group, with nothing else (credrotate encrypts for age only), and an
-// encrypted_regex that encrypts data and stringData and leaves apiVersion,
-// kind and metadata plaintext, as Flux documents it. Files are then written
-// with the rule's encrypted_regex and mac_only_encrypted.
+// would apply, following SOPS's own rule selection (the first rule whose
+// path_regex matches the file's path relative to the repository root, or
+// that has none) and its reading of the rule's keys and settings; a test
+// holds that to SOPS's config package and to the sops command. It then
+// checks that the rule agrees with the environment's configuration: the
+// same age recipients, in one key group, with nothing else (credrotate
+// encrypts for age only), and an encrypted_regex that encrypts data and
+// stringData and leaves apiVersion, kind and metadata plaintext, as Flux
+// documents it. Files are then written with the rule's encrypted_regex and
+// mac_only_encrypted.
 //
 // A disagreement or a path no rule matches is an *Error naming the file,
 // the rule and the fix, found before anything is renewed. A repository
@@ -20,14 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
-	sopsage "github.com/getsops/sops/v3/age"
-	sopsconfig "github.com/getsops/sops/v3/config"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/credrotate/credrotate/pkg/credential"
@@ -51,7 +49,7 @@ var (
 	// ErrConflict: the matching rule disagrees with the configuration.
 	ErrConflict = errors.New("the creation rule conflicts with the configuration")
 	// ErrInvalid: .sops.yaml cannot be used (it does not parse, is too
-	// large, or holds a private key).
+	// large, or holds a private key), or sops cannot use the rule.
 	ErrInvalid = errors.New("invalid .sops.yaml")
 )
 
@@ -81,6 +79,10 @@ func (e *Error) Error() string {
 		where = fmt.Sprintf("%s creation_rules[%d] (%s)", e.File, e.Rule, re)
 	}
 	msg := fmt.Sprintf("%s: environment %s: %s: %s", where, e.Env, e.Path, e.Reason)
+	if e.Env == "" && e.Path == "" {
+		// A problem with the whole file (Load's).
+		msg = where + ": " + e.Reason
+	}
 	if e.Fix != "" {
 		msg += ": " + e.Fix
 	}
@@ -92,15 +94,15 @@ func (e *Error) Unwrap() error { return e.err }
 
 // Config is a repository's .sops.yaml.
 type Config struct {
-	raw []byte
-	// pathRegexes are the creation rules' path_regex, in order, to name
-	// the rule SOPS picked.
-	pathRegexes []string
+	// rules are its creation_rules, as sops reads them.
+	rules []creationRule
 }
 
 // Load reads FileName at the root of fsys. It returns nil (and no error)
 // when there is none, or when it has no creation_rules (sops then ignores
-// it for encryption). Warnings say what sops would warn about.
+// it for encryption). A file sops cannot read (it does not parse, or has a
+// value of the wrong type anywhere) is an ErrInvalid *Error. Warnings say
+// what sops would warn about.
 func Load(fsys seal.ReadFS) (*Config, []string, error) {
 	var warnings []string
 	b, err := fsys.ReadFile(FileName)
@@ -119,22 +121,21 @@ func Load(fsys seal.ReadFS) (*Config, []string, error) {
 	if strings.Contains(string(b), "AGE-SECRET-KEY-") {
 		return nil, nil, invalid("holds an age private key (AGE-SECRET-KEY-...): remove it from the repository, rotate that key, and list only public keys (age1...)")
 	}
-	var doc struct {
-		CreationRules []struct {
-			PathRegex string `yaml:"path_regex"`
-		} `yaml:"creation_rules"`
-	}
+	// sops decodes the whole file, and fails on every file when it cannot
+	// (a field of the wrong type, anywhere).
+	var doc configFile
 	if err := yaml.Unmarshal(b, &doc); err != nil {
+		if te := (*yaml.TypeError)(nil); errors.As(err, &te) {
+			e := invalid("has a value of the wrong type, so sops cannot read it either (" + strings.Join(te.Errors, "; ") + ")")
+			e.Fix = "give the value on that line the type sops expects (see sops's documentation of .sops.yaml)"
+			return nil, nil, e
+		}
 		return nil, nil, invalid("does not parse as YAML: " + err.Error())
 	}
 	if doc.CreationRules == nil {
 		return nil, warnings, nil
 	}
-	c := &Config{raw: b}
-	for _, r := range doc.CreationRules {
-		c.pathRegexes = append(c.pathRegexes, r.PathRegex)
-	}
-	return c, warnings, nil
+	return &Config{rules: doc.CreationRules}, warnings, nil
 }
 
 func invalid(reason string) *Error {
@@ -163,17 +164,6 @@ type Env struct {
 // RulesFor finds and checks the rule of each path (a provider key's
 // manifest in env). It reports every problem, joined.
 func (c *Config) RulesFor(env Env, paths map[credential.ProviderKey]string) (map[credential.ProviderKey]Rule, error) {
-	dir, err := os.MkdirTemp("", "credrotate-sops-")
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", FileName, err)
-	}
-	defer os.RemoveAll(dir)
-	// SOPS's config package reads the file from disk; it holds public keys
-	// only (Load refused private ones).
-	conf := filepath.Join(dir, FileName)
-	if err := os.WriteFile(conf, c.raw, 0o600); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", FileName, err)
-	}
 	out := map[credential.ProviderKey]Rule{}
 	var errs []error
 	keys := make([]credential.ProviderKey, 0, len(paths))
@@ -182,7 +172,7 @@ func (c *Config) RulesFor(env Env, paths map[credential.ProviderKey]string) (map
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		r, err := c.ruleFor(conf, env, paths[k])
+		r, err := c.ruleFor(env, paths[k])
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -193,42 +183,40 @@ func (c *Config) RulesFor(env Env, paths map[credential.ProviderKey]string) (map
 }
 
 // ruleFor is RulesFor of one path.
-func (c *Config) ruleFor(conf string, env Env, p string) (Rule, error) {
-	e := &Error{File: FileName, Env: env.Name, Path: p, Rule: c.index(p)}
-	if e.Rule >= 0 {
-		e.PathRegex = c.pathRegexes[e.Rule]
-	}
+func (c *Config) ruleFor(env Env, p string) (Rule, error) {
+	e := &Error{File: FileName, Env: env.Name, Path: p, Rule: -1}
 	fail := func(err error, reason, fix string) (Rule, error) {
 		e.err, e.Reason, e.Fix = err, reason, fix
 		return Rule{}, e
 	}
-	sc, err := sopsconfig.LoadCreationRuleForFile(conf, p, nil)
+	i, sc, err := c.resolve(p)
+	if i >= 0 {
+		e.Rule, e.PathRegex = i, c.rules[i].PathRegex
+	}
 	switch {
-	case err != nil && e.Rule < 0:
+	case i < 0:
 		return fail(ErrNoRule, "no creation rule matches this path, so `sops` cannot encrypt it here either",
 			"add a rule whose path_regex matches it, with the environment's sops.ageRecipients as age recipients and encrypted_regex: "+sopsout.EncryptedRegex)
 	case err != nil:
-		// SOPS's message names a key or regex of the rule, never a private
+		// sops's message names a key or regex of the rule, never a private
 		// key (Load refused those).
 		return fail(ErrInvalid, "sops cannot use the rule: "+err.Error(), "fix the rule")
-	case sc == nil || e.Rule < 0:
-		return fail(ErrInvalid, "sops and credrotate disagree on which rule applies", "report this with the file")
 	}
 
-	r := Rule{Index: e.Rule, PathRegex: e.PathRegex, EncryptedRegex: sc.EncryptedRegex, MACOnlyEncrypted: sc.MACOnlyEncrypted}
-	if len(sc.KeyGroups) != 1 {
-		return fail(ErrConflict, fmt.Sprintf("the rule has %d key groups (Shamir secret sharing); credrotate writes one group of age recipients", len(sc.KeyGroups)),
+	r := Rule{Index: e.Rule, PathRegex: e.PathRegex, EncryptedRegex: sc.encryptedRegex, MACOnlyEncrypted: sc.macOnlyEncrypted}
+	if len(sc.keyGroups) != 1 {
+		return fail(ErrConflict, fmt.Sprintf("the rule has %d key groups (Shamir secret sharing); credrotate writes one group of age recipients", len(sc.keyGroups)),
 			"give credrotate's files a rule of their own with `age:` recipients only")
 	}
 	var others []string
-	for _, k := range sc.KeyGroups[0] {
-		if ak, ok := k.(*sopsage.MasterKey); ok {
-			if !slices.Contains(r.AgeRecipients, ak.Recipient) {
-				r.AgeRecipients = append(r.AgeRecipients, ak.Recipient)
+	for _, k := range sc.keyGroups[0] {
+		if k.kind == kindAge {
+			if !slices.Contains(r.AgeRecipients, k.id) {
+				r.AgeRecipients = append(r.AgeRecipients, k.id)
 			}
 			continue
 		}
-		others = append(others, k.TypeToIdentifier()+" "+shorten(k.ToString()))
+		others = append(others, k.kind+" "+shorten(k.id))
 	}
 	if len(others) > 0 {
 		return fail(ErrConflict, fmt.Sprintf("the rule also encrypts for %s, which credrotate does not encrypt for (age only)", strings.Join(others, ", ")),
@@ -252,23 +240,16 @@ func (c *Config) ruleFor(conf string, env Env, p string) (Rule, error) {
 	return r, nil
 }
 
-// index is the index of the rule SOPS picks for p (relative to the
-// repository root, where .sops.yaml is): the first with no path_regex or
-// one that matches; -1 when none does.
-func (c *Config) index(p string) int {
-	for i, re := range c.pathRegexes {
-		if re == "" {
-			return i
-		}
-		rx, err := regexp.Compile(re)
-		if err != nil {
-			return i // SOPS stops at the same rule, with the compile error
-		}
-		if rx.MatchString(p) {
-			return i
-		}
+// resolve is sops's config.LoadCreationRuleForFile for p (relative to the
+// repository root, where .sops.yaml is): the index of the rule sops picks
+// (-1 when none matches) and what sops makes of it, or sops's error.
+func (c *Config) resolve(p string) (int, *ruleConfig, error) {
+	i, err := matchRule(c.rules, p)
+	if err != nil {
+		return i, nil, err
 	}
-	return -1
+	sc, err := configFromRule(&c.rules[i])
+	return i, sc, err
 }
 
 // plaintextKeys are the keys credrotate reads without decrypting: each
@@ -277,25 +258,25 @@ var plaintextKeys = append([]string{"apiVersion", "kind", "metadata", "name", "n
 
 // checkSelector says why a rule's choice of what to encrypt does not fit a
 // Secret credrotate and Flux both read, or "".
-func checkSelector(sc *sopsconfig.Config) string {
+func checkSelector(sc *ruleConfig) string {
 	switch {
-	case sc.UnencryptedSuffix != "", sc.EncryptedSuffix != "", sc.UnencryptedRegex != "", sc.UnencryptedCommentRegex != "", sc.EncryptedCommentRegex != "":
+	case sc.unencryptedSuffix != "", sc.encryptedSuffix != "", sc.unencryptedRegex != "", sc.unencryptedCommentRegex != "", sc.encryptedCommentRegex != "":
 		return "the rule selects what to encrypt by suffix, unencrypted_regex or comments; credrotate writes Secrets with encrypted_regex, keeping metadata (and its credrotate.io annotations) plaintext"
-	case sc.EncryptedRegex == "":
+	case sc.encryptedRegex == "":
 		return "the rule has no encrypted_regex, so sops encrypts every value, metadata included, and credrotate could not read its annotations without the key"
 	}
-	rx, err := regexp.Compile(sc.EncryptedRegex)
+	rx, err := regexp.Compile(sc.encryptedRegex)
 	if err != nil {
-		return fmt.Sprintf("encrypted_regex %q does not compile", sc.EncryptedRegex)
+		return fmt.Sprintf("encrypted_regex %q does not compile", sc.encryptedRegex)
 	}
 	for _, k := range []string{"data", "stringData"} {
 		if !rx.MatchString(k) {
-			return fmt.Sprintf("encrypted_regex %q does not match %s, so the Secret's values would be written in plaintext", sc.EncryptedRegex, k)
+			return fmt.Sprintf("encrypted_regex %q does not match %s, so the Secret's values would be written in plaintext", sc.encryptedRegex, k)
 		}
 	}
 	for _, k := range plaintextKeys {
 		if rx.MatchString(k) {
-			return fmt.Sprintf("encrypted_regex %q matches %s, which must stay plaintext for credrotate (and people) to read the file's metadata", sc.EncryptedRegex, k)
+			return fmt.Sprintf("encrypted_regex %q matches %s, which must stay plaintext for credrotate (and people) to read the file's metadata", sc.encryptedRegex, k)
 		}
 	}
 	return ""
