@@ -97,6 +97,6 @@ func (r *Runner) AdoptWith(ctx context.Context, obs *Observation, opts AdoptOpti
 	kr.Outcome, kr.PRURL, kr.Reason = OutcomeProposed, pr.URL, kp.Reason
 	rep.Results = append(rep.Results, kr)
 	rep.PullRequests = append(rep.PullRequests, pr.URL)
-	r.alerts(ctx, obs, rep)
+	r.alerts(ctx, rep)
 	return rep
 }

@@ -86,9 +86,7 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 		if err != nil {
 			return nil, err
 		}
-		keys, err := r.openAlertKeys(ctx)
-		obs.noteAlerts(r.SkipQuiet, keys, err)
-		alerted := r.alerted(keys, err)
+		alerted := r.alerted(r.openAlertKeys(ctx))
 		if err := r.observeKeys(ctx, obs, byPath); err != nil {
 			return nil, err
 		}
@@ -162,7 +160,6 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 	open, err := r.openRotations(ctx, obs, dirs)
 	if err == nil {
 		<-alertsOut
-		obs.noteAlerts(r.SkipQuiet, alertKeys, alertsErr)
 		alerted = r.alerted(alertKeys, alertsErr)
 		attachOpen(obs, open)
 	} else {
@@ -180,14 +177,6 @@ func (r *Runner) Preflight(ctx context.Context) (*Observation, error) {
 	}
 	r.step(StepToken)
 	return obs, nil
-}
-
-// noteAlerts keeps the preflight's list of open alert issues for the
-// report, when it was made (listed) and answered.
-func (obs *Observation) noteAlerts(listed bool, keys map[string]bool, err error) {
-	if listed && err == nil {
-		obs.alertKeys, obs.alertsListed = keys, true
-	}
 }
 
 // openAlertKeys lists the open alert issues when quiet keys are skipped

@@ -46,18 +46,11 @@ func (r *Runner) guardExpiry(rep *Report) {
 }
 
 // alerts opens or updates an alert issue per failed or critical key and
-// closes those of keys that are fine again. The open alerts are the ones
-// the preflight listed, when it did: no other run can have changed them
-// since, under the lease.
-func (r *Runner) alerts(ctx context.Context, obs *Observation, rep *Report) {
-	var open map[string]bool
-	if obs != nil && obs.alertsListed {
-		open = obs.alertKeys
-	} else {
-		var err error
-		if open, err = r.Forge.OpenAlertKeys(ctx); err != nil {
-			r.Log.WithError(err).Warn("could not list the open alert issues")
-		}
+// closes those of keys that are fine again.
+func (r *Runner) alerts(ctx context.Context, rep *Report) {
+	open, err := r.Forge.OpenAlertKeys(ctx)
+	if err != nil {
+		r.Log.WithError(err).Warn("could not list the open alert issues")
 	}
 	// The run got past preflight: a run-wide alert is resolved.
 	if open[runAlertKey] {

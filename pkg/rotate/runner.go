@@ -188,11 +188,6 @@ type Observation struct {
 	current map[credential.ProviderKey]credential.Secret
 	specs   map[credential.ProviderKey]KeySpec
 	openPRs map[int]forge.PR
-	// alertKeys are the open alert issues' keys as the preflight listed
-	// them (when quiet keys are skipped, the list decides which are);
-	// alertsListed says it did, so the report reuses the list.
-	alertKeys    map[string]bool
-	alertsListed bool
 	// index finds a key's place in Keys.
 	index map[credential.ProviderKey]int
 	// resumes marks open pull requests that a key of the plan resumes.
@@ -354,7 +349,7 @@ func (r *Runner) Apply(ctx context.Context, obs *Observation, plan Plan) *Report
 	}
 	rep.PullRequests = a.prs
 	r.guardExpiry(rep)
-	r.alerts(ctx, obs, rep)
+	r.alerts(ctx, rep)
 	r.notify(ctx, rep)
 	return rep
 }
