@@ -15,8 +15,11 @@ import (
 
 // defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT says
 // otherwise: a run of a thousand keys stays well inside a small container's
-// memory limit, at the cost of more frequent garbage collection.
-const defaultMemoryLimit = 64 << 20
+// memory limit, at the cost of more frequent garbage collection. Measured
+// with test/bench at 50 ms latency, a 1,000-key run took as long at 48 MiB
+// as at 64 MiB (15.9 s and 15.8 s) and peaked at 86 MiB resident instead
+// of 98 MiB.
+const defaultMemoryLimit = 48 << 20
 
 // Stamped with -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
 var (
