@@ -217,16 +217,7 @@ func (e *Encoder) fresh(doc *yaml.Node, t seal.Target) ([]byte, error) {
 	}
 	mac := newMAC(!e.macAll)
 	err := walk(root, func(n *yaml.Node, path []string) error {
-		pv, err := scalarValue(n)
-		if err != nil {
-			return fmt.Errorf("%s: %w", strings.Join(path, "."), err)
-		}
-		enc := e.sel.encrypted(path)
-		mac.add(pv, enc)
-		if enc {
-			return encryptNode(n, pv, dataKey, path)
-		}
-		return nil
+		return sealLeaf(n, path, e.sel.encrypted(path), mac, dataKey)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encrypting the Secret: %w", err)
@@ -283,6 +274,20 @@ func (e *Encoder) render(doc *yaml.Node) ([]byte, error) {
 		return nil, fmt.Errorf("rendering the SOPS file: %w", err)
 	}
 	return out, nil
+}
+
+// sealLeaf adds a plaintext scalar to the MAC and, when enc, replaces it
+// with its ciphertext.
+func sealLeaf(n *yaml.Node, path []string, enc bool, mac *macState, dataKey []byte) error {
+	pv, err := scalarValue(n)
+	if err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(path, "."), err)
+	}
+	mac.add(pv, enc)
+	if enc {
+		return encryptNode(n, pv, dataKey, path)
+	}
+	return nil
 }
 
 // encryptNode replaces a scalar's value with its ciphertext.
@@ -362,15 +367,7 @@ func (e *Encoder) update(f *sopsFile, t seal.Target) ([]byte, error) {
 			mac.add(pv, true)
 			return nil
 		}
-		pv, err := scalarValue(n)
-		if err != nil {
-			return fmt.Errorf("%s: %w", strings.Join(path, "."), err)
-		}
-		mac.add(pv, enc)
-		if enc {
-			return encryptNode(n, pv, dataKey, path)
-		}
-		return nil
+		return sealLeaf(n, path, enc, mac, dataKey)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encrypting the Secret: %w", err)
