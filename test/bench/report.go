@@ -417,6 +417,13 @@ func (r *Report) Targets() []TargetResult {
 	}
 	out = append(out, t)
 
+	t = TargetResult{Target: "1 key x 3 envs at 50ms: no slower than the baseline", Verdict: verdictUnknown, Measured: "—"}
+	if w := r.find(1, d50); w != nil && w.Baseline != nil && w.Credrotate.Problem == "" && w.Baseline.Problem == "" {
+		t.Measured = fmt.Sprintf("%.2fx the baseline's time (credrotate %s, %s, %s; baseline %s, one run, %s)", ratio(w.Credrotate.Wall, w.Baseline.Wall), secs(w.Credrotate.Wall), w.repsName(), w.credrotateLoad(), secs(w.Baseline.Wall), loadSpan(w.Baseline.Load))
+		t.Verdict = verdict(w.Credrotate.Wall <= w.Baseline.Wall)
+	}
+	out = append(out, t)
+
 	t = TargetResult{Target: fmt.Sprintf("1,000 keys x 3 envs at 50ms: within %.2fx of the floor", targetFloorRatio), Verdict: verdictUnknown, Measured: "—"}
 	if w := r.find(1000, d50); w != nil && w.Credrotate.Problem == "" {
 		x := ratio(w.Credrotate.Wall, w.Floor())

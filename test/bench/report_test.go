@@ -104,6 +104,7 @@ func TestTargets(t *testing.T) {
 		good(100, 50*ms, 3*time.Second, 9, 50<<20),
 		good(1000, 50*ms, 30*time.Second, 9, 90<<20), // floor: 513 trips = 25.65s
 	}, Noops: []Noop{{Keys: 1000, Latency: 0, Clone: time.Second, Run: Run{Wall: 1500 * ms, Verified: "ok"}}}}
+	met.Workloads[0].Baseline = baseline(1200 * ms)
 	met.Workloads[1].Baseline = baseline(61 * time.Second)
 
 	missed := &Report{Workloads: []WorkloadResult{
@@ -111,6 +112,7 @@ func TestTargets(t *testing.T) {
 		good(100, 50*ms, 3*time.Second, 110, 50<<20),
 		good(1000, 50*ms, 40*time.Second, 1010, 120<<20),
 	}, Noops: []Noop{{Keys: 1000, Latency: 0, Clone: time.Second, Run: Run{Wall: 3 * time.Second, Verified: "ok"}}}}
+	missed.Workloads[0].Baseline = baseline(900 * ms) // one key: slower than the script
 	missed.Workloads[1].Baseline = baseline(59 * time.Second)
 
 	failed := &Report{Workloads: []WorkloadResult{good(100, 50*ms, time.Second, 9, 1)}}
@@ -131,12 +133,12 @@ func TestTargets(t *testing.T) {
 		rep  *Report
 		want []string
 	}{
-		{"stopped run", stopped, []string{verdictUnknown, verdictMissed, verdictUnknown, verdictMissed}},
-		{"stopped run under the RSS target", stoppedLow, []string{verdictUnknown, verdictMissed, verdictUnknown, verdictUnknown}},
-		{"met", met, []string{verdictMet, verdictMet, verdictMet, verdictMet, verdictMet}},
-		{"missed", missed, []string{verdictMissed, verdictMissed, verdictMissed, verdictMissed, verdictMissed}},
+		{"stopped run", stopped, []string{verdictUnknown, verdictUnknown, verdictMissed, verdictUnknown, verdictMissed}},
+		{"stopped run under the RSS target", stoppedLow, []string{verdictUnknown, verdictUnknown, verdictMissed, verdictUnknown, verdictUnknown}},
+		{"met", met, []string{verdictMet, verdictMet, verdictMet, verdictMet, verdictMet, verdictMet}},
+		{"missed", missed, []string{verdictMissed, verdictMissed, verdictMissed, verdictMissed, verdictMissed, verdictMissed}},
 		// A run that failed its proof measures nothing, however fast.
-		{"failed run", failed, []string{verdictUnknown, verdictUnknown, verdictMet, verdictUnknown}},
+		{"failed run", failed, []string{verdictUnknown, verdictUnknown, verdictUnknown, verdictMet, verdictUnknown}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
