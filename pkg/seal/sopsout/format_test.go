@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	sopsversion "github.com/getsops/sops/v3/version"
 
 	"github.com/credrotate/credrotate/internal/testenv/sopscmd"
 	"github.com/credrotate/credrotate/pkg/seal"
@@ -186,4 +187,14 @@ func FuzzOpenAndUpdate(f *testing.F) {
 			t.Errorf("credrotate cannot open what it wrote: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestFormatVersionIsThePinnedSOPS: the version new files name is the sops
+// go.mod pins, whose command the tests hold the files to; a bump of the pin
+// must come with a look at what changed in its format.
+func TestFormatVersionIsThePinnedSOPS(t *testing.T) {
+	t.Parallel()
+	if sopsout.FormatVersion != sopsversion.Version {
+		t.Errorf("sopsout.FormatVersion = %s, but go.mod pins sops %s: check sops's changes to its file format, then update FormatVersion", sopsout.FormatVersion, sopsversion.Version)
+	}
 }
